@@ -1,0 +1,63 @@
+// @ts-check
+// Builds everything rtbench runs:
+//   scripts/*.ts      → dist/<name>.js          k6 scenarios (ESM, k6 modules external)
+//   servers/*.ts      → dist/servers/<name>.js   Node servers
+//   test/*.test.ts    → dist/test/<name>.js      node:test suites
+//   tools/png.mjs     → dist/assets/image-533k.png  the deterministic test image
+// Type errors are caught by `npm run typecheck` (tsc), which `npm test` runs; esbuild only strips types.
+import * as esbuild from 'esbuild';
+import { mkdirSync, readdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTestImage } from './tools/png.mjs';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const quiet = process.argv.includes('--quiet');
+const out = join(root, 'dist');
+
+/** @param {string} dir @param {(f: string) => boolean} keep */
+const entries = (dir, keep) =>
+  existsSync(join(root, dir)) ? readdirSync(join(root, dir)).filter(keep).map((f) => join(root, dir, f)) : [];
+
+const scenarios = entries('scripts', (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+const servers = [join(root, 'servers', 'main.ts')];
+const tests = entries('test', (f) => f.endsWith('.test.ts'));
+
+/** @type {import('esbuild').BuildOptions} */
+const common = { bundle: true, sourcemap: 'linked', minify: false, logLevel: 'warning', charset: 'utf8' };
+
+const started = Date.now();
+await Promise.all([
+  esbuild.build({
+    ...common,
+    entryPoints: scenarios,
+    outdir: out,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2020',
+    mainFields: ['module', 'main'],
+    // k6 provides these at run time; everything else (our lib, npm libraries) is bundled in.
+    external: ['k6', 'k6/*'],
+  }),
+  esbuild.build({
+    ...common,
+    entryPoints: [...servers, ...tests],
+    outdir: out,
+    outbase: root,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+  }),
+]);
+
+// The image is generated, not checked in: same bytes everywhere, nothing binary in git.
+mkdirSync(join(out, 'assets'), { recursive: true });
+const imagePath = join(out, 'assets', 'image-533k.png');
+const image = makeTestImage();
+if (!existsSync(imagePath) || !readFileSync(imagePath).equals(image)) writeFileSync(imagePath, image);
+
+if (!quiet) {
+  const names = scenarios.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.ts$/, '.js'));
+  console.log(`built ${names.length} scenarios (${names.join(', ')}), ${servers.length} servers, ${tests.length} test files in ${Date.now() - started} ms → dist/`);
+}
