@@ -1,0 +1,13 @@
+import { performance } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
+
+/** Wall-clock milliseconds since the Unix epoch with sub-millisecond resolution. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

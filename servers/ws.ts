@@ -1,0 +1,79 @@
+// WebSocket endpoints (ws). Each is a `noServer` WebSocketServer mounted on the shared HTTP host.
+//
+// /image — seed 000's image transfer. Per image the client sends a text frame with the claim
+//   {"id":1,"size":545139,"sha256":"<hex>"} then one binary frame with the bytes; the server
+//   answers each image with a text frame {"id","bytes","sha256","match","serverRecvMs"}.
+//   Images may be pipelined: acks come back in order. Errors close the connection with a code
+//   and a reason: 1007 for a malformed claim or a binary frame without one, 1009 when a frame
+//   or a claimed size exceeds the maximum message size.
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { HttpHost } from './lib/http.ts';
+import { claimProblem, verifyImage, type ImageClaim } from './lib/image.ts';
+import { statsFor } from './lib/stats.ts';
+import { nowMs } from './lib/clock.ts';
+
+export interface WsOptions {
+  maxMessageBytes: number;
+}
+
+const CLOSE_UNSUPPORTED_DATA = 1007;
+const CLOSE_TOO_BIG = 1009;
+const stats = statsFor('ws');
+
+function byteLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+function toBuffer(data: RawData): Buffer {
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+}
+
+/** Count traffic and connections for /stats on every socket of an endpoint. */
+function counted(wss: WebSocketServer): WebSocketServer {
+  wss.on('connection', (ws: WebSocket) => {
+    stats.opened();
+    ws.on('message', (data) => stats.received(byteLength(data)));
+    ws.on('close', () => stats.closed());
+  });
+  return wss;
+}
+
+function send(ws: WebSocket, text: string): void {
+  stats.sent(Buffer.byteLength(text));
+  ws.send(text);
+}
+
+function imageEndpoint(opts: WsOptions): WebSocketServer {
+  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }));
+  wss.on('connection', (ws: WebSocket) => {
+    let pending: ImageClaim | null = null;
+    ws.on('message', (data, isBinary) => {
+      const receivedAt = nowMs();
+      if (!isBinary) {
+        if (pending) return ws.close(CLOSE_UNSUPPORTED_DATA, `claim for image ${pending.id} not followed by its binary frame`);
+        let claim: unknown;
+        try {
+          claim = JSON.parse(toBuffer(data).toString('utf8'));
+        } catch {
+          return ws.close(CLOSE_UNSUPPORTED_DATA, 'claim is not valid JSON');
+        }
+        const problem = claimProblem(claim);
+        if (problem) return ws.close(CLOSE_UNSUPPORTED_DATA, problem);
+        pending = claim as ImageClaim;
+        if (pending.size > opts.maxMessageBytes) return ws.close(CLOSE_TOO_BIG, `claimed size ${pending.size} exceeds the maximum ${opts.maxMessageBytes}`);
+        return;
+      }
+      if (!pending) return ws.close(CLOSE_UNSUPPORTED_DATA, 'binary frame without a claim (send {"id","size","sha256"} first)');
+      const ack = verifyImage(pending, toBuffer(data), receivedAt);
+      pending = null;
+      send(ws, JSON.stringify(ack));
+    });
+    ws.on('error', () => stats.errors++);
+  });
+  return wss;
+}
+
+export function mountWebSockets(host: HttpHost, opts: WsOptions): string[] {
+  host.webSocket('/image', imageEndpoint(opts));
+  return ['/image'];
+}
