@@ -1,0 +1,52 @@
+// k6 glue for load settings: builds a scenario's `options` from its defaults, the config file
+// and -e overrides. Runs in k6's init context; any bad value throws there, so k6 stops before
+// the test starts with a message naming the setting and the token.
+import { mergeSettings, parseConfig, type RtbenchConfig, type ScenarioSettings, type Thresholds } from './config.ts';
+import { loadSettingsFromEnv, resolveExecutor } from './profiles.ts';
+import { SettingError } from './settings.ts';
+
+export interface ScenarioDefaults extends ScenarioSettings {
+  /** Tags on every sample of the scenario: protocol, pattern, payload, mode. */
+  tags: Record<string, string>;
+  thresholds: Thresholds;
+}
+
+// Relative to the bundled script in dist/, i.e. the repo root's rtbench.config.json.
+const DEFAULT_CONFIG = '../rtbench.config.json';
+
+function readConfig(): RtbenchConfig {
+  const explicit = __ENV.RTBENCH_CONFIG;
+  const path = explicit || DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = open(path);
+  } catch (err) {
+    if (explicit) throw new SettingError(`RTBENCH_CONFIG: cannot read '${explicit}': ${String(err)}`);
+    return { defaults: {}, scenarios: {} };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new SettingError(`${path}: not valid JSON: ${String(err)}`);
+  }
+  return parseConfig(path, json);
+}
+
+const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'];
+
+/**
+ * The k6 options for scenario `name`: one k6 scenario running the default function, with the
+ * resolved executor, the scenario's tags and the merged thresholds.
+ */
+export function scenarioOptions(name: string, defaults: ScenarioDefaults) {
+  const { tags, ...ownDefaults } = defaults;
+  const config = readConfig();
+  const settings = mergeSettings(ownDefaults, config.defaults, config.scenarios[name] ?? {}, loadSettingsFromEnv(__ENV));
+  const executor = resolveExecutor(settings);
+  return {
+    scenarios: { [name]: { ...executor, exec: 'default', tags } },
+    thresholds: settings.thresholds ?? {},
+    summaryTrendStats: SUMMARY_TREND_STATS,
+  };
+}

@@ -1,0 +1,52 @@
+// Image transfer over WebSocket (seed 000). Each iteration opens one WebSocket and sends
+// IMAGES copies of a ~533 KB PNG, each as a JSON claim {id, size, sha256} followed by one binary
+// frame; the server acknowledges each image with what it received.
+//   MODE=sequential  send an image, wait for its ack, send the next
+//   MODE=concurrent  pipeline every image at once; acks come back in order
+// Per-image latency: send() call → the ack's message-event timestamp (when k6 read the frame).
+//   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
+import { check } from 'k6';
+import type { WebSocket } from 'k6/websockets';
+import { scenarioOptions } from './lib/options.ts';
+import { envString } from './lib/env.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/image.ts';
+import { deadline, on, openSocket } from './lib/ws.ts';
+
+export const options = scenarioOptions('ws-image', imageScenario('ws'));
+
+const WS_URL = envString('WS_URL', 'ws://127.0.0.1:8080/image');
+
+export default function () {
+  const batch = new ImageBatch();
+  let nextId = 1;
+
+  const sendImage = (ws: WebSocket) => {
+    const id = nextId++;
+    ws.send(JSON.stringify(claim(id)));
+    ws.send(IMAGE);
+    batch.sent(id, Date.now());
+  };
+
+  const { ws, onClosed } = openSocket(WS_URL, (ws) => {
+    if (images.mode === 'concurrent') while (nextId <= batch.count) sendImage(ws);
+    else sendImage(ws);
+  });
+
+  let expectedId = 1;
+  on(ws, 'message', (e) => {
+    const ack = JSON.parse(e.data as string) as ImageAck;
+    check(ack, { 'acks arrive in order': (a) => a.id === expectedId++ });
+    const last = batch.acknowledged(ack, e.timestamp);
+    if (last) ws.close();
+    else if (images.mode === 'sequential') sendImage(ws);
+  });
+
+  const cancel = deadline(images.timeoutMs, () => {
+    batch.finish(Date.now(), 'timeout');
+    ws.close();
+  });
+  onClosed((code, reason, at) => {
+    cancel();
+    batch.finish(at, code === 1000 || code === 1005 ? 'closed early' : `ws close ${code}: ${reason}`.slice(0, 120));
+  });
+}
