@@ -1,0 +1,130 @@
+// @ts-check
+// Running the real parts: the servers as a child process on free loopback ports, and the
+// project's k6 with a summary export. Used by `npm start`, the benchmark and the tests.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureK6, root } from './k6.mjs';
+
+export const dist = join(root, 'dist');
+
+/**
+ * @typedef {object} Servers
+ * @property {import('node:child_process').ChildProcess} proc
+ * @property {string} httpUrl       e.g. http://127.0.0.1:40123
+ * @property {(path: string) => string} wsUrl
+ * @property {string} grpcAddr      e.g. 127.0.0.1:40124
+ * @property {() => string} output  everything the servers printed so far
+ * @property {() => Promise<number | null>} stop  SIGTERM, then the exit code
+ * @property {() => Record<string, string>} env   the -e address settings for every scenario
+ */
+
+/**
+ * Starts dist/servers/main.js on free loopback ports; resolves once it prints `ready`.
+ * @param {string[]} [args] @param {number} [timeoutMs] @returns {Promise<Servers>}
+ */
+export function startServers(args = [], timeoutMs = 15_000) {
+  const proc = spawn(process.execPath, ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  /** @type {Promise<number | null>} */
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`servers did not print 'ready' within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`servers exited with ${code} before ready:\n${out}`));
+    });
+    proc.stdout.on('data', () => {
+      if (!/^ready$/m.test(out)) return;
+      clearTimeout(timer);
+      const http = /^http\s+(http:\/\/\S+)/m.exec(out)?.[1];
+      const grpc = /^grpc\s+(\S+)/m.exec(out)?.[1] ?? '';
+      if (!http) return reject(new Error(`no http address in:\n${out}`));
+      /** @param {string} path */
+      const wsUrl = (path) => http.replace(/^http/, 'ws') + path;
+      resolve({
+        proc,
+        httpUrl: http,
+        wsUrl,
+        grpcAddr: grpc,
+        output: () => out,
+        stop: () => {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+          return exited;
+        },
+        env: () => ({ WS_URL: wsUrl('/image'), GRPC_ADDR: grpc, STATS_URL: `${http}/stats` }),
+      });
+    });
+  });
+}
+
+/** @type {Promise<string> | undefined} */
+let k6;
+/** The project's k6, built on first use and cached outside the clone. */
+export function k6Bin() {
+  return (k6 ??= ensureK6());
+}
+
+/**
+ * @typedef {object} K6Run
+ * @property {number | null} code
+ * @property {string} stdout
+ * @property {string} stderr
+ * @property {any} summary   k6's --summary-export JSON, when the run got that far
+ * @property {string} dir    a temp folder holding summary.json and anything else the run wrote
+ */
+
+/**
+ * Runs the real k6 on dist/<script> with -e settings and extra k6 arguments.
+ * @param {string} script e.g. 'ws-image.js'
+ * @param {Record<string, string>} env
+ * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void }} [opts]
+ * @returns {Promise<K6Run>}
+ */
+export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine } = {}) {
+  const bin = await k6Bin();
+  const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
+  const summaryPath = join(outDir, 'summary.json');
+  const k6Args = ['run', '--no-color', '--summary-export', summaryPath, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...args, join(dist, script)];
+  const proc = spawn(bin, k6Args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+  let stdout = '';
+  let stderr = '';
+  /** @param {string} text */
+  const lines = (text) => onLine && text.split(/[\r\n]+/).filter(Boolean).forEach(onLine);
+  proc.stdout.on('data', (d) => { stdout += d; lines(String(d)); });
+  proc.stderr.on('data', (d) => { stderr += d; lines(String(d)); });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  /** @type {number | null} */
+  const code = await new Promise((resolve) => proc.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : null;
+  return { code, stdout, stderr, summary, dir: outDir };
+}
+
+/**
+ * The checks of a summary export as name → {passes, fails}.
+ * @param {any} summary @returns {Record<string, { passes: number, fails: number }>}
+ */
+export function checksOf(summary) {
+  /** @type {Record<string, { passes: number, fails: number }>} */
+  const out = {};
+  /** @param {any} group */
+  const walk = (group) => {
+    const checks = Array.isArray(group.checks) ? group.checks : Object.values(group.checks ?? {});
+    for (const c of checks) {
+      const prev = out[c.name] ?? { passes: 0, fails: 0 };
+      out[c.name] = { passes: prev.passes + c.passes, fails: prev.fails + c.fails };
+    }
+    for (const g of Array.isArray(group.groups) ? group.groups : Object.values(group.groups ?? {})) walk(g);
+  };
+  walk(summary.root_group);
+  return out;
+}
