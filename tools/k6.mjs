@@ -228,7 +228,8 @@ async function main() {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run as a command only when this file itself is the entry point (it is also bundled into tests).
+if (import.meta.url.endsWith('/tools/k6.mjs') && process.argv[1] === fileURLToPath(import.meta.url)) {
   main().catch((err) => {
     console.error(err instanceof K6Error ? `rtbench k6: ${err.message}` : err);
     process.exit(1);
