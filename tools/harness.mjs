@@ -83,18 +83,21 @@ export function k6Bin() {
  */
 
 /**
- * Runs the real k6 on dist/<script> with -e settings and extra k6 arguments.
+ * Runs the real k6 on dist/<script> with -e settings and extra k6 arguments. k6 runs in the
+ * run's folder, so relative paths in `args` and env (--out json=points.json, a config file
+ * written by `prepare`) land there.
  * @param {string} script e.g. 'ws-image.js'
  * @param {Record<string, string>} env
- * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void }} [opts]
+ * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void }} [opts]
  * @returns {Promise<K6Run>}
  */
-export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine } = {}) {
+export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine, prepare } = {}) {
   const bin = await k6Bin();
   const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
+  prepare?.(outDir);
   const summaryPath = join(outDir, 'summary.json');
   const k6Args = ['run', '--no-color', '--summary-export', summaryPath, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...args, join(dist, script)];
-  const proc = spawn(bin, k6Args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K6_NO_USAGE_REPORT: 'true' } });
+  const proc = spawn(bin, k6Args, { cwd: outDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' } });
   let stdout = '';
   let stderr = '';
   /** @param {string} text */

@@ -16,7 +16,9 @@ const DEFAULT_CONFIG = '../rtbench.config.json';
 
 function readConfig(): RtbenchConfig {
   const explicit = __ENV.RTBENCH_CONFIG;
-  const path = explicit || DEFAULT_CONFIG;
+  // k6's open() resolves relative paths against the script; a path the user typed means the
+  // directory k6 was started from (PWD reaches __ENV with k6's default system env passthrough).
+  const path = explicit && !explicit.startsWith('/') && __ENV.PWD ? `${__ENV.PWD}/${explicit}` : explicit || DEFAULT_CONFIG;
   let text: string;
   try {
     text = open(path);
