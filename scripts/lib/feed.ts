@@ -1,0 +1,199 @@
+// Server push (seed 001), shared by sse-feed and ws-feed: the run's settings, the channel the
+// server publishes on (declared over HTTP), and a tracker per subscriber that turns received
+// messages into delivery latency, delivered counts, gaps (loss), duplicates and recovery time.
+//
+// Every message is {"seq","t","ch","p"}: t is the server's send time; delivery latency is
+// the client's read time (the event's `timestamp`, taken by k6 as it read the bytes) − t, both
+// on this host's clock (measure=oneway): valid only when k6 and the server share a clock.
+import http from 'k6/http';
+import { check } from 'k6';
+import { WebSocket } from 'k6/websockets';
+import { setTimeout } from 'k6/timers';
+import { on } from './ws.ts';
+import exec from 'k6/execution';
+import { envChoice, envCount, envDuration } from './env.ts';
+import { batchTime, connectTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from './metrics.ts';
+import type { Thresholds } from './config.ts';
+
+export const FEED_MODES = ['normal', 'fanout', 'drop'] as const;
+export type FeedMode = (typeof FEED_MODES)[number];
+
+/** -e MODE=normal|fanout|drop MSG_RATE=10 PAYLOAD_BYTES=64 WINDOW=10s SUBSCRIBERS=10 DROP_AFTER=… */
+export const feed = {
+  mode: envChoice<FeedMode>('MODE', 'normal', FEED_MODES),
+  rate: envCount('MSG_RATE', 10, { min: 1, max: 10_000 }),
+  bytes: envCount('PAYLOAD_BYTES', 64, { min: 0, max: 1024 * 1024 }),
+  windowMs: envDuration('WINDOW', '10s'),
+  /** fan-out mode: subscribers held by each VU, all on one channel */
+  subscribers: envCount('SUBSCRIBERS', 10, { min: 1, max: 10_000 }),
+};
+/** drop mode: when the server cuts every connection, from the start of the window */
+export const dropAfterMs = envDuration('DROP_AFTER', `${Math.round(feed.windowMs / 2)}ms`);
+
+export function feedScenario(protocol: string) {
+  const thresholds: Thresholds = { checks: ['rate==1'], rtb_latency: ['p(95)<1000'], rtb_lost: ['count==0'], rtb_duplicates: ['count==0'] };
+  return {
+    tags: { protocol, pattern: feed.mode === 'fanout' ? 'fanout' : 'push', payload: `${feed.bytes}B`, mode: feed.mode, measure: 'oneway' },
+    thresholds,
+  };
+}
+
+/** http://host:port of a ws://, wss://, http:// or https:// URL. */
+export function httpOrigin(url: string): string {
+  const m = /^(ws|http)(s?):\/\/([^/]+)/.exec(url);
+  if (!m) throw new Error(`not a ws:// or http:// URL: '${url}'`);
+  return `http${m[2]}://${m[3]}`;
+}
+
+const CONTROL = { tags: { control: 'feed' } };
+
+/** Declares this VU's channel (idempotent) and returns its name. Fan-out and normal use one channel per VU. */
+export function declareChannel(origin: string, protocol: string): string {
+  const name = `${protocol}-${feed.mode}-r${feed.rate}-b${feed.bytes}-vu${exec.vu.idInTest}`;
+  const res = http.post(`${origin}/feed/channels`, JSON.stringify({ name, rate: feed.rate, bytes: feed.bytes }), { ...CONTROL, headers: { 'content-type': 'application/json' } });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`declaring channel ${name}: HTTP ${res.status} ${String(res.body)}`);
+  return name;
+}
+
+/** Asks the server to cut every subscriber of `channel` (seed 001's "network issue"). */
+export function dropConnections(origin: string, channel: string): void {
+  http.asyncRequest('POST', `${origin}/feed/drop?channel=${channel}`, null, CONTROL);
+}
+
+export interface FeedMessage {
+  seq: number;
+  t: number;
+  ch: string;
+  p: string;
+}
+
+/** Sequence accounting for one subscriber. */
+export class Subscription {
+  lastSeq = 0;
+  received = 0;
+  gaps = 0;
+  dups = 0;
+  private lostAt = 0;
+  recovered = 0;
+
+  /** Accounts for one message read at `readAt` (the event's timestamp). */
+  message(msg: FeedMessage, readAt: number): void {
+    latency.add(readAt - msg.t);
+    if (this.lastSeq !== 0 && msg.seq <= this.lastSeq) {
+      this.dups++;
+      duplicates.add(1);
+      return;
+    }
+    if (this.lastSeq !== 0 && msg.seq > this.lastSeq + 1) {
+      this.gaps += msg.seq - this.lastSeq - 1;
+      lost.add(msg.seq - this.lastSeq - 1);
+    }
+    if (this.lostAt) {
+      recoveryTime.add(readAt - this.lostAt);
+      this.lostAt = 0;
+      this.recovered++;
+    }
+    this.lastSeq = msg.seq;
+    this.received++;
+    if (msg.p.length === feed.bytes) {
+      delivered.add(1);
+      payloadBytes.add(feed.bytes);
+    }
+  }
+
+  /** The server said messages we asked to resume from are gone: count them as lost. */
+  reset(info: { requested: number; oldest: number }): void {
+    this.gaps += info.oldest - info.requested;
+    lost.add(info.oldest - info.requested);
+    errors.add(1, { reason: 'resume too far behind' });
+  }
+
+  /** The connection went away at `at` (only the first loss until a message arrives counts). */
+  disconnected(at: number): void {
+    if (!this.lostAt) this.lostAt = at;
+  }
+
+  /** Checks at the end of the window. */
+  finish(expectDrop: boolean): void {
+    check(this, {
+      'messages received': (s) => s.received > 0,
+      'no messages lost': (s) => s.gaps === 0,
+      'no duplicates': (s) => s.dups === 0,
+    });
+    if (expectDrop) check(this, { 'recovered after the drop': (s) => s.recovered > 0 });
+  }
+}
+
+/**
+ * Fan-out accounting for one VU's subscribers on one channel: a message counts when every
+ * subscriber has it; rtb_batch_time = server send → the last subscriber read it.
+ */
+export class FanOut {
+  private readonly pending = new Map<number, { t: number; n: number; last: number }>();
+  completed = 0;
+
+  constructor(private readonly subscribers: number) {}
+
+  seen(msg: FeedMessage, readAt: number): void {
+    const p = this.pending.get(msg.seq) ?? { t: msg.t, n: 0, last: 0 };
+    p.n++;
+    p.last = Math.max(p.last, readAt);
+    if (p.n < this.subscribers) {
+      this.pending.set(msg.seq, p);
+      return;
+    }
+    this.pending.delete(msg.seq);
+    batchTime.add(p.last - p.t);
+    this.completed++;
+  }
+
+  finish(): void {
+    check(this, { 'fan-out: messages reached every subscriber': (f) => f.completed > 0 });
+  }
+}
+
+/**
+ * Subscribes over WebSocket (/feed) and keeps the subscription alive: when the connection drops
+ * it reconnects with exponential backoff (100 ms doubling to 5 s) and asks to resume after the
+ * last sequence number it saw. rtb_connect_time is the first connect only.
+ */
+export function subscribeWs(url: string, channel: string, sub: Subscription, onMessage: (msg: FeedMessage, readAt: number) => void): { close(): void } {
+  let ws: WebSocket;
+  let closing = false;
+  let attempt = 0;
+  let first = true;
+  const connect = () => {
+    const started = Date.now();
+    ws = new WebSocket(url);
+    on(ws, 'open', (e) => {
+      if (first) connectTime.add(e.timestamp - started);
+      first = false;
+      ws.send(JSON.stringify({ op: 'subscribe', channel, after: sub.lastSeq || undefined }));
+    });
+    on(ws, 'message', (e) => {
+      const m = JSON.parse(e.data as string) as FeedMessage & { op?: string; requested: number; oldest: number };
+      if (m.op === 'subscribed') attempt = 0;
+      else if (m.op === 'reset') sub.reset(m);
+      else if (m.op === undefined) {
+        sub.message(m, e.timestamp);
+        onMessage(m, e.timestamp);
+      }
+    });
+    on(ws, 'close', (e) => {
+      if (closing) return;
+      if (e.code === 1007 || e.code === 1008) {
+        errors.add(1, { reason: `ws close ${e.code}` });
+        return; // the server refused the subscription: retrying would not help
+      }
+      sub.disconnected(e.timestamp);
+      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
+    });
+  };
+  connect();
+  return {
+    close: () => {
+      closing = true;
+      ws.close();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+// The server-push feed shared by the SSE and WebSocket transports: named channels that publish
+// `rate` messages/s of `bytes` payload bytes, every message stamped with a sequence number and
+// the server's send time and serialised once for all subscribers. A bounded replay buffer lets a
+// subscriber resume after a drop; one that is too far behind gets an explicit reset, never a
+// silent gap. Subscribers whose transport buffers too much are dropped (bounded memory); they
+// can reconnect and resume.
+import { nowMs } from './clock.ts';
+
+export interface ChannelSpec {
+  name: string;
+  rate: number; // messages per second; 0 = publish only on demand (POST /feed/publish)
+  bytes: number; // payload bytes per message
+}
+
+/** One published message; `json` is what every transport sends as the message body. */
+export interface FeedMessage {
+  seq: number;
+  json: string;
+}
+
+/** A transport's view of one subscriber. */
+export interface Subscriber {
+  /** Deliver one message; return false if the subscriber is too far behind and was dropped. */
+  deliver(msg: FeedMessage): boolean;
+  /** Tell it that messages it asked to resume from are gone, then continue live. */
+  reset(info: { requested: number; oldest: number }): void;
+  /** Cut the connection (a simulated network failure, or shutdown). */
+  drop(): void;
+}
+
+export interface FeedLimits {
+  maxChannels: number;
+  maxRate: number;
+  maxBytes: number;
+  replay: number; // messages kept per channel for resume
+  idleMs: number; // a channel with no subscribers for this long is removed
+}
+
+export const DEFAULT_FEED_LIMITS: FeedLimits = { maxChannels: 1000, maxRate: 10_000, maxBytes: 1024 * 1024, replay: 2000, idleMs: 60_000 };
+
+export class FeedError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const TICK_MS = 10;
+
+export class Channel {
+  private seq = 0;
+  private readonly ring: FeedMessage[] = [];
+  readonly subscribers = new Set<Subscriber>();
+  private readonly startedAt = nowMs();
+  private published = 0;
+  private timer: NodeJS.Timeout | undefined;
+  idleSince = Date.now();
+  private readonly filler: string;
+
+  constructor(readonly spec: ChannelSpec, private readonly limits: FeedLimits) {
+    this.filler = 'x'.repeat(spec.bytes);
+    if (spec.rate > 0) this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** Publishes what the rate says is due since the channel started (catching up after a slow tick). */
+  private tick(): void {
+    const due = Math.floor(((nowMs() - this.startedAt) * this.spec.rate) / 1000) - this.published;
+    for (let i = 0; i < Math.min(due, this.spec.rate); i++) {
+      this.published++;
+      this.publish();
+    }
+    if (due > this.spec.rate) this.published += due - this.spec.rate; // more than a second behind: skip, don't burst
+  }
+
+  publish(): FeedMessage {
+    const seq = ++this.seq;
+    const msg = { seq, json: JSON.stringify({ seq, t: nowMs(), ch: this.spec.name, p: this.filler }) };
+    this.ring.push(msg);
+    if (this.ring.length > this.limits.replay) this.ring.shift();
+    for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);
+    return msg;
+  }
+
+  /** Adds a subscriber, first replaying everything after `afterSeq` (when given) from the buffer. */
+  subscribe(sub: Subscriber, afterSeq?: number): void {
+    if (afterSeq !== undefined && afterSeq < this.seq) {
+      const oldest = this.ring[0]?.seq ?? this.seq + 1;
+      if (afterSeq + 1 < oldest) sub.reset({ requested: afterSeq + 1, oldest });
+      for (const msg of this.ring) if (msg.seq > afterSeq && !sub.deliver(msg)) return;
+    }
+    this.subscribers.add(sub);
+  }
+
+  unsubscribe(sub: Subscriber): void {
+    this.subscribers.delete(sub);
+    if (this.subscribers.size === 0) this.idleSince = Date.now();
+  }
+
+  /** Cuts every subscriber's connection; returns how many. */
+  dropAll(): number {
+    const n = this.subscribers.size;
+    for (const sub of [...this.subscribers]) sub.drop();
+    this.subscribers.clear();
+    this.idleSince = Date.now();
+    return n;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.dropAll();
+  }
+}
+
+export class Feed {
+  private readonly channels = new Map<string, Channel>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(limits.idleMs, 5000));
+    this.sweeper.unref();
+  }
+
+  /** Validates a channel spec from a request body, naming the bad field. */
+  parseSpec(body: unknown): ChannelSpec {
+    if (typeof body !== 'object' || body === null) throw new FeedError(400, 'expected a JSON object {"name", "rate", "bytes"}');
+    const { name, rate, bytes } = body as Record<string, unknown>;
+    if (typeof name !== 'string' || !NAME.test(name)) throw new FeedError(400, `name must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+    if (!Number.isInteger(rate) || (rate as number) < 0 || (rate as number) > this.limits.maxRate) throw new FeedError(400, `rate must be a whole number of messages/s from 0 to ${this.limits.maxRate}, got ${JSON.stringify(rate)}`);
+    if (!Number.isInteger(bytes) || (bytes as number) < 0 || (bytes as number) > this.limits.maxBytes) throw new FeedError(400, `bytes must be a whole number from 0 to ${this.limits.maxBytes}, got ${JSON.stringify(bytes)}`);
+    return { name, rate: rate as number, bytes: bytes as number };
+  }
+
+  /** Creates a channel; the same spec again is a no-op, a different one for an existing name is a conflict. */
+  declare(spec: ChannelSpec): { created: boolean } {
+    const existing = this.channels.get(spec.name);
+    if (existing) {
+      const s = existing.spec;
+      if (s.rate !== spec.rate || s.bytes !== spec.bytes) throw new FeedError(409, `channel '${spec.name}' exists with rate ${s.rate} and bytes ${s.bytes}`);
+      return { created: false };
+    }
+    if (this.channels.size >= this.limits.maxChannels) throw new FeedError(429, `too many channels (limit ${this.limits.maxChannels})`);
+    this.channels.set(spec.name, new Channel(spec, this.limits));
+    return { created: true };
+  }
+
+  /** The channel named `name`, or a 404-style error naming it. */
+  channel(name: string | null | undefined): Channel {
+    if (!name) throw new FeedError(400, 'channel is required');
+    const ch = this.channels.get(name);
+    if (!ch) throw new FeedError(404, `unknown channel '${name}' (declare it with POST /feed/channels)`);
+    return ch;
+  }
+
+  remove(name: string): void {
+    this.channel(name).close();
+    this.channels.delete(name);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.limits.idleMs;
+    for (const [name, ch] of this.channels) {
+      if (ch.subscribers.size === 0 && ch.idleSince < cutoff) {
+        ch.close();
+        this.channels.delete(name);
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const ch of this.channels.values()) ch.close();
+    this.channels.clear();
+  }
+}
