@@ -1,0 +1,158 @@
+// A Socket.IO client for k6 (k6 has none): Engine.IO v4 + Socket.IO v5 over k6/websockets,
+// WebSocket transport only, one namespace per connection. Packet formats: socketio-packets.ts.
+//
+//   const sio = connectSocketIO('http://127.0.0.1:8080', (sio, atMs) => {
+//     sio.emit('echo', 'hi', (args, atMs) => { ... args[0] === 'hi' ... });
+//   });
+//   sio.onClosed((reason) => ...);   sio.close();
+//
+// Connecting is what an application waits for: WebSocket handshake → the server's Engine.IO
+// open packet → our CONNECT to the namespace → the server's CONNECT ack. rtb_connect_time is
+// taken from before the WebSocket is created to the ack frame's timestamp (when k6 read it).
+// Server pings are answered with pongs. Binary values (ArrayBuffer) in emits and acks travel as
+// Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
+import type { WebSocket } from 'k6/websockets';
+import { connectTime, errors } from './metrics.ts';
+import { on, openSocket } from './ws.ts';
+import {
+  PacketError,
+  SocketDecoder,
+  SocketType,
+  decodeEngine,
+  encodeEngine,
+  engineUrl,
+  parseHandshake,
+  socketFrames,
+  type Handshake,
+  type SocketPacket,
+} from './socketio-packets.ts';
+
+/** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
+export type Listener = (args: unknown[], atMs: number) => void;
+
+export class SocketIO {
+  /** The Engine.IO handshake, once the open packet arrived. */
+  handshake: Handshake | null = null;
+  /** The namespace socket's id, once connected. */
+  sid = '';
+  private readonly ws: WebSocket;
+  private readonly decoder = new SocketDecoder();
+  private readonly acks = new Map<number, Listener>();
+  private readonly listeners = new Map<string, Listener>();
+  private readonly closers: Array<(reason: string, atMs: number) => void> = [];
+  private nextAckId = 0;
+  private connected = false;
+  private closing = false;
+
+  constructor(
+    origin: string,
+    private readonly onConnect: (sio: SocketIO, atMs: number) => void,
+    private readonly namespace = '/',
+  ) {
+    const started = Date.now();
+    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false });
+    this.ws = socket.ws;
+    on(this.ws, 'message', (e) => {
+      try {
+        this.frame(e.data as string | ArrayBuffer, e.timestamp, started);
+      } catch (err) {
+        if (!(err instanceof PacketError)) throw err;
+        this.fail(`socketio bad packet: ${err.message}`);
+      }
+    });
+    socket.onClosed((code, reason, atMs) => {
+      // openSocket already counts abnormal close codes; a plain close we did not ask for is the
+      // server dropping us (Socket.IO closes without a code on a protocol error).
+      const normal = code === 1000 || code === 1005;
+      if (normal && !this.closing) errors.add(1, { reason: 'socketio closed by server' });
+      for (const fn of this.closers) fn(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
+    });
+  }
+
+  /** Sends an event; with `ack`, the server's acknowledgement arrives there. */
+  emit(event: string, data: unknown, ack?: Listener): void {
+    const packet: SocketPacket = { type: SocketType.EVENT, nsp: this.namespace, data: [event, data] };
+    if (ack) {
+      packet.id = this.nextAckId++;
+      this.acks.set(packet.id, ack);
+    }
+    for (const frame of socketFrames(packet)) this.ws.send(frame);
+  }
+
+  /** Handles events the server emits to us. */
+  on(event: string, listener: Listener): void {
+    this.listeners.set(event, listener);
+  }
+
+  /** Called once when the connection ends, for any reason ('closed' when it closed normally). */
+  onClosed(fn: (reason: string, atMs: number) => void): void {
+    this.closers.push(fn);
+  }
+
+  /** Leaves the namespace (DISCONNECT) and closes the WebSocket. */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.connected) for (const frame of socketFrames({ type: SocketType.DISCONNECT, nsp: this.namespace })) this.ws.send(frame);
+    this.ws.close();
+  }
+
+  private fail(reason: string): void {
+    errors.add(1, { reason: reason.slice(0, 120) });
+    this.close();
+  }
+
+  private frame(data: string | ArrayBuffer, atMs: number, started: number): void {
+    if (typeof data !== 'string') return this.packet(this.decoder.binary(data), atMs, started);
+    const engine = decodeEngine(data);
+    switch (engine.type) {
+      case 'open':
+        this.handshake = parseHandshake(engine.data);
+        for (const frame of socketFrames({ type: SocketType.CONNECT, nsp: this.namespace })) this.ws.send(frame);
+        return;
+      case 'ping':
+        return this.ws.send(encodeEngine('pong', engine.data));
+      case 'message':
+        return this.packet(this.decoder.text(engine.data), atMs, started);
+      case 'close':
+        return this.fail('socketio engine closed by server');
+      default:
+        return; // pong, upgrade, noop: nothing to do on a WebSocket-only connection
+    }
+  }
+
+  private packet(packet: SocketPacket | null, atMs: number, started: number): void {
+    if (!packet) return; // a binary packet still waiting for attachments
+    if (packet.nsp !== this.namespace) throw new PacketError(`packet for namespace ${packet.nsp}, connected to ${this.namespace}`);
+    const args = packet.data as unknown[];
+    switch (packet.type) {
+      case SocketType.CONNECT:
+        this.connected = true;
+        this.sid = String((packet.data as { sid?: unknown } | undefined)?.sid ?? '');
+        connectTime.add(atMs - started);
+        return this.onConnect(this, atMs);
+      case SocketType.CONNECT_ERROR:
+        return this.fail(`socketio connect_error: ${JSON.stringify(packet.data)}`);
+      case SocketType.DISCONNECT:
+        return this.fail('socketio disconnected by server');
+      case SocketType.EVENT:
+      case SocketType.BINARY_EVENT:
+        return this.listeners.get(args[0] as string)?.(args.slice(1), atMs);
+      case SocketType.ACK:
+      case SocketType.BINARY_ACK: {
+        const ack = this.acks.get(packet.id!);
+        if (!ack) throw new PacketError(`ack ${packet.id} answers no emit`);
+        this.acks.delete(packet.id!);
+        return ack(args, atMs);
+      }
+    }
+  }
+}
+
+/**
+ * Opens a Socket.IO connection to the server at `origin` (e.g. http://127.0.0.1:8080; Engine.IO
+ * at /socket.io/ as for the official client) and joins `namespace`.
+ */
+export function connectSocketIO(origin: string, onConnect: (sio: SocketIO, atMs: number) => void, namespace = '/'): SocketIO {
+  return new SocketIO(origin, onConnect, namespace);
+}
