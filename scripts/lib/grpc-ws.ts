@@ -1,0 +1,178 @@
+// gRPC over WebSocket from k6 (seed 003): calls through rtbench's bridge (servers/bridge.ts) on
+// k6/websockets, with protobuf encoded and decoded in the script by protobufjs (light build; the
+// message types come from proto/ as a JSON descriptor made at build time, tools/proto-json.mjs).
+// Wire format: scripts/lib/grpc-ws-frames.ts. One call per WebSocket connection.
+//
+// Messages go in and come out shaped as k6/net/grpc shapes them (protojson: uint64 as strings,
+// enums as names, bytes as base64 strings), so a scenario can check bridged and direct answers
+// the same way. Each response comes with its WebSocket message event's `timestamp` (when k6 read
+// the frame, sub-millisecond), not Date.now() in the handler.
+import { b64decode, b64encode } from 'k6/encoding';
+import { Root, Type } from 'protobufjs/light';
+import protos from 'rtbench:protos';
+import { errors } from './metrics.ts';
+import { deadline, on, openSocket } from './ws.ts';
+import {
+  FLAG_DATA, FLAG_HALF_CLOSE, FLAG_TRAILER, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, statusForClose, statusName,
+} from './grpc-ws-frames.ts';
+
+const root = Root.fromJSON(protos);
+root.resolveAll();
+
+export const BRIDGE_PATH = '/grpc-ws';
+
+export interface Method {
+  /** /package.Service/Method */
+  path: string;
+  requestType: Type;
+  responseType: Type;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+/** A method of our contracts, named as k6/net/grpc names it ('package.Service/Method'); throws if unknown. */
+export function method(name: string): Method {
+  const slash = name.lastIndexOf('/');
+  const service = root.lookupService(name.slice(0, slash).replace(/^\//, ''));
+  const m = service.methods[name.slice(slash + 1)];
+  if (!m) throw new Error(`${name}: no such method in proto/`);
+  return { path: `/${service.fullName.slice(1)}/${m.name}`, requestType: m.resolvedRequestType!, responseType: m.resolvedResponseType!, requestStream: !!m.requestStream, responseStream: !!m.responseStream };
+}
+
+// bytes fields travel as base64 strings in the k6 shape. protobufjs's own base64 is plain JS and
+// costs ~0.5 ms per 256 bytes in k6's JS runtime (as much as the bridge's whole round trip), so
+// they are converted here with k6's native codec. Map fields are left to protobufjs (ours have none).
+type Plain = Record<string, unknown>;
+
+/** Applies `convert` to every bytes field of a message of `type`, nested and repeated ones included. */
+function mapBytes(type: Type, message: Plain, convert: (value: unknown) => unknown): Plain {
+  const out: Plain = { ...message };
+  for (const field of type.fieldsArray) {
+    const value = out[field.name];
+    if (value === undefined || value === null || field.map) continue;
+    const one = (v: unknown): unknown =>
+      field.type === 'bytes' ? convert(v) : field.resolvedType instanceof Type && typeof v === 'object' ? mapBytes(field.resolvedType, v as Plain, convert) : v;
+    out[field.name] = field.repeated && Array.isArray(value) ? value.map(one) : one(value);
+  }
+  return out;
+}
+
+const base64ToBytes = (v: unknown) => (typeof v === 'string' ? new Uint8Array(b64decode(v)) : v);
+// A decoded bytes field is a view into the message buffer: copy it to its own ArrayBuffer.
+const bytesToBase64 = (v: unknown) => (v instanceof Uint8Array ? b64encode(v.slice().buffer as ArrayBuffer) : v);
+
+/** A request as a ready-to-send frame: encode ahead of the timed send where it matters. */
+export function requestFrame(m: Method, message: object): Uint8Array {
+  const body = m.requestType.encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes))).finish();
+  return encodeFrame(FLAG_DATA, body);
+}
+
+/** A response body in the k6 shape (see the header). */
+function decodeResponse<T>(m: Method, body: Uint8Array): T {
+  const plain = m.responseType.toObject(m.responseType.decode(body), { longs: String, enums: String, defaults: true });
+  return mapBytes(m.responseType, plain, bytesToBase64) as T;
+}
+
+export interface CallStatus {
+  code: number;
+  /** k6's spelling of the code: 'OK', 'InvalidArgument', … */
+  status: string;
+  message: string;
+  /** When the call ended (the close event's timestamp). */
+  atMs: number;
+}
+
+export interface Call {
+  /** Sends a request (an object, or a frame from requestFrame). */
+  send(request: object | Uint8Array): void;
+  /** Half-closes: no more requests. */
+  end(): void;
+  /** Resolves when the connection has closed, with the trailer's status (or why there was none). */
+  ended: Promise<CallStatus>;
+}
+
+export interface CallHandlers<T> {
+  /** The connection is open and the header sent; `atMs` is the open event's timestamp. */
+  onOpen(call: Call, atMs: number): void;
+  /** A response, with the timestamp of the message event that carried it. */
+  onMessage?(message: T, atMs: number): void;
+}
+
+/**
+ * Opens one call to the bridge at `wsOrigin` (e.g. ws://127.0.0.1:8080). rtb_connect_time is
+ * recorded per call (its connection); a non-OK end in rtb_errors, tagged `grpc <status>` as for
+ * direct gRPC. `timeoutMs` bounds the call: then the socket is closed and the status is
+ * DeadlineExceeded.
+ */
+export function openCall<T>(wsOrigin: string, m: Method, handlers: CallHandlers<T>, { timeoutMs = 60_000, metadata = {} as Record<string, string> } = {}): Call {
+  let trailer: { code: number; message: string } | undefined;
+  let problem: { code: number; message: string } | undefined;
+  let resolve: (s: CallStatus) => void = () => {};
+  const ended = new Promise<CallStatus>((r) => (resolve = r));
+  const { ws, onClosed } = openSocket(wsOrigin + BRIDGE_PATH, (_ws, atMs) => {
+    ws.send(encodeHeader(m.path, metadata));
+    handlers.onOpen(call, atMs);
+  });
+  const call: Call = {
+    send: (request) => {
+      const frame = request instanceof Uint8Array ? request : requestFrame(m, request);
+      ws.send(frame.buffer as ArrayBuffer);
+    },
+    end: () => ws.send(encodeFrame(FLAG_HALF_CLOSE).buffer as ArrayBuffer),
+    ended,
+  };
+  const fail = (code: number, message: string) => {
+    problem ??= { code, message };
+    ws.close();
+  };
+  const cancelDeadline = deadline(timeoutMs, () => fail(Status.DEADLINE_EXCEEDED, `no trailer within ${timeoutMs} ms`));
+
+  on(ws, 'message', (e) => {
+    if (trailer || problem) return;
+    if (!(e.data instanceof ArrayBuffer)) return fail(Status.INTERNAL, 'the bridge sent a text message');
+    try {
+      const frame = decodeFrame(new Uint8Array(e.data), Number.MAX_SAFE_INTEGER);
+      if (frame.flag === FLAG_TRAILER) trailer = decodeTrailer(frame.body);
+      else if (frame.flag === FLAG_DATA) handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
+      else fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
+    } catch (err) {
+      fail(Status.INTERNAL, err instanceof FrameError ? `bad frame from the bridge: ${err.message}` : `response is not a valid ${m.responseType.name}: ${String(err)}`);
+    }
+  });
+  onClosed((code, reason, atMs) => {
+    cancelDeadline();
+    const end = problem ?? trailer ?? { code: statusForClose(code), message: `connection closed before the trailer: ${code} ${reason}` };
+    const status = { ...end, status: statusName(end.code), atMs };
+    if (end.code !== Status.OK) errors.add(1, { reason: `grpc ${status.status}` });
+    resolve(status);
+  });
+  return call;
+}
+
+export interface CallResult<T> {
+  responses: Array<{ message: T; atMs: number }>;
+  status: CallStatus;
+  /** When the requests went out: the later of Date.now() and the open event's timestamp. */
+  sentAtMs: number;
+}
+
+/**
+ * One whole call: opens it, sends every request and the half-close at once, and collects the
+ * responses with their timestamps until the trailer. Requests are encoded before the connection
+ * opens, so sentAtMs is not delayed by encoding.
+ */
+export function call<T>(wsOrigin: string, m: Method, requests: object[], opts: { timeoutMs?: number; metadata?: Record<string, string> } = {}): Promise<CallResult<T>> {
+  const frames = requests.map((r) => requestFrame(m, r));
+  const responses: CallResult<T>['responses'] = [];
+  let sentAtMs = 0;
+  const c = openCall<T>(wsOrigin, m, {
+    onOpen: (call, atMs) => {
+      // k6's script clock has whole milliseconds; the open event's timestamp is a tighter lower bound.
+      sentAtMs = Math.max(Date.now(), atMs);
+      for (const f of frames) call.send(f);
+      call.end();
+    },
+    onMessage: (message, atMs) => responses.push({ message, atMs }),
+  }, opts);
+  return c.ended.then((status) => ({ responses, status, sentAtMs }));
+}

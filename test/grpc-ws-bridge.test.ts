@@ -1,0 +1,320 @@
+// The gRPC-over-WebSocket bridge (seed 003) driven by a Node `ws` client speaking its framing,
+// against the real server process: every call kind through the bridge returns the same
+// responses as the same call made directly with @grpc/grpc-js; bad input gets its specific
+// status and close code, and a good call afterwards still works; a client that goes away cancels
+// the call upstream; a client that stops reading stops the stream instead of filling memory.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { root, startServers, waitFor, type Servers } from './helpers.ts';
+import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../scripts/lib/grpc-ws-frames.ts';
+
+const SMALL_MAX = 4096;
+const WAIT_MS = 5000;
+/** An unknown field with wire type 7, which does not exist: no message type decodes it. */
+const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
+
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
+const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
+
+let servers: Servers;
+let small: Servers;
+before(async () => {
+  [servers, small] = await Promise.all([startServers(), startServers(['--max-message-bytes', String(SMALL_MAX)])]);
+});
+after(async () => {
+  assert.equal(await servers.stop(), 0);
+  assert.equal(await small.stop(), 0);
+});
+
+interface Outcome {
+  /** Response message bodies (protobuf bytes), in order. */
+  responses: Buffer[];
+  trailer?: { code: number; message: string };
+  closed: { code: number; reason: string };
+}
+
+const data = (body: Buffer) => Buffer.from(encodeFrame(FLAG_DATA, body));
+const HALF_CLOSE = Buffer.from(encodeFrame(FLAG_HALF_CLOSE));
+
+/**
+ * One call through the bridge: opens /grpc-ws, sends `messages` (strings as text, Buffers as
+ * binary) and collects the frames until the bridge closes. `onResponse` may answer a response
+ * with more messages (for ping-pong on a stream).
+ */
+function bridged(s: Servers, messages: Array<string | Buffer>, onResponse?: (body: Buffer, ws: WebSocket) => void): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(s.wsUrl('/grpc-ws'));
+    const responses: Buffer[] = [];
+    let trailer: Outcome['trailer'];
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`bridge did not close within ${WAIT_MS} ms (${responses.length} responses)`)); }, WAIT_MS);
+    ws.on('open', () => { for (const m of messages) ws.send(m, { binary: typeof m !== 'string' }); });
+    ws.on('message', (raw: Buffer, isBinary) => {
+      assert.ok(isBinary, 'the bridge sends binary frames only');
+      assert.ok(!trailer, 'nothing follows the trailer');
+      assert.equal(raw.readUInt32BE(1), raw.length - 5, 'one whole frame per message');
+      if (raw[0] === 0x80) trailer = decodeTrailer(raw.subarray(5));
+      else {
+        assert.equal(raw[0], 0x00, 'a response frame');
+        responses.push(raw.subarray(5));
+        onResponse?.(raw.subarray(5), ws);
+      }
+    });
+    ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ responses, trailer, closed: { code, reason: String(reason) } }); });
+    ws.on('error', () => {}); // the close carries what we assert on
+  });
+}
+
+/** A whole call through the bridge: header, every request, half-close. */
+const bridgedCall = (s: Servers, path: string, requests: Buffer[]) => bridged(s, [encodeHeader(path), ...requests.map(data), HALF_CLOSE]);
+
+/** The same call made directly with a generic @grpc/grpc-js client, protobuf bytes in and out. */
+function direct(s: Servers, def: protoLoader.MethodDefinition<object, object>, requests: Buffer[]): Promise<{ responses: Buffer[]; status: grpc.StatusObject }> {
+  const client = new grpc.Client(s.grpcAddr, grpc.credentials.createInsecure());
+  const same = (b: Buffer) => b;
+  const responses: Buffer[] = [];
+  return new Promise((resolve) => {
+    const answer = (_err: grpc.ServiceError | null, value?: Buffer) => { if (value) responses.push(value); };
+    let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Buffer> | grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>;
+    if (!def.requestStream && !def.responseStream) call = client.makeUnaryRequest(def.path, same, same, requests[0]!, answer);
+    else if (!def.responseStream) call = client.makeClientStreamRequest(def.path, same, same, answer);
+    else if (!def.requestStream) call = client.makeServerStreamRequest(def.path, same, same, requests[0]!);
+    else call = client.makeBidiStreamRequest(def.path, same, same);
+    if (def.responseStream) {
+      (call as grpc.ClientReadableStream<Buffer>).on('data', (m: Buffer) => responses.push(m));
+      (call as grpc.ClientReadableStream<Buffer>).on('error', () => {});
+    }
+    if (def.requestStream) {
+      for (const r of requests) (call as grpc.ClientWritableStream<Buffer>).write(r);
+      (call as grpc.ClientWritableStream<Buffer>).end();
+    }
+    call.on('status', (status: grpc.StatusObject) => setImmediate(() => { client.close(); resolve({ responses, status }); }));
+  });
+}
+
+const encode = (def: protoLoader.MethodDefinition<object, object>, message: object) => def.requestSerialize(message);
+const decode = (def: protoLoader.MethodDefinition<object, object>, bytes: Buffer) => def.responseDeserialize(bytes) as Record<string, unknown>;
+
+/** Decoded responses with the fields that differ from call to call (ids, server clocks) blanked. */
+const comparable = (def: protoLoader.MethodDefinition<object, object>, bodies: Buffer[]) =>
+  bodies.map((b) => {
+    const m = decode(def, b);
+    return { ...m, ...('id' in m ? { id: '*' } : {}), ...('serverSendMs' in m ? { serverSendMs: '*' } : {}) };
+  });
+
+/** Runs the same call through the bridge and directly; asserts both end OK with the same responses. */
+async function sameAsDirect(def: protoLoader.MethodDefinition<object, object>, requests: Buffer[], { exact = false } = {}) {
+  const [viaBridge, straight] = await Promise.all([bridgedCall(servers, def.path, requests), direct(servers, def, requests)]);
+  assert.equal(straight.status.code, grpc.status.OK, straight.status.details);
+  assert.deepEqual(viaBridge.trailer, { code: grpc.status.OK, message: straight.status.details });
+  assert.deepEqual(viaBridge.closed, { code: 1000, reason: 'OK' });
+  if (exact) assert.deepEqual(viaBridge.responses, straight.responses, 'byte for byte the same responses');
+  else assert.deepEqual(comparable(def, viaBridge.responses), comparable(def, straight.responses));
+  return viaBridge.responses.map((b) => decode(def, b));
+}
+
+const orderRequest = (seq: number, over: Record<string, unknown> = {}) =>
+  encode(ORDERS.CreateOrder!, { userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq, note: Buffer.from('note'), ...over });
+
+async function statsOf(s: Servers, protocol: string): Promise<{ errors: number; messagesOut: number; bytesOut: number; connections: number }> {
+  const res = await fetch(`${s.httpUrl}/stats`);
+  return ((await res.json()) as { protocols: Record<string, { errors: number; messagesOut: number; bytesOut: number; connections: number }> }).protocols[protocol]!;
+}
+
+/** A good call through the bridge after bad input: the bridge and the process kept serving. */
+async function goodCallStillWorks(s: Servers = servers) {
+  const out = await bridgedCall(s, ECHO.Echo!.path, [encode(ECHO.Echo!, { seq: 9, payload: Buffer.from('still here') })]);
+  assert.equal(out.trailer?.code, grpc.status.OK, 'the bridge keeps serving after bad input');
+  assert.deepEqual(out.responses.map((b) => decode(ECHO.Echo!, b)), [{ seq: 9, payload: Buffer.from('still here'), clientSendMs: 0 }], 'echo equals what was sent');
+  assert.equal(s.proc.exitCode, null, 'the server process is still running');
+}
+
+describe('bridge: every call kind returns what direct gRPC returns', () => {
+  test('the address line is printed', () => {
+    assert.match(servers.output(), /^grpc-ws\s+ws:\/\/127\.0\.0\.1:\d+\/grpc-ws\s+→ grpc 127\.0\.0\.1:\d+$/m);
+  });
+
+  test('unary: Echo byte for byte, CreateOrder the same order', async () => {
+    await sameAsDirect(ECHO.Echo!, [encode(ECHO.Echo!, { seq: 1, payload: Buffer.from('hi'), clientSendMs: 12.5 })], { exact: true });
+    const [order] = await sameAsDirect(ORDERS.CreateOrder!, [orderRequest(7)]);
+    assert.equal(order!.seq, 7);
+    assert.equal(order!.total, 8.5);
+  });
+
+  test('server streaming: SubscribeOrders, every order in order', async () => {
+    const orders = await sameAsDirect(ORDERS.SubscribeOrders!, [encode(ORDERS.SubscribeOrders!, { count: 20, intervalMs: 0, noteBytes: 100, statuses: ['SHIPPED'] })]);
+    assert.deepEqual(orders.map((o) => o.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  test('client streaming: BulkCreateOrders counts the same orders and gaps', async () => {
+    const [bulk] = await sameAsDirect(ORDERS.BulkCreateOrders!, [1, 2, 4, 7].map((seq) => orderRequest(seq)), { exact: true });
+    assert.deepEqual(bulk, { created: 4, total: 34, seqsMissing: [3, 5, 6] });
+  });
+
+  test('bidi: ProcessOrders and EchoStream answer every message, in order', async () => {
+    const actions = [1, 2, 3, 4, 5].map((seq) => encode(ORDERS.ProcessOrders!, { orderId: `o-${seq}`, action: seq === 5 ? 'cancel' : 'process', seq, payload: Buffer.from('p') }));
+    const results = await sameAsDirect(ORDERS.ProcessOrders!, actions);
+    assert.deepEqual(results.map((r) => r.status), ['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'CANCELLED']);
+    const echoes = [1, 2, 3].map((seq) => encode(ECHO.EchoStream!, { seq, payload: Buffer.alloc(1000, seq) }));
+    await sameAsDirect(ECHO.EchoStream!, echoes, { exact: true });
+  });
+
+  test('bidi is forwarded as it arrives: ping-pong before any half-close', async () => {
+    const msg = (seq: number) => data(encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) }));
+    let sent = 1;
+    const out = await bridged(servers, [encodeHeader(ECHO.EchoStream!.path), msg(1)], (_body, ws) => {
+      // Each echo arrives while the stream is still open; only then is the next message sent.
+      ws.send(++sent <= 5 ? msg(sent) : HALF_CLOSE);
+    });
+    assert.equal(out.trailer?.code, grpc.status.OK);
+    assert.deepEqual(out.responses.map((b) => decode(ECHO.EchoStream!, b).seq), [1, 2, 3, 4, 5]);
+  });
+
+  test('metadata lines in the header reach the server; an error status is relayed as direct gRPC gives it', async () => {
+    const bad = orderRequest(3, { userId: '' });
+    const viaBridge = await bridged(servers, [encodeHeader(ORDERS.CreateOrder!.path, { 'x-rtbench': 'test' }), data(bad), HALF_CLOSE]);
+    const straight = await direct(servers, ORDERS.CreateOrder!, [bad]);
+    assert.equal(straight.status.code, grpc.status.INVALID_ARGUMENT);
+    assert.deepEqual(viaBridge.trailer, { code: straight.status.code, message: straight.status.details });
+    assert.deepEqual(viaBridge.closed, { code: 1000, reason: 'InvalidArgument' }, 'a gRPC status is a normal end of the call');
+    assert.deepEqual(viaBridge.responses, []);
+  });
+});
+
+describe('bridge: bad input gets its specific answer, and the bridge keeps serving', () => {
+  const echoPath = () => ECHO.Echo!.path;
+
+  test('invalid protobuf passes through; the server answers INVALID_ARGUMENT, relayed', async () => {
+    const out = await bridgedCall(servers, echoPath(), [NOT_PROTOBUF]);
+    const straight = await direct(servers, ECHO.Echo!, [NOT_PROTOBUF]);
+    assert.equal(out.trailer?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(out.trailer!.message, /EchoMessage is not valid protobuf/);
+    assert.equal(out.trailer!.message, straight.status.details, 'the same status as direct gRPC');
+    assert.equal(out.closed.code, 1000);
+    await goodCallStillWorks();
+  });
+
+  test('unknown method → UNIMPLEMENTED, close 1000', async () => {
+    const out = await bridgedCall(servers, '/rtbench.echo.v1.EchoService/Shout', [Buffer.from('x')]);
+    assert.deepEqual(out.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /rtbench.echo.v1.EchoService/Shout' });
+    assert.equal(out.closed.code, 1000);
+    assert.deepEqual(out.responses, []);
+    await goodCallStillWorks();
+  });
+
+  const refusals: Array<{ name: string; messages: () => Array<string | Buffer>; code: grpc.status; close: number; message: RegExp }> = [
+    { name: 'truncated frame (prefix says 10 bytes, 2 follow)', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0, 0, 0, 10, 1, 2])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /truncated frame: its prefix says 10 bytes, 2 follow/ },
+    { name: 'a frame shorter than its prefix', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /truncated frame: 2 bytes/ },
+    { name: 'more bytes than the prefix says', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0, 0, 0, 1, 8, 1])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /prefix says 1 bytes but 2 follow/ },
+    { name: 'a frame announcing more than the maximum message size', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0x7f, 0, 0, 0, 1])], code: grpc.status.RESOURCE_EXHAUSTED, close: 1009, message: /frame of 2130706432 bytes exceeds the maximum message size 8388608/ },
+    { name: 'a binary first message', messages: () => [data(Buffer.from([8, 1]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /first message must be a text header/ },
+    { name: 'a header that is not a method path', messages: () => ['hello world\r\n'], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /header must start with the method path/ },
+    { name: 'a second request on a unary call', messages: () => [encodeHeader(echoPath()), data(Buffer.from([8, 1])), data(Buffer.from([8, 2]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /takes exactly one request; a second one came/ },
+    { name: 'a half-close before the unary request', messages: () => [encodeHeader(echoPath()), HALF_CLOSE], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /the half-close came first/ },
+    { name: 'a compressed frame', messages: () => [encodeHeader(echoPath()), Buffer.from([1, 0, 0, 0, 1, 8])], code: grpc.status.UNIMPLEMENTED, close: 1007, message: /compressed frames/ },
+    { name: 'a text message after the header', messages: () => [encodeHeader(ECHO.EchoStream!.path), 'not a frame'], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
+    { name: 'a request after the half-close', messages: () => [encodeHeader(ECHO.EchoStream!.path), HALF_CLOSE, data(Buffer.from([8, 1]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /request frame after the half-close/ },
+  ];
+  for (const r of refusals) {
+    test(`${r.name} → ${grpc.status[r.code]}, close ${r.close}`, async () => {
+      const before = await statsOf(servers, 'grpc-ws');
+      const out = await bridged(servers, r.messages());
+      assert.equal(out.trailer?.code, r.code, `trailer ${JSON.stringify(out.trailer)}`);
+      assert.match(out.trailer!.message, r.message);
+      assert.equal(out.closed.code, r.close);
+      assert.match(out.closed.reason, r.message, 'the close reason says what was wrong');
+      assert.equal((await statsOf(servers, 'grpc-ws')).errors, before.errors + 1, 'counted as a bridge error');
+      await goodCallStillWorks();
+    });
+  }
+
+  test('a frame over the maximum message size: RESOURCE_EXHAUSTED by its prefix, 1009 from ws by its size', async () => {
+    const big = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX) });
+    const announced = await bridged(small, [encodeHeader(ECHO.Echo!.path), data(big).subarray(0, 100)]);
+    assert.equal(announced.trailer?.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(announced.trailer!.message, new RegExp(`frame of ${big.length} bytes exceeds the maximum message size ${SMALL_MAX}`));
+    assert.equal(announced.closed.code, 1009);
+    const whole = await bridged(small, [encodeHeader(ECHO.Echo!.path), data(big)]);
+    assert.equal(whole.closed.code, 1009, 'a WebSocket message larger than any frame is refused by its size');
+    await goodCallStillWorks(small);
+    // The largest message that fits still goes through both hops.
+    const fits = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX - 16, 7) });
+    assert.ok(fits.length <= SMALL_MAX);
+    const out = await bridgedCall(small, ECHO.Echo!.path, [fits]);
+    assert.equal(out.trailer?.code, grpc.status.OK, out.trailer?.message);
+    assert.deepEqual(out.responses.map((b) => decode(ECHO.Echo!, b).payload), [Buffer.alloc(SMALL_MAX - 16, 7)]);
+  });
+});
+
+describe('bridge: a client that leaves or stops reading', () => {
+  /** Starts a SubscribeOrders call of 100,000 orders of ~1 KB (~100 MB); resolves at the first order. */
+  function subscribed(onFirst: (ws: WebSocket) => void): Promise<WebSocket> {
+    const ws = new WebSocket(servers.wsUrl('/grpc-ws'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no order within ${WAIT_MS} ms`)); }, WAIT_MS);
+      ws.on('open', () => {
+        ws.send(encodeHeader(ORDERS.SubscribeOrders!.path));
+        ws.send(data(encode(ORDERS.SubscribeOrders!, { count: 100_000, intervalMs: 0, noteBytes: 1000 })));
+        ws.send(HALF_CLOSE);
+      });
+      ws.once('message', () => { clearTimeout(timer); onFirst(ws); resolve(ws); });
+      ws.on('error', () => {});
+    });
+  }
+
+  /** Waits until the gRPC server's messagesOut stops growing; returns it. */
+  async function settledGrpcOut(s: Servers): Promise<number> {
+    let last = -1;
+    return waitFor('the gRPC stream to stop', async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = (await statsOf(s, 'grpc')).messagesOut;
+      const settled = now === last;
+      last = now;
+      return settled ? now : 0;
+    }, 10_000);
+  }
+
+  test('closing the WebSocket mid-stream cancels the call upstream', async () => {
+    const before = (await statsOf(servers, 'grpc')).messagesOut;
+    await subscribed((ws) => ws.close(1000));
+    const out = await settledGrpcOut(servers);
+    assert.ok(out - before < 100_000, `the server stopped streaming after ${out - before} of 100000 orders`);
+    await waitFor('the bridge connection to close', async () => (await statsOf(servers, 'grpc-ws')).connections === 0);
+    await goodCallStillWorks();
+  });
+
+  test('a client that stops reading stalls the stream instead of filling the bridge', async () => {
+    const ws = await subscribed((w) => w.pause());
+    const before = await statsOf(servers, 'grpc-ws');
+    await settledGrpcOut(servers);
+    const after = await statsOf(servers, 'grpc-ws');
+    // 100,000 orders of ~1 KB are ~100 MB; what left the bridge is bounded by its 1 MiB high-water
+    // mark plus what the kernel's socket buffers took.
+    const queued = after.bytesOut - before.bytesOut;
+    assert.ok(queued < 32 * 1024 * 1024, `the bridge queued ${queued} bytes for a client that does not read`);
+    ws.terminate();
+    await waitFor('the bridge connection to close', async () => (await statsOf(servers, 'grpc-ws')).connections === 0);
+    await goodCallStillWorks();
+  });
+});
+
+describe('bridge: --bridge-target', () => {
+  test('a bridge-only process forwards to another gRPC server', async () => {
+    const bridgeOnly = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
+    try {
+      assert.match(bridgeOnly.output(), new RegExp(`→ grpc ${servers.grpcAddr.replace(/\./g, '\\.')}$`, 'm'));
+      await goodCallStillWorks(bridgeOnly);
+    } finally {
+      assert.equal(await bridgeOnly.stop(), 0);
+    }
+  });
+
+  test('grpc-ws without grpc and without a target, or a target that is not host:port, stops with a clear message', async () => {
+    await assert.rejects(startServers(['--only', 'grpc-ws']), /--only: grpc-ws without grpc needs --bridge-target/);
+    await assert.rejects(startServers(['--bridge-target', 'http://x:1']), /--bridge-target: 'http:\/\/x:1' is not host:port/);
+  });
+});
