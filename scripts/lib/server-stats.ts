@@ -1,0 +1,83 @@
+// The server-cost monitor's pure parts (no k6 imports, so node:test exercises them): the k6
+// scenario it runs as, and what two snapshots of the servers' GET /stats say about the interval
+// between them. The k6 side is scripts/lib/monitor.ts.
+import type { Executor } from './profiles.ts';
+import { formatDuration, parseDuration } from './settings.ts';
+
+/** The monitor's k6 scenario name; its samples also carry role=monitor and workload=<scenario>. */
+export const MONITOR_SCENARIO = 'rtb_monitor';
+
+/** GET /stats as servers/lib/stats.ts serves it: the fields the monitor reads. */
+export interface ServerStats {
+  uptimeMs: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  eventLoopLagMs: { mean: number; p99: number; max: number };
+  protocols: Record<string, ProtocolCounters & { connections: number }>;
+}
+
+export interface ProtocolCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+const COUNTERS = ['messagesIn', 'messagesOut', 'bytesIn', 'bytesOut'] as const;
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function isServerStats(v: unknown): v is ServerStats {
+  const s = v as ServerStats;
+  return (
+    typeof s === 'object' && s !== null &&
+    [s.uptimeMs, s.cpuUserMs, s.cpuSystemMs, s.rssBytes, s.heapUsedBytes].every(isNum) &&
+    typeof s.eventLoopLagMs === 'object' && s.eventLoopLagMs !== null && [s.eventLoopLagMs.mean, s.eventLoopLagMs.p99, s.eventLoopLagMs.max].every(isNum) &&
+    typeof s.protocols === 'object' && s.protocols !== null &&
+    Object.values(s.protocols).every((p) => typeof p === 'object' && p !== null && isNum(p.connections) && COUNTERS.every((k) => isNum(p[k])))
+  );
+}
+
+export interface Interval {
+  /** CPU time the server used in the interval (user + system), ms. */
+  cpuMs: number;
+  /** The same as % of one core. */
+  cpuPercent: number;
+  protocols: Record<string, ProtocolCounters>;
+}
+
+/** What the server did between two snapshots, or null when they do not follow on (the server restarted). */
+export function between(prev: ServerStats, cur: ServerStats): Interval | null {
+  const elapsedMs = cur.uptimeMs - prev.uptimeMs;
+  const cpuMs = cur.cpuUserMs + cur.cpuSystemMs - (prev.cpuUserMs + prev.cpuSystemMs);
+  if (elapsedMs <= 0 || cpuMs < 0) return null;
+  const protocols: Record<string, ProtocolCounters> = {};
+  for (const [name, now] of Object.entries(cur.protocols)) {
+    const before = prev.protocols[name];
+    const delta = Object.fromEntries(COUNTERS.map((k) => [k, now[k] - (before?.[k] ?? 0)])) as unknown as ProtocolCounters;
+    if (COUNTERS.some((k) => delta[k] < 0)) return null;
+    protocols[name] = delta;
+  }
+  return { cpuMs, cpuPercent: (100 * cpuMs) / elapsedMs, protocols };
+}
+
+/**
+ * The monitor's k6 scenario beside `workload`, or null when the workload has no planned end
+ * (a fixed number of iterations). One VU, one long iteration that polls until k6 cuts it off at
+ * the workload's planned length: an iteration cut off is not counted in k6's `iterations`, so
+ * the workload's iteration count stays its own. (It does add one VU to k6's `vus`.)
+ */
+export function monitorScenario(workload: string, executor: Executor) {
+  if (!('stages' in executor)) return null;
+  const plannedMs = executor.stages.reduce((sum, s) => sum + parseDuration('stage', s.duration), 0);
+  return {
+    executor: 'per-vu-iterations' as const,
+    vus: 1,
+    iterations: 1,
+    maxDuration: formatDuration(plannedMs),
+    gracefulStop: '0s',
+    exec: 'monitor',
+    tags: { role: 'monitor', workload },
+  };
+}
