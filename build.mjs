@@ -3,13 +3,15 @@
 //   scripts/*.ts      → dist/<name>.js          k6 scenarios (ESM, k6 modules external)
 //   servers/*.ts      → dist/servers/<name>.js   Node servers
 //   test/*.test.ts    → dist/test/<name>.js      node:test suites
+//   dashboards/src/generate.ts → dist/dashboards/src/generate.js   `npm run dashboards`
 //   tools/png.mjs     → dist/assets/image-533k.png  the deterministic test image
 // Type errors are caught by `npm run typecheck` (tsc), which `npm test` runs; esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { mkdirSync, readdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTestImage } from './tools/png.mjs';
+import { protoJson } from './tools/proto-json.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const quiet = process.argv.includes('--quiet');
@@ -21,7 +23,25 @@ const entries = (dir, keep) =>
 
 const scenarios = entries('scripts', (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 const servers = [join(root, 'servers', 'main.ts')];
+const tools = [join(root, 'dashboards', 'src', 'generate.ts')]; // `npm run dashboards`
 const tests = entries('test', (f) => f.endsWith('.test.ts'));
+
+// k6 runs only functions a scenario exports, and scenarioOptions runs the server-cost monitor
+// (scripts/lib/monitor.ts) beside every workload: so each scenario's bundle is the scenario plus
+// `export { monitor }`, and no scenario file has to remember it.
+const MONITORED = 'rtbench-scenario:';
+/** @type {import('esbuild').Plugin} */
+const exportMonitor = {
+  name: 'rtbench-export-monitor',
+  setup(build) {
+    build.onResolve({ filter: /^rtbench-scenario:/ }, (args) => ({ path: args.path.slice(MONITORED.length), namespace: 'rtbench-scenario' }));
+    build.onLoad({ filter: /.*/, namespace: 'rtbench-scenario' }, (args) => {
+      const scenario = JSON.stringify(args.path);
+      const monitor = JSON.stringify(join(root, 'scripts', 'lib', 'monitor.ts'));
+      return { contents: `export * from ${scenario};\nexport { default } from ${scenario};\nexport { monitor } from ${monitor};\n`, resolveDir: root, loader: 'js' };
+    });
+  },
+};
 
 /** @type {import('esbuild').BuildOptions} */
 const common = { bundle: true, sourcemap: 'linked', minify: false, logLevel: 'warning', charset: 'utf8' };
@@ -30,7 +50,8 @@ const started = Date.now();
 await Promise.all([
   esbuild.build({
     ...common,
-    entryPoints: scenarios,
+    entryPoints: scenarios.map((f) => ({ in: MONITORED + f, out: basename(f, '.ts') })),
+    plugins: [exportMonitor, protoJson(join(root, 'proto'))], // protoJson: `import protos from 'rtbench:protos'`
     outdir: out,
     format: 'esm',
     platform: 'neutral',
@@ -41,7 +62,7 @@ await Promise.all([
   }),
   esbuild.build({
     ...common,
-    entryPoints: [...servers, ...tests],
+    entryPoints: [...servers, ...tools, ...tests],
     outdir: out,
     outbase: root,
     format: 'esm',

@@ -3,7 +3,9 @@
 // frame; the server acknowledges each image with what it received.
 //   MODE=sequential  send an image, wait for its ack, send the next
 //   MODE=concurrent  pipeline every image at once; acks come back in order
-// Per-image latency: send() call → the ack's message-event timestamp (when k6 read the frame).
+// Per-image latency: send() → the ack's message-event timestamp (when k6 read the frame). Sends
+// happen inside an event handler (open, or the previous ack); the send time is the later of
+// Date.now() (whole ms, rounded down) and that event's sub-ms timestamp, the tighter lower bound.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
 import type { WebSocket } from 'k6/websockets';
@@ -14,22 +16,22 @@ import { deadline, on, openSocket } from './lib/ws.ts';
 
 export const options = scenarioOptions('ws-image', imageScenario('ws'));
 
-const WS_URL = envString('WS_URL', 'ws://127.0.0.1:8080/image');
+const WS_URL = envString('WS_URL', 'ws://127.0.0.1:8080');
 
 export default function () {
   const batch = new ImageBatch();
   let nextId = 1;
 
-  const sendImage = (ws: WebSocket) => {
+  const sendImage = (ws: WebSocket, eventAt: number) => {
     const id = nextId++;
     ws.send(JSON.stringify(claim(id)));
     ws.send(IMAGE);
-    batch.sent(id, Date.now());
+    batch.sent(id, Math.max(Date.now(), eventAt));
   };
 
-  const { ws, onClosed } = openSocket(WS_URL, (ws) => {
-    if (images.mode === 'concurrent') while (nextId <= batch.count) sendImage(ws);
-    else sendImage(ws);
+  const { ws, onClosed } = openSocket(`${WS_URL}/image`, (ws, openedAt) => {
+    if (images.mode === 'concurrent') while (nextId <= batch.count) sendImage(ws, openedAt);
+    else sendImage(ws, openedAt);
   });
 
   let expectedId = 1;
@@ -38,7 +40,7 @@ export default function () {
     check(ack, { 'acks arrive in order': (a) => a.id === expectedId++ });
     const last = batch.acknowledged(ack, e.timestamp);
     if (last) ws.close();
-    else if (images.mode === 'sequential') sendImage(ws);
+    else if (images.mode === 'sequential') sendImage(ws, e.timestamp);
   });
 
   const cancel = deadline(images.timeoutMs, () => {

@@ -6,6 +6,9 @@ import { stopOnSignals } from './lib/lifecycle.ts';
 import { snapshot } from './lib/stats.ts';
 import { mountWebSockets } from './ws.ts';
 import { startGrpc } from './grpc.ts';
+import { mountSocketIo, SOCKETIO_PATH } from './socketio.ts';
+import { DEFAULT_FEED_OPTIONS, mountFeed } from './feed.ts';
+import { localTarget, mountBridge } from './bridge.ts';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -27,16 +30,35 @@ async function main(): Promise<void> {
   http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }));
   http.route('GET', '/stats', (_req, res) => sendJson(res, 200, snapshot()));
   const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, cfg) : [];
+  const feed = cfg.only.has('ws') || cfg.only.has('sse') ? mountFeed(http, { ...DEFAULT_FEED_OPTIONS, sse: cfg.only.has('sse'), ws: cfg.only.has('ws') }) : null;
+  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, cfg) : null;
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
-  stops.push(() => http.close());
+  stops.push(async () => {
+    feed?.stop(); // ends the long-lived SSE responses so the HTTP server can close at once
+    await http.close();
+  });
   const hostPort = (port: number) => `${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
   console.log(`http  http://${hostPort(httpAddr.port)}  (/stats, /healthz)`);
   for (const path of wsPaths) console.log(`ws    ws://${hostPort(httpAddr.port)}${path}`);
+  for (const path of feed?.paths ?? []) {
+    console.log(path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`);
+  }
+  if (socketIo) {
+    stops.push(socketIo.stop);
+    console.log(`socketio  http://${hostPort(httpAddr.port)}${SOCKETIO_PATH}`);
+  }
 
+  let grpcTarget = cfg.bridgeTarget;
   if (cfg.only.has('grpc')) {
     const grpc = await startGrpc({ host: cfg.host, port: cfg.grpcPort, maxMessageBytes: cfg.maxMessageBytes });
     stops.push(grpc.stop);
     console.log(`grpc  ${hostPort(grpc.port)}  (reflection on)`);
+    grpcTarget ||= localTarget(cfg.host, grpc.port);
+  }
+  if (cfg.only.has('grpc-ws')) {
+    const bridge = mountBridge(http, { maxMessageBytes: cfg.maxMessageBytes, target: grpcTarget });
+    stops.push(bridge.stop);
+    console.log(`grpc-ws  ws://${hostPort(httpAddr.port)}${bridge.path}  → grpc ${grpcTarget}`);
   }
   console.log(`max message size ${cfg.maxMessageBytes} bytes`);
   console.log('ready');
@@ -46,6 +68,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`rtbench servers: ${(err as Error)?.stack ?? String(err)}`);
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code === 'EADDRINUSE') {
+    console.error(`rtbench servers: ${e.address}:${e.port} is already in use (another rtbench? choose ports with --http-port / --grpc-port, 0 = any free port)`);
+  } else {
+    console.error(`rtbench servers: ${e?.stack ?? String(err)}`);
+  }
   process.exit(1);
 });

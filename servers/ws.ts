@@ -6,6 +6,9 @@
 //   Images may be pipelined: acks come back in order. Errors close the connection with a code
 //   and a reason: 1007 for a malformed claim or a binary frame without one, 1009 when a frame
 //   or a claimed size exceeds the maximum message size.
+//
+// /echo — seed 002's round trips: every frame comes back unchanged and as the same type (text
+//   as text, binary as binary), in order. A frame over the maximum message size closes with 1009.
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { HttpHost } from './lib/http.ts';
 import { claimProblem, verifyImage, type ImageClaim } from './lib/image.ts';
@@ -25,7 +28,7 @@ function byteLength(data: RawData): number {
 }
 
 function toBuffer(data: RawData): Buffer {
-  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
 /** Count traffic and connections for /stats on every socket of an endpoint. */
@@ -73,7 +76,22 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
   return wss;
 }
 
+function echoEndpoint(opts: WsOptions): WebSocketServer {
+  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }));
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('message', (data, isBinary) => {
+      const frame = toBuffer(data);
+      stats.sent(frame.length);
+      // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
+      ws.send(frame, { binary: isBinary });
+    });
+    ws.on('error', () => stats.errors++);
+  });
+  return wss;
+}
+
 export function mountWebSockets(host: HttpHost, opts: WsOptions): string[] {
   host.webSocket('/image', imageEndpoint(opts));
-  return ['/image'];
+  host.webSocket('/echo', echoEndpoint(opts));
+  return ['/image', '/echo'];
 }

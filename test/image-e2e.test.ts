@@ -73,7 +73,8 @@ function vusCurve(run: K6Run): number[] {
 }
 
 describe('load settings change what k6 does', () => {
-  const light = () => ({ ...servers.env(), IMAGES: '1' });
+  // MONITOR=off: the server-cost monitor's own VU would show in the `vus` curves asserted here.
+  const light = () => ({ ...servers.env(), IMAGES: '1', MONITOR: 'off' });
 
   test('STAGES overrides the profile: the VU curve follows it', async () => {
     const base = await runK6('ws-image.js', { ...light(), PROFILE: 'smoke', DURATION: '2s' }, { args: ['--out', 'json=points.json'] });

@@ -17,7 +17,7 @@ export const dist = join(root, 'dist');
  * @property {string} grpcAddr      e.g. 127.0.0.1:40124
  * @property {() => string} output  everything the servers printed so far
  * @property {() => Promise<number | null>} stop  SIGTERM, then the exit code
- * @property {() => Record<string, string>} env   the -e address settings for every scenario
+ * @property {() => Record<string, string>} env   the -e address settings for every scenario (WS_URL is the ws:// origin)
  */
 
 /**
@@ -60,7 +60,8 @@ export function startServers(args = [], timeoutMs = 15_000) {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
           return exited;
         },
-        env: () => ({ WS_URL: wsUrl('/image'), GRPC_ADDR: grpc, STATS_URL: `${http}/stats` }),
+        // One address per protocol, as every scenario reads them (each appends its own path).
+        env: () => ({ WS_URL: wsUrl(''), SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: grpc, STATS_URL: `${http}/stats` }),
       });
     });
   });

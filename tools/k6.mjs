@@ -31,7 +31,9 @@ export const K6_VERSION = 'v2.2.0';
  * Our own k6 extensions, each built in with xk6. Adding one is one line here.
  * @type {Array<{ module: string, dir: string, js: string }>}
  */
-export const EXTENSIONS = [];
+export const EXTENSIONS = [
+  { module: 'rtbench.test/xk6-sse', dir: 'extensions/sse', js: 'k6/x/sse' },
+];
 
 export class K6Error extends Error {}
 

@@ -1,7 +1,8 @@
 // @ts-check
 // The side-by-side comparison table, from k6 summary exports. Same columns for every protocol:
 // per-message latency (how it is taken is the run's `measure`), batch time, throughput in
-// messages and payload megabytes per second, connect time, and failed checks.
+// messages and payload megabytes per second, connect time, what the server spent per 1,000
+// messages, bytes on the wire per message, and failed checks.
 
 /**
  * @typedef {object} Row
@@ -14,6 +15,9 @@
  * @property {number | null} msgsPerSec  rtb_messages rate over the whole run
  * @property {number | null} mbPerSec    rtb_payload_bytes rate, MB/s (10^6 bytes)
  * @property {number | null} connect     rtb_connect_time median, ms
+ * @property {{ min: number, avg: number, max: number } | null} trips  rtb_round_trips: round trips per client window (echo runs)
+ * @property {number | null} cpuPer1k    server CPU time per 1,000 delivered messages, ms
+ * @property {number | null} wirePerMsg  bytes the workload's connections sent + received, per delivered message
  * @property {number} failedChecks
  * @property {number | null} exitCode
  */
@@ -25,15 +29,28 @@ function stat(summary, metric, stat) {
 }
 
 /**
+ * The workload's bytes on the wire: the `data_sent{scenario:…}` and `data_received{scenario:…}`
+ * submetrics that scenarioOptions keeps (the monitor's polls are another scenario).
+ * @param {any} summary @returns {number | null}
+ */
+function wireBytes(summary) {
+  const keys = Object.keys(summary?.metrics ?? {}).filter((k) => /^data_(sent|received)\{scenario:[^}]+\}$/.test(k));
+  return keys.length === 2 ? keys.reduce((sum, k) => sum + (stat(summary, k, 'count') ?? 0), 0) : null;
+}
+
+/**
  * @param {string} run @param {any} summary
  * @param {{ exitCode: number | null, failedChecks: number }} status
+ * @param {{ serverCpuMs: number | null }} [cost]  server CPU time used during the run, ms
  * @returns {Row}
  */
-export function comparisonRow(run, summary, { exitCode, failedChecks }) {
+export function comparisonRow(run, summary, { exitCode, failedChecks }, { serverCpuMs } = { serverCpuMs: null }) {
   const rate = stat(summary, 'rtb_payload_bytes', 'rate');
+  const msgs = stat(summary, 'rtb_messages', 'count');
+  const wire = wireBytes(summary);
   return {
     run,
-    msgs: stat(summary, 'rtb_messages', 'count'),
+    msgs,
     p50: stat(summary, 'rtb_latency', 'med'),
     p95: stat(summary, 'rtb_latency', 'p(95)'),
     max: stat(summary, 'rtb_latency', 'max'),
@@ -41,9 +58,22 @@ export function comparisonRow(run, summary, { exitCode, failedChecks }) {
     msgsPerSec: stat(summary, 'rtb_messages', 'rate'),
     mbPerSec: rate === null ? null : rate / 1e6,
     connect: stat(summary, 'rtb_connect_time', 'med'),
+    trips: roundTrips(summary),
+    cpuPer1k: serverCpuMs === null || !msgs ? null : (1000 * serverCpuMs) / msgs,
+    wirePerMsg: wire === null || !msgs ? null : wire / msgs,
     failedChecks,
     exitCode,
   };
+}
+
+/**
+ * Round trips per client window (rtb_round_trips, one sample per iteration): min / mean / max
+ * across the run's clients, as seed 002's throughput scripts report them.
+ * @param {any} summary
+ */
+function roundTrips(summary) {
+  const [min, avg, max] = ['min', 'avg', 'max'].map((s) => stat(summary, 'rtb_round_trips', s));
+  return min === null || avg === null || max === null ? null : { min, avg, max };
 }
 
 /** @param {number | null} v @param {number} [digits] */
@@ -51,11 +81,11 @@ const num = (v, digits = 1) => (v === null ? '–' : v >= 1000 ? v.toFixed(0) : 
 
 /** @param {Row[]} rows @returns {string} */
 export function formatTable(rows) {
-  const head = ['run', 'msgs', 'p50 ms', 'p95 ms', 'max ms', 'batch ms', 'msgs/s', 'MB/s', 'connect ms', 'failed checks'];
+  const head = ['run', 'msgs', 'p50 ms', 'p95 ms', 'max ms', 'batch ms', 'trips/client min/avg/max', 'msgs/s', 'MB/s', 'connect ms', 'srv CPU ms/1k', 'wire B/msg', 'failed checks'];
   const body = rows.map((r) => [
     r.run,
     r.msgs === null ? '–' : String(r.msgs),
-    num(r.p50), num(r.p95), num(r.max), num(r.batch), num(r.msgsPerSec), num(r.mbPerSec), num(r.connect),
+    num(r.p50), num(r.p95), num(r.max), num(r.batch), r.trips ? [r.trips.min, r.trips.avg, r.trips.max].map((v) => v.toFixed(0)).join('/') : '–', num(r.msgsPerSec), num(r.mbPerSec), num(r.connect), num(r.cpuPer1k), num(r.wirePerMsg, 0),
     `${r.failedChecks}${r.exitCode !== 0 ? ` (k6 exit ${r.exitCode})` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
@@ -65,5 +95,10 @@ export function formatTable(rows) {
     '',
     'p50/p95/max: per-message latency (rtb_latency; for images: send → ack, see README "How latency is taken").',
     'batch: median time for one iteration\'s batch (e.g. all N images). msgs/s and MB/s: over the whole run.',
+    'trips/client: echo runs: round trips one client completed in its window (rtb_round_trips), min/mean/max over clients.',
+    'srv CPU ms/1k: the server process\'s CPU time (user + system, GET /stats read before and after the run) per 1,000',
+    '  delivered messages (rtb_messages). One Node process hosts every protocol, so idle cost during the run is included.',
+    'wire B/msg: bytes the workload\'s connections sent + received as k6 counts them on the socket (data_sent + data_received',
+    '  of the scenario: handshakes, headers and framing included, the monitor\'s polls not), per delivered message.',
   ].join('\n');
 }

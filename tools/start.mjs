@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { root } from './k6.mjs';
 import { checksOf, k6Bin, runK6, startServers } from './harness.mjs';
 import { comparisonRow, formatTable } from './report.mjs';
+import { startInflux } from './influx.mjs';
 
 /**
  * The comparison: each entry is one k6 run. Add a scenario here to put it in the table.
@@ -19,6 +20,24 @@ export const COMPARISON = [
   { name: 'grpc-image sequential', script: 'grpc-image.js', env: { MODE: 'sequential' } },
   { name: 'ws-image concurrent', script: 'ws-image.js', env: { MODE: 'concurrent' } },
   { name: 'grpc-image concurrent', script: 'grpc-image.js', env: { MODE: 'concurrent' } },
+  // seed 001: server push, one stream per VU, then one channel fanned out to 10 subscribers per VU
+  { name: 'sse-feed', script: 'sse-feed.js', env: { MODE: 'normal' } },
+  { name: 'ws-feed', script: 'ws-feed.js', env: { MODE: 'normal' } },
+  { name: 'sse-feed fanout', script: 'sse-feed.js', env: { MODE: 'fanout' } },
+  { name: 'ws-feed fanout', script: 'ws-feed.js', env: { MODE: 'fanout' } },
+  // seed 004: gRPC's four call patterns, COUNT messages of PAYLOAD_BYTES per iteration
+  { name: 'grpc-unary', script: 'grpc-unary.js' },
+  { name: 'grpc-server-stream', script: 'grpc-server-stream.js' },
+  { name: 'grpc-client-stream', script: 'grpc-client-stream.js' },
+  { name: 'grpc-bidi pipelined', script: 'grpc-bidi.js', env: { MODE: 'pipelined' } },
+  // seed 003: the same CreateOrder and ProcessOrders calls tunnelled through the WebSocket bridge
+  { name: 'grpc-over-ws unary', script: 'grpc-over-ws.js', env: { CALL: 'unary' } },
+  { name: 'grpc-over-ws bidi pipelined', script: 'grpc-over-ws.js', env: { CALL: 'bidi', MODE: 'pipelined' } },
+  // seed 002: echo round trips, the text 'hi', one message in flight, a 5 s window per client
+  { name: 'ws-echo', script: 'ws-echo.js', env: { MODE: 'sequential', WINDOW: '5s' } },
+  { name: 'socketio-echo', script: 'socketio-echo.js', env: { MODE: 'sequential', WINDOW: '5s' } },
+  // seed 002 over gRPC: echo round trips in a 5 s window on one stream
+  { name: 'grpc-echo', script: 'grpc-echo.js', env: { MODE: 'sequential' } },
 ];
 
 const USAGE = `usage: npm start -- [options]
@@ -28,14 +47,16 @@ const USAGE = `usage: npm start -- [options]
   --only A,B         run only the comparison entries whose name contains one of these words
   -e NAME=VALUE      pass a setting to every scenario (e.g. -e IMAGES=50); repeatable
   --out URI          also stream results to a k6 output, e.g. influxdb=http://127.0.0.1:8086/k6
+  --influx           stream to InfluxDB: $INFLUX_URL (e.g. http://127.0.0.1:8086/k6) if set, else a
+                     local influxd (npm run influx) whose data stays in the results folder
   --results DIR      where to write the run's results (default results/<timestamp>)
   --help             this text
 Runs: ${COMPARISON.map((r) => r.name).join(', ')}`;
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  /** @type {{ env: Record<string, string>, only: string[], out: string[], results?: string }} */
-  const o = { env: { PROFILE: 'compare' }, only: [], out: [] };
+  /** @type {{ env: Record<string, string>, only: string[], out: string[], influx: boolean, results?: string }} */
+  const o = { env: { PROFILE: 'compare' }, only: [], out: [], influx: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -49,6 +70,7 @@ function parseArgs(argv) {
     else if (arg === '--duration') o.env.DURATION = value();
     else if (arg === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
     else if (arg === '--out') o.out.push(value());
+    else if (arg === '--influx') o.influx = true;
     else if (arg === '--results') o.results = value();
     else if (arg === '-e' || arg === '--env') {
       const kv = value();
@@ -83,10 +105,28 @@ async function main() {
   console.log('▶ checking k6');
   const k6 = await k6Bin();
   console.log(`  using ${k6}`);
+  // Every k6 run of this comparison carries testid=<stamp> and run=<entry>, so a dashboard
+  // selects this comparison and tells its runs apart.
+  const testid = stamp;
+  /** @type {import('./influx.mjs').Influx | null} */
+  let influx = null;
+  if (opts.influx && process.env.INFLUX_URL) opts.out.push(`influxdb=${process.env.INFLUX_URL}`);
+  else if (opts.influx) {
+    console.log('▶ starting InfluxDB');
+    influx = await startInflux({ dataDir: join(resultsDir, 'influxdb') });
+    opts.out.push(`influxdb=${influx.k6Out}`);
+  }
   console.log('▶ starting servers');
-  const servers = await startServers();
-  console.log(`  ws ${servers.wsUrl('/image')}  grpc ${servers.grpcAddr}`);
-  const stop = () => servers.stop();
+  const servers = await startServers().catch(async (err) => {
+    await influx?.stop();
+    throw err;
+  });
+  console.log(`  http ${servers.httpUrl}  grpc ${servers.grpcAddr}`);
+  if (opts.out.length) console.log(`  streaming to ${opts.out.join(', ')} with testid=${testid}`);
+  const stop = async () => {
+    await servers.stop();
+    await influx?.stop();
+  };
   process.on('SIGINT', () => { stop().finally(() => process.exit(130)); });
 
   const rows = [];
@@ -99,9 +139,10 @@ async function main() {
       const started = Date.now();
       console.log(`▶ [${i + 1}/${runs.length}] ${run.name} (profile ${opts.env.PROFILE}${opts.env.MODEL ? `, ${opts.env.MODEL} model` : ''})`);
       let lastProgress = 0;
+      const cpuBefore = await serverCpuMs(servers.httpUrl);
       const res = await runK6(run.script, { ...servers.env(), ...opts.env, ...(run.env ?? {}) }, {
         dir,
-        args: opts.out.flatMap((o) => ['--out', o]),
+        args: [...opts.out.flatMap((o) => ['--out', o]), '--tag', `testid=${testid}`, '--tag', `run=${file}`],
         onLine: (line) => {
           // k6's own progress line, shown at most every 5 s
           if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
@@ -115,7 +156,9 @@ async function main() {
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);
       const ok = res.code === 0 && res.summary !== null && failedChecks === 0;
       if (!ok) failed++;
-      rows.push(comparisonRow(run.name, res.summary, { exitCode: res.code, failedChecks }));
+      const cpuAfter = await serverCpuMs(servers.httpUrl);
+      const serverCpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+      rows.push(comparisonRow(run.name, res.summary, { exitCode: res.code, failedChecks }, { serverCpuMs: serverCpu }));
       console.log(`  ${ok ? '✓' : '✗'} ${run.name}: k6 exit ${res.code}, ${failedChecks} failed checks, ${((Date.now() - started) / 1000).toFixed(0)} s → ${dir}`);
       if (!ok) console.log(res.stderr.split('\n').filter((l) => /level=error|ERRO|✗/.test(l)).slice(-5).join('\n'));
     }
@@ -125,11 +168,26 @@ async function main() {
   const table = formatTable(rows);
   console.log(`\n${table}`);
   writeFileSync(join(resultsDir, 'comparison.txt'), table + '\n');
-  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ settings: opts.env, rows }, null, 2));
+  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ settings: opts.env, testid, rows }, null, 2));
   console.log(`\nresults: ${resultsDir}`);
+  if (opts.out.length) console.log(`streamed with testid=${testid}`);
+  if (influx) console.log(`InfluxDB data kept in ${influx.dir}: \`npm run influx -- --data ${influx.dir}\` serves it again`);
   if (failed) {
     console.error(`${failed} of ${runs.length} runs failed (a check, a threshold or k6 itself): see the k6.log files`);
     process.exit(1);
+  }
+}
+
+/**
+ * The servers' CPU time so far (user + system), ms, from their GET /stats; null if unavailable.
+ * @param {string} httpUrl
+ */
+async function serverCpuMs(httpUrl) {
+  try {
+    const s = /** @type {{ cpuUserMs: number, cpuSystemMs: number }} */ (await (await fetch(`${httpUrl}/stats`)).json());
+    return s.cpuUserMs + s.cpuSystemMs;
+  } catch {
+    return null;
   }
 }
 

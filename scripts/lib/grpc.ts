@@ -1,5 +1,10 @@
 // gRPC mechanics on k6/net/grpc: one client per VU with our contracts loaded at init, connect
-// with connect-time accounting, and status accounting for failed calls.
+// with connect-time accounting, status accounting for failed calls, and streams as promises.
+//
+// Clock: k6 gives gRPC handlers only Date.now(), whole milliseconds (a stream event's
+// `metadata.ts` is whole seconds; there is no performance.now()). Per-message gRPC latencies are
+// therefore quantised to 1 ms: a round trip measured with Date.now() at both ends is unbiased on
+// average but its percentiles move in 1 ms steps.
 import grpc from 'k6/net/grpc';
 import { connectTime, errors } from './metrics.ts';
 
@@ -21,10 +26,42 @@ const STATUS_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(grpc).filter(([k, v]) => k.startsWith('Status') && typeof v === 'number').map(([k, v]) => [v as number, k.slice(6)]),
 );
 
+const statusName = (code: number) => STATUS_NAMES[code] ?? String(code);
+
 /** True for an OK response; otherwise records rtb_errors tagged with the status name. */
 export function okResponse(res: grpc.Response | null | undefined): res is grpc.Response {
   if (res && res.status === grpc.StatusOK) return true;
-  const status = res ? (STATUS_NAMES[res.status] ?? String(res.status)) : 'no response';
-  errors.add(1, { reason: `grpc ${status}` });
+  errors.add(1, { reason: `grpc ${res ? statusName(res.status) : 'no response'}` });
   return false;
+}
+
+export interface StreamEnd {
+  /** The status the stream ended with when it was not OK (its code, name and message). */
+  error?: { code: number; status: string; message: string };
+  /** Date.now() when the end reached the script. */
+  atMs: number;
+}
+
+export interface OpenStream {
+  stream: grpc.Stream;
+  /** Resolves once the stream has ended, whatever the status. */
+  ended: Promise<StreamEnd>;
+}
+
+/**
+ * Opens a streaming call of any kind on a connected client. `onData` gets every response message
+ * with Date.now() at the moment its event reached the script. A non-OK end is recorded in
+ * rtb_errors tagged with the status name. `timeoutMs` bounds the whole call (DEADLINE_EXCEEDED).
+ */
+export function openStream<T>(client: grpc.Client, method: string, timeoutMs: number, onData: (message: T, atMs: number) => void): OpenStream {
+  const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms` });
+  let error: StreamEnd['error'];
+  stream.on('data', (message) => onData(message as T, Date.now()));
+  stream.on('error', (e) => {
+    const err = e as grpc.GrpcError;
+    error = { code: err.code, status: statusName(err.code), message: err.message };
+    errors.add(1, { reason: `grpc ${error.status}` });
+  });
+  const ended = new Promise<StreamEnd>((resolve) => stream.on('end', () => resolve({ error, atMs: Date.now() })));
+  return { stream, ended };
 }

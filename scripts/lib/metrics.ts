@@ -1,7 +1,7 @@
 // The metrics every scenario reports, whatever the protocol. A protocol, pattern, payload or
 // mode is a tag (set once per scenario in its options), never part of a metric name, so one
 // Grafana query or report row compares protocols.
-import { Counter, Trend } from 'k6/metrics';
+import { Counter, Gauge, Trend } from 'k6/metrics';
 
 /**
  * Per-message latency in ms. How it was taken is the `measure` tag:
@@ -14,6 +14,13 @@ export const latency = new Trend('rtb_latency', true);
 /** Time for a whole batch (e.g. N images): first send → last reply, in ms. */
 export const batchTime = new Trend('rtb_batch_time', true);
 
+/**
+ * Round trips one client completed in one iteration's window (seed 002: how many echoes come
+ * back in 5 s on one connection). One sample per iteration, so with one iteration per VU its
+ * min / avg / max are the per-client min / mean / max of a multi-client run.
+ */
+export const roundTrips = new Trend('rtb_round_trips');
+
 /** Messages delivered and verified (an image acknowledged with a matching digest, an echo equal to what was sent, …). */
 export const delivered = new Counter('rtb_messages');
 
@@ -23,5 +30,43 @@ export const payloadBytes = new Counter('rtb_payload_bytes');
 /** Connection set-up time in ms (TCP + handshake up to the first usable moment). */
 export const connectTime = new Trend('rtb_connect_time', true);
 
+/** Messages missing from a sequence (gaps in the sequence numbers a subscriber saw). */
+export const lost = new Counter('rtb_lost');
+
+/** Messages a subscriber received more than once. */
+export const duplicates = new Counter('rtb_duplicates');
+
+/** After a dropped connection: connection lost → first message received again, in ms. */
+export const recoveryTime = new Trend('rtb_recovery_time', true);
+
 /** Protocol-level failures, tagged with `reason` (close code, gRPC status, timeout). */
 export const errors = new Counter('rtb_errors');
+
+// Server-side cost, sampled from the servers' GET /stats by the monitor scenario
+// (scripts/lib/monitor.ts), never by a workload. Process-wide values carry the workload's
+// `protocol` tag; per-protocol values the server's protocol name and, for traffic, `direction`
+// (in = received by the server, out = sent by it).
+
+/** Server CPU (user + system) over each sampling interval, % of one core. */
+export const serverCpuPercent = new Gauge('rtb_server_cpu_percent');
+
+/** Server CPU time used in each sampling interval, ms: its sum is the run's CPU cost. */
+export const serverCpuTime = new Counter('rtb_server_cpu_time', true);
+
+/** Server resident set size, bytes. */
+export const serverRss = new Gauge('rtb_server_rss_bytes');
+
+/** Server V8 heap in use, bytes. */
+export const serverHeap = new Gauge('rtb_server_heap_bytes');
+
+/** Server event-loop delay over its last 1 s window, ms; the `stat` tag is mean, p99 or max. */
+export const serverLoopLag = new Gauge('rtb_server_loop_lag_ms');
+
+/** Connections the server holds open, per protocol. */
+export const serverConnections = new Gauge('rtb_server_connections');
+
+/** Messages the server received/sent in each sampling interval, per protocol and direction. */
+export const serverMessages = new Counter('rtb_server_messages');
+
+/** Message payload bytes the server received/sent in each sampling interval (framing not counted). */
+export const serverBytes = new Counter('rtb_server_bytes');

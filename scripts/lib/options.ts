@@ -4,6 +4,8 @@
 import { mergeSettings, parseConfig, type RtbenchConfig, type ScenarioSettings, type Thresholds } from './config.ts';
 import { loadSettingsFromEnv, resolveExecutor } from './profiles.ts';
 import { SettingError } from './settings.ts';
+import { envChoice } from './env.ts';
+import { MONITOR_SCENARIO, monitorScenario } from './server-stats.ts';
 
 export interface ScenarioDefaults extends ScenarioSettings {
   /** Tags on every sample of the scenario: protocol, pattern, payload, mode. */
@@ -38,17 +40,28 @@ function readConfig(): RtbenchConfig {
 const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'];
 
 /**
+ * The workload's own bytes on the wire (k6 counts every byte its connections sent and received,
+ * framing included): an empty threshold makes k6 keep the submetric and put it in the summary
+ * export, where the comparison table divides it by rtb_messages. The scenario tag leaves out the
+ * monitor's HTTP polls.
+ */
+const wireBytes = (name: string): Thresholds => ({ [`data_sent{scenario:${name}}`]: [], [`data_received{scenario:${name}}`]: [] });
+
+/**
  * The k6 options for scenario `name`: one k6 scenario running the default function, with the
- * resolved executor, the scenario's tags and the merged thresholds.
+ * resolved executor, the scenario's tags and the merged thresholds; beside it, unless
+ * -e MONITOR=off, the server-cost monitor (scripts/lib/monitor.ts) for the same planned length.
  */
 export function scenarioOptions(name: string, defaults: ScenarioDefaults) {
   const { tags, ...ownDefaults } = defaults;
   const config = readConfig();
   const settings = mergeSettings(ownDefaults, config.defaults, config.scenarios[name] ?? {}, loadSettingsFromEnv(__ENV));
   const executor = resolveExecutor(settings);
+  const monitored = envChoice('MONITOR', 'on', ['on', 'off']) === 'on';
+  const monitor = monitored ? monitorScenario(name, executor) : null;
   return {
-    scenarios: { [name]: { ...executor, exec: 'default', tags } },
-    thresholds: settings.thresholds ?? {},
+    scenarios: { [name]: { ...executor, exec: 'default', tags }, ...(monitor ? { [MONITOR_SCENARIO]: monitor } : {}) },
+    thresholds: { ...wireBytes(name), ...(settings.thresholds ?? {}) },
     summaryTrendStats: SUMMARY_TREND_STATS,
   };
 }

@@ -28,14 +28,18 @@ export interface Socket {
   onClosed(fn: (code: number, reason: string, atMs: number) => void): void;
 }
 
-/** Opens a binary-capable WebSocket; records rtb_connect_time (constructor → open event). */
-export function openSocket(url: string, onOpen: (ws: WebSocket, atMs: number) => void): Socket {
+/**
+ * Opens a binary-capable WebSocket; records rtb_connect_time (constructor → open event) unless
+ * `recordConnect` is false: a protocol on top (Socket.IO) whose connection is usable later
+ * records its own.
+ */
+export function openSocket(url: string, onOpen: (ws: WebSocket, atMs: number) => void, { recordConnect = true } = {}): Socket {
   const started = Date.now();
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
   on(ws, 'open', (e) => {
-    connectTime.add(e.timestamp - started);
+    if (recordConnect) connectTime.add(e.timestamp - started);
     onOpen(ws, e.timestamp);
   });
   on(ws, 'error', (e) => {

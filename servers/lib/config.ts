@@ -7,9 +7,11 @@ export interface ServerConfig {
   grpcPort: number;
   maxMessageBytes: number;
   only: Set<string>;
+  /** host:port the grpc-ws bridge forwards to; '' = this process's own gRPC server. */
+  bridgeTarget: string;
 }
 
-export const ALL_PARTS = ['ws', 'grpc'] as const;
+export const ALL_PARTS = ['ws', 'grpc', 'socketio', 'sse', 'grpc-ws'] as const;
 
 interface Setting {
   flag: string;
@@ -24,6 +26,7 @@ const SETTINGS = {
   grpcPort: { flag: '--grpc-port', env: 'GRPC_PORT', default: '50051', help: 'gRPC port (0 = any free port)' },
   maxMessageBytes: { flag: '--max-message-bytes', env: 'MAX_MESSAGE_BYTES', default: String(8 * 1024 * 1024), help: 'largest accepted message, bytes' },
   only: { flag: '--only', env: 'RTBENCH_ONLY', default: ALL_PARTS.join(','), help: `comma-separated subset of: ${ALL_PARTS.join(', ')}` },
+  bridgeTarget: { flag: '--bridge-target', env: 'BRIDGE_TARGET', default: '', help: "gRPC server (host:port) the grpc-ws bridge forwards to; empty = this process's" },
 } satisfies Record<keyof ServerConfig, Setting>;
 
 export class ConfigError extends Error {}
@@ -64,11 +67,15 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     if (!(ALL_PARTS as readonly string[]).includes(part)) throw new ConfigError(`${names.only}: unknown server '${part}' (known: ${ALL_PARTS.join(', ')})`);
   }
   if (only.size === 0) throw new ConfigError(`${names.only}: names no server`);
+  const bridgeTarget = raw.bridgeTarget!.trim();
+  if (bridgeTarget !== '' && !/^(\[[^\]]+\]|[^\s:/]+):\d{1,5}$/.test(bridgeTarget)) throw new ConfigError(`${names.bridgeTarget}: '${bridgeTarget}' is not host:port`);
+  if (only.has('grpc-ws') && !only.has('grpc') && bridgeTarget === '') throw new ConfigError(`${names.only}: grpc-ws without grpc needs ${SETTINGS.bridgeTarget.flag} (the gRPC server to forward to)`);
   return {
     host: raw.host!,
     httpPort: port(names.httpPort!, raw.httpPort!),
     grpcPort: port(names.grpcPort!, raw.grpcPort!),
     maxMessageBytes: max,
     only,
+    bridgeTarget,
   };
 }

@@ -1,11 +1,14 @@
 // gRPC plumbing shared by our services: loading the contracts in proto/, decoding requests
 // ourselves so that bytes that are not valid protobuf get INVALID_ARGUMENT (grpc-js would say
-// INTERNAL), and binding/stopping a server.
+// INTERNAL) on every call kind, streaming responses that honour backpressure, and
+// binding/stopping a server.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import { statsFor } from './stats.ts';
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 
@@ -39,12 +42,19 @@ export class RpcError extends Error {
 }
 
 type Decode = (buf: Buffer) => unknown;
+type StreamingResponse = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+const stats = statsFor('grpc');
 
 /**
  * Returns the service definition with request decoding moved into the handlers, and the
  * handlers wrapped so that an undecodable request is answered with INVALID_ARGUMENT naming the
- * message type, and a thrown RpcError with its own code. Unary and server-streaming handlers
- * receive the decoded request as usual.
+ * message type, and a thrown RpcError with its own code. Every kind keeps grpc-js's handler
+ * signature and sees decoded requests: unary and server-streaming handlers in `call.request`,
+ * client- and bidi-streaming handlers as the call's 'data' events. On a request stream the first
+ * undecodable message ends the call. Messages and bytes in both directions are counted in the
+ * 'grpc' stats here (whole protobuf messages, as the WebSocket stats count whole frames).
+ * Messages over the maximum size never reach us: grpc-js answers RESOURCE_EXHAUSTED.
  */
 export function strictService(
   def: grpc.ServiceDefinition,
@@ -53,34 +63,163 @@ export function strictService(
   const rawDef: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const wrapped: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(def)) {
-    const decode: Decode = method.requestDeserialize;
     const typeName = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name ?? 'request';
-    rawDef[name] = { ...method, requestDeserialize: (buf: Buffer) => buf };
-    const handler = impl[name];
-    if (!handler) continue;
-    const decodeOrThrow = (buf: Buffer) => {
+    const decode: Decode = (buf: Buffer) => {
+      stats.received(buf.length);
       try {
-        return decode(buf);
+        return method.requestDeserialize(buf);
       } catch (err) {
         throw new RpcError(grpc.status.INVALID_ARGUMENT, `${typeName} is not valid protobuf: ${(err as Error).message}`);
       }
     };
-    if (!method.requestStream && !method.responseStream) {
-      wrapped[name] = (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        try {
-          (call as { request: unknown }).request = decodeOrThrow(call.request);
-          (handler as grpc.handleUnaryCall<unknown, unknown>)(call as grpc.ServerUnaryCall<unknown, unknown>, (err, value) => callback(err, value));
-        } catch (err) {
-          callback(toServiceError(err));
-        }
-      };
-    } else {
-      // Streaming kinds are wrapped when they are added (see the gRPC patterns scenarios).
-      rawDef[name] = method;
-      wrapped[name] = handler;
-    }
+    const serialize = (value: unknown) => {
+      const buf = method.responseSerialize(value);
+      stats.sent(buf.length);
+      return buf;
+    };
+    rawDef[name] = { ...method, requestDeserialize: (buf: Buffer) => buf, responseSerialize: serialize };
+    const handler = impl[name];
+    if (handler) wrapped[name] = strictHandler(method, handler, decode);
   }
   return [rawDef as grpc.ServiceDefinition, wrapped];
+}
+
+function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, decode: Decode): grpc.UntypedHandleCall {
+  if (!method.requestStream && !method.responseStream) {
+    return (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        (call as { request: unknown }).request = decode(call.request);
+        (handler as grpc.handleUnaryCall<unknown, unknown>)(call as grpc.ServerUnaryCall<unknown, unknown>, (err, value) => {
+          if (err) stats.errors++;
+          callback(err, value);
+        });
+      } catch (err) {
+        stats.errors++;
+        callback(toServiceError(err));
+      }
+    };
+  }
+  if (!method.requestStream) {
+    return (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+      try {
+        (call as { request: unknown }).request = decode(call.request);
+        (handler as grpc.handleServerStreamingCall<unknown, unknown>)(call as grpc.ServerWritableStream<unknown, unknown>);
+      } catch (err) {
+        endWithError(call, err);
+      }
+    };
+  }
+  if (!method.responseStream) {
+    return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      let answered = false;
+      const answer: grpc.sendUnaryData<unknown> = (err, value) => {
+        if (answered) return;
+        answered = true;
+        if (err) stats.errors++;
+        callback(err, value);
+      };
+      decodeEach(call, decode, (err) => answer(toServiceError(err)));
+      try {
+        (handler as grpc.handleClientStreamingCall<unknown, unknown>)(call, answer);
+      } catch (err) {
+        answer(toServiceError(err));
+      }
+    };
+  }
+  return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+    decodeEach(call, decode, (err) => endWithError(call, err));
+    try {
+      (handler as grpc.handleBidiStreamingCall<unknown, unknown>)(call);
+    } catch (err) {
+      endWithError(call, err);
+    }
+  };
+}
+
+/**
+ * Decodes each request message as grpc-js hands it to the call (it feeds request streams with
+ * `push`). The first one that fails to decode, or whose 'data' listener throws synchronously,
+ * stops reading and goes to `fail`; nothing further is pushed, not even the end of the stream.
+ */
+function decodeEach(call: Readable, decode: Decode, fail: (err: unknown) => void): void {
+  const push = call.push.bind(call);
+  let failed = false;
+  call.push = (chunk: unknown) => {
+    if (failed) return false;
+    try {
+      return push(chunk === null ? null : decode(chunk as Buffer));
+    } catch (err) {
+      failed = true;
+      fail(err);
+      return false;
+    }
+  };
+}
+
+/** Ends a call that streams responses with the error's status, after the messages already written. */
+export function endWithError(call: StreamingResponse, err: unknown): void {
+  stats.errors++;
+  call.emit('error', toServiceError(err));
+}
+
+/**
+ * Writes `count` messages made by `make(seq)` (seq = 1..count) to a server stream, `intervalMs`
+ * apart (0 = as fast as the client takes them), then ends it. Honours backpressure: when
+ * `write()` returns false nothing more is made until 'drain', so at most the stream's own buffer
+ * is queued. Stops (timer cleared) when the call is cancelled or fails.
+ */
+export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown): void {
+  let seq = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  call.once('cancelled', stop);
+  call.once('error', stop);
+  const wait = () => {
+    timer = setTimeout(pump, intervalMs);
+  };
+  const pump = () => {
+    while (!stopped && seq < count) {
+      const writable = call.write(make(++seq));
+      if (seq === count) break;
+      if (!writable) return void call.once('drain', intervalMs > 0 ? wait : pump);
+      if (intervalMs > 0) return wait();
+    }
+    if (stopped) return;
+    stopped = true;
+    call.end();
+  };
+  pump();
+}
+
+/**
+ * Answers every message of a bidi stream with `reply(message)`, in order, and ends the stream
+ * when the client does. Backpressure runs both ways: while the response buffer is full the call
+ * stops reading requests (so the client's writes wait on HTTP/2 flow control). A reply that
+ * throws (e.g. an RpcError for a semantically bad message) ends the call with its status.
+ */
+export function replyEach<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, reply: (message: Req) => Res): void {
+  let failed = false;
+  call.on('data', (message: Req) => {
+    if (failed) return;
+    let response: Res;
+    try {
+      response = reply(message);
+    } catch (err) {
+      failed = true;
+      return endWithError(call as grpc.ServerDuplexStream<unknown, unknown>, err);
+    }
+    if (!call.write(response)) {
+      call.pause();
+      call.once('drain', () => call.resume());
+    }
+  });
+  call.on('end', () => {
+    if (!failed) call.end();
+  });
 }
 
 export function toServiceError(err: unknown): Partial<grpc.StatusObject> {

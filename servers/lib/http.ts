@@ -1,10 +1,18 @@
 // One node:http server hosts every HTTP-based endpoint: WebSocket paths (routed on upgrade),
-// plain routes such as /stats and /healthz. Unknown paths get a 404 that names them.
+// plain routes such as /stats and /healthz, and path prefixes handed whole to a library that
+// does its own HTTP and upgrade handling (Socket.IO). Unknown paths get a 404 that names them.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** Takes every request and upgrade under a path prefix. */
+export interface PrefixHandler {
+  request(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -16,6 +24,7 @@ export class HttpHost {
   readonly server: Server;
   private readonly routes = new Map<string, RouteHandler>();
   private readonly sockets = new Map<string, WebSocketServer>();
+  private readonly prefixes = new Map<string, PrefixHandler>();
 
   constructor() {
     this.server = createServer((req, res) => this.request(req, res));
@@ -30,6 +39,11 @@ export class HttpHost {
   /** Serve a WebSocket endpoint (the server must be created with `noServer: true`). */
   webSocket(path: string, wss: WebSocketServer): void {
     this.sockets.set(path, wss);
+  }
+
+  /** Hand every request and upgrade whose path starts with `prefix` (e.g. '/socket.io/') to `handler`. */
+  delegate(prefix: string, handler: PrefixHandler): void {
+    this.prefixes.set(prefix, handler);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -57,8 +71,15 @@ export class HttpHost {
     clearTimeout(timer);
   }
 
+  private delegated(url: URL): PrefixHandler | undefined {
+    for (const [prefix, handler] of this.prefixes) if (url.pathname.startsWith(prefix)) return handler;
+    return undefined;
+  }
+
   private request(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const delegate = this.delegated(url);
+    if (delegate) return delegate.request(req, res);
     const handler = this.routes.get(`${req.method} ${url.pathname}`);
     if (handler) return handler(req, res, url);
     if (this.sockets.has(url.pathname)) return sendJson(res, 426, { error: `${url.pathname} is a WebSocket endpoint: upgrade required` });
@@ -67,6 +88,8 @@ export class HttpHost {
 
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const delegate = this.delegated(url);
+    if (delegate) return delegate.upgrade(req, socket, head);
     const wss = this.sockets.get(url.pathname);
     if (!wss) {
       const body = `no WebSocket endpoint at ${url.pathname}\n`;
@@ -74,5 +97,27 @@ export class HttpHost {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  }
+}
+
+/** Reads a JSON request body of at most `limit` bytes; throws an HttpError (400/413) naming the problem. */
+export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'request body is not valid JSON');
+  }
+}
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
   }
 }

@@ -1,5 +1,11 @@
 // What each protocol costs the server: connections, messages and bytes per protocol, plus the
 // process's CPU, memory and event-loop lag. Served as JSON at GET /stats.
+//
+// Everything a reader turns into a rate is a cumulative counter (CPU time, messages, bytes) next
+// to a monotonic clock (`uptimeMs`), so any number of readers can poll at their own pace and
+// compute exact deltas between two snapshots; no reader disturbs another. Event-loop lag is a
+// distribution, not a counter: it is taken over fixed windows and a snapshot reports the last
+// completed window, again the same for every reader.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export class ProtocolStats {
@@ -7,14 +13,27 @@ export class ProtocolStats {
   connectionsTotal = 0;
   messagesIn = 0;
   messagesOut = 0;
+  /** Message payload bytes as the protocol's message layer sees them (WebSocket frame data, protobuf messages), not framing. */
   bytesIn = 0;
   bytesOut = 0;
   errors = 0;
+  private openNow?: () => number;
 
   opened(): void { this.connections++; this.connectionsTotal++; }
   closed(): void { this.connections--; }
   received(bytes: number): void { this.messagesIn++; this.bytesIn += bytes; }
   sent(bytes: number): void { this.messagesOut++; this.bytesOut += bytes; }
+
+  /**
+   * For a server that cannot see connections open and close (grpc-js): `count` is asked for the
+   * open connections at snapshot time, and the total opened is unknown (null).
+   */
+  connectionsFrom(count: () => number): void { this.openNow = count; }
+
+  toJSON() {
+    const { openNow, ...counters } = this;
+    return openNow ? { ...counters, connections: openNow(), connectionsTotal: null } : counters;
+  }
 }
 
 const protocols = new Map<string, ProtocolStats>();
@@ -25,44 +44,53 @@ export function statsFor(protocol: string): ProtocolStats {
   return s;
 }
 
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+export const LAG_WINDOW_MS = 1000;
+
+interface Lag { mean: number; p99: number; max: number; windowMs: number }
+
+const RESOLUTION_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 loopDelay.enable();
-let lastCpu = process.cpuUsage();
-let lastAt = process.hrtime.bigint();
+let lastLag: Lag = { mean: 0, p99: 0, max: 0, windowMs: LAG_WINDOW_MS };
+setInterval(() => {
+  // The histogram holds the time between its timer's ticks, sampling interval included: the lag
+  // is what exceeds the interval. An empty histogram has a NaN mean; report that window as 0.
+  const ms = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+  lastLag = {
+    mean: Number.isNaN(loopDelay.mean) ? 0 : ms(loopDelay.mean),
+    p99: ms(loopDelay.percentile(99)),
+    max: ms(loopDelay.max),
+    windowMs: LAG_WINDOW_MS,
+  };
+  loopDelay.reset();
+}, LAG_WINDOW_MS).unref();
 
 export interface StatsSnapshot {
+  /** Wall clock, ms since the epoch. */
   time: number;
-  cpuPercent: number; // since the previous snapshot, of one core
-  cpuUserMs: number; // cumulative
-  cpuSystemMs: number; // cumulative
+  /** Monotonic ms since the process started: divide counter deltas by its delta. */
+  uptimeMs: number;
+  /** CPU time used since the process started, ms (user and system; 1000 per second = one core busy). */
+  cpuUserMs: number;
+  cpuSystemMs: number;
   rssBytes: number;
   heapUsedBytes: number;
-  eventLoopLagMs: { mean: number; p99: number; max: number };
+  /** Event-loop lag (a timer firing late) over the last completed window of `windowMs`, ms. */
+  eventLoopLagMs: Lag;
   protocols: Record<string, ProtocolStats>;
 }
 
 export function snapshot(): StatsSnapshot {
   const cpu = process.cpuUsage();
-  const at = process.hrtime.bigint();
-  const elapsedUs = Number(at - lastAt) / 1000;
-  const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system);
-  lastCpu = cpu;
-  lastAt = at;
   const mem = process.memoryUsage();
-  const lag = {
-    mean: Number.isNaN(loopDelay.mean) ? 0 : loopDelay.mean / 1e6,
-    p99: loopDelay.percentile(99) / 1e6,
-    max: loopDelay.max / 1e6,
-  };
-  loopDelay.reset();
   return {
     time: Date.now(),
-    cpuPercent: elapsedUs > 0 ? (100 * usedUs) / elapsedUs : 0,
+    uptimeMs: performance.now(),
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
-    eventLoopLagMs: lag,
+    eventLoopLagMs: lastLag,
     protocols: Object.fromEntries(protocols),
   };
 }
