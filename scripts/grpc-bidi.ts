@@ -16,7 +16,7 @@ import { scenarioOptions } from './lib/options.ts';
 import { envChoice, envCount } from './lib/env.ts';
 import { connect, grpcClient, openStream } from './lib/grpc.ts';
 import { latency } from './lib/metrics.ts';
-import { GRPC_ADDR, NOTE_B64, SERVICE, finishBatch, orders, ordersScenario, verified } from './lib/orders.ts';
+import { GRPC_ADDR, NOTE_B64, SERVICE, STATUS_FOR, actionFor, finishBatch, orders, ordersScenario, verified, type OrderResult } from './lib/orders.ts';
 
 const MODE = envChoice('MODE', 'sequential', ['sequential', 'pipelined'] as const);
 const DEPTH = MODE === 'sequential' ? 1 : envCount('DEPTH', 10, { min: 1, max: 10_000 });
@@ -26,15 +26,6 @@ export const options = scenarioOptions('grpc-bidi', ordersScenario('bidi', 'rtt'
 const PROCESS = `${SERVICE}/ProcessOrders`;
 const client = grpcClient('orders.proto');
 
-interface OrderResult {
-  orderId: string;
-  status: string;
-  seq: string;
-  payload: string;
-}
-
-const actionFor = (seq: number) => (seq % 5 === 0 ? 'cancel' : 'process');
-const STATUS_FOR = { process: 'PROCESSING', cancel: 'CANCELLED' };
 
 export default async function () {
   connect(client, GRPC_ADDR);

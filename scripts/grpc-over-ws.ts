@@ -26,7 +26,7 @@ import { scenarioOptions } from './lib/options.ts';
 import { envChoice, envCount, envString } from './lib/env.ts';
 import { call, method, openCall, requestFrame, type Call } from './lib/grpc-ws.ts';
 import { latency } from './lib/metrics.ts';
-import { NOTE_B64, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified, type Order } from './lib/orders.ts';
+import { NOTE_B64, ORDER_TOTAL, SERVICE, STATUS_FOR, actionFor, finishBatch, orderRequest, orders, ordersScenario, verified, type Order, type OrderResult } from './lib/orders.ts';
 
 const CALL = envChoice('CALL', 'unary', ['unary', 'bidi'] as const);
 const MODE = envChoice('MODE', 'sequential', ['sequential', 'pipelined'] as const);
@@ -38,15 +38,6 @@ const WS_URL = envString('WS_URL', 'ws://127.0.0.1:8080');
 const CREATE = method(`${SERVICE}/CreateOrder`);
 const PROCESS = method(`${SERVICE}/ProcessOrders`);
 
-interface OrderResult {
-  orderId: string;
-  status: string;
-  seq: string;
-  payload: string;
-}
-
-const actionFor = (seq: number) => (seq % 5 === 0 ? 'cancel' : 'process');
-const STATUS_FOR = { process: 'PROCESSING', cancel: 'CANCELLED' };
 
 async function unary(): Promise<void> {
   const started = Date.now();

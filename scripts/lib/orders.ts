@@ -67,3 +67,15 @@ export function finishBatch(got: number, startedMs: number, lastMs: number, fail
   if (complete) batchTime.add(lastMs - startedMs);
   else if (failure === undefined) errors.add(1, { reason: 'incomplete' });
 }
+
+/** ProcessOrders (bidi): what comes back for each action, as k6's JSON mapping renders it. */
+export interface OrderResult {
+  orderId: string;
+  status: string;
+  seq: string;
+  payload: string;
+}
+
+/** Every 5th action cancels, the rest process; the server answers with the matching status. */
+export const actionFor = (seq: number) => (seq % 5 === 0 ? 'cancel' : 'process');
+export const STATUS_FOR = { process: 'PROCESSING', cancel: 'CANCELLED' };
