@@ -3,7 +3,7 @@
 // in order, payload echoed), the counts add up, and the shared metrics are in the summary.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
 
 let servers: Servers;
 before(async () => {
@@ -14,18 +14,6 @@ after(async () => {
   await servers.stop();
 });
 
-/** k6 exited 0 and every check ran and passed; returns the checks by name. */
-function allChecksPassed(run: K6Run, names: string[]) {
-  assert.equal(run.code, 0, `k6 exited ${run.code}:\n${run.stderr.slice(-3000)}`);
-  const checks = checksOf(run.summary);
-  for (const name of names) {
-    assert.ok(checks[name], `check '${name}' ran (ran: ${Object.keys(checks).join(', ')})`);
-    assert.ok(checks[name]!.passes > 0, `check '${name}' passed`);
-  }
-  for (const [name, c] of Object.entries(checks)) assert.equal(c.fails, 0, `check '${name}' failed ${c.fails} times`);
-  assert.equal(run.summary.metrics.checks.fails, 0);
-  return checks;
-}
 
 const COUNT = 40;
 const PAYLOAD_BYTES = 300;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
 
 const SMALL_MAX = 4096;
 const COUNT = 30;
@@ -26,16 +26,6 @@ after(async () => {
 
 const env = (s: Servers, extra: Record<string, string> = {}) => ({ ...s.env(), ITERATIONS: '1', COUNT: String(COUNT), PAYLOAD_BYTES: String(PAYLOAD_BYTES), ...extra });
 
-function allChecksPassed(run: K6Run, names: string[]) {
-  assert.equal(run.code, 0, `k6 exited ${run.code}:\n${run.stderr.slice(-3000)}`);
-  const checks = checksOf(run.summary);
-  for (const name of names) {
-    assert.ok(checks[name], `check '${name}' ran (ran: ${Object.keys(checks).join(', ')})`);
-    assert.ok(checks[name]!.passes > 0, `check '${name}' passed`);
-  }
-  for (const [name, c] of Object.entries(checks)) assert.equal(c.fails, 0, `check '${name}' failed ${c.fails} times`);
-  return checks;
-}
 
 /** COUNT verified messages with a latency each, their padding, wire bytes, no errors. */
 function assertCounts(run: K6Run, connections: number) {
