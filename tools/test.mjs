@@ -1,32 +1,131 @@
 #!/usr/bin/env node
 // @ts-check
-// `npm test`: build, type-check (servers/tests/tools and the k6 scenarios separately), go test
-// for our k6 extensions, then every node:test suite (unit, servers, end to end with real k6).
-// Stops at the first failing step with its exit code.
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// `npm test`: the whole suite, tier by tier. `npm run test:unit` (or `--tier unit`) is the fast
+// tier that needs neither k6 nor influxd.
+//
+//   node tools/test.mjs [--tier unit|servers|e2e|all] [name …]
+//
+// Steps: build, type-check, then (full runs) go vet/test for our k6 extensions, then the node:test
+// files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
+// run has one (--max-minutes), and each tier runs in its own process group that is killed when it
+// ends, so nothing a test started (servers, influxd, k6) outlives it. Stops at the first failure.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { EXTENSIONS, root } from './k6.mjs';
 
-/** @param {string} title @param {string} cmd @param {string[]} args @param {string} [cwd] */
+export const TIERS = ['unit', 'servers', 'e2e'];
+const HELP = `usage: node tools/test.mjs [options] [name …]
+
+  --tier T          unit | servers | e2e | all (default all); unit needs neither k6 nor influxd
+  --test-timeout S  seconds one test may take before it fails (default 600)
+  --max-minutes M   bound on the whole run; past it everything it started is killed (default 60)
+  -h, --help        this text
+
+Names select test files whose name contains one of them, e.g. \`npm test -- settings\`.`;
+
+/** @param {string} msg @returns {never} */
+function usage(msg) {
+  console.error(`test: ${msg}\n\n${HELP}`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      tier: { type: 'string', default: 'all' },
+      'test-timeout': { type: 'string', default: '600' },
+      'max-minutes': { type: 'string', default: '60' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  usage(/** @type {Error} */ (err).message);
+}
+const { values: opts, positionals: only } = parsed;
+if (opts.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const tiers = opts.tier === 'all' ? TIERS : [String(opts.tier)];
+if (!tiers.every((t) => TIERS.includes(t))) usage(`--tier must be one of ${TIERS.join(', ')}, all (got '${opts.tier}')`);
+const testTimeoutS = Number(opts['test-timeout']);
+if (!(testTimeoutS > 0)) usage(`--test-timeout must be a positive number of seconds (got '${opts['test-timeout']}')`);
+const maxMinutes = Number(opts['max-minutes']);
+if (!(maxMinutes > 0)) usage(`--max-minutes must be a positive number (got '${opts['max-minutes']}')`);
+const deadline = Date.now() + maxMinutes * 60_000;
+
+/** @param {string} title @param {number} started */
+const done = (title, started) => console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+/** @param {string} title @param {string | number | null} why @returns {never} */
+function fail(title, why) {
+  console.error(`✗ ${title} failed (${why})`);
+  process.exit(typeof why === 'number' && why > 0 ? why : 1);
+}
+
+/** A short step run to completion. @param {string} title @param {string} cmd @param {string[]} args @param {string} [cwd] */
 function step(title, cmd, args, cwd = root) {
   console.log(`\n▶ ${title}`);
   const started = Date.now();
-  const res = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
-  if (res.status !== 0) {
-    console.error(`✗ ${title} failed (exit ${res.status ?? res.signal})`);
-    process.exit(res.status || 1);
-  }
-  console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const res = spawnSync(cmd, args, { cwd, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
+  if (res.status !== 0) fail(title, res.error ? res.error.message : res.status ?? res.signal);
+  done(title, started);
 }
 
-const only = process.argv.slice(2); // optional test file names, e.g. `npm test -- settings`
+/**
+ * A node:test run in its own process group: whatever it starts is killed with it when it ends,
+ * and the whole group is killed if the run passes the deadline.
+ * @param {string} title @param {string[]} files
+ */
+async function testRun(title, files) {
+  console.log(`\n▶ ${title}`);
+  const started = Date.now();
+  const args = ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-timeout=${testTimeoutS * 1000}`, '--test-force-exit', '--test-reporter=spec', ...files];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true });
+  const killGroup = () => {
+    try {
+      process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL');
+    } catch {
+      /* the group is already gone */
+    }
+  };
+  const onSignal = () => {
+    killGroup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const timer = setTimeout(() => {
+    console.error(`✗ ${title}: the run passed its bound of ${maxMinutes} min; killing it and everything it started`);
+    killGroup();
+  }, Math.max(1000, deadline - Date.now()));
+  /** @type {[number | null, NodeJS.Signals | null]} */
+  const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  killGroup(); // anything a test left behind
+  if (code !== 0) fail(title, code ?? signal);
+  done(title, started);
+}
+
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
 step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
 step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
-for (const ext of EXTENSIONS) step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
-const files = readdirSync(join(root, 'dist', 'test'))
-  .filter((f) => f.endsWith('.test.js') && (only.length === 0 || only.some((o) => f.includes(o))))
-  .map((f) => join('dist', 'test', f));
-step(`node:test (${files.length} files)`, process.execPath, ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
+if (tiers.length > 1 || tiers[0] !== 'unit') {
+  for (const ext of EXTENSIONS) step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
+}
+for (const tier of tiers) {
+  const dir = join(root, 'dist', 'test', tier);
+  const files = (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((f) => f.endsWith('.test.js') && (only.length === 0 || only.some((o) => f.includes(o))))
+    .sort()
+    .map((f) => join('dist', 'test', tier, f));
+  if (files.length === 0) {
+    if (only.length === 0) fail(`tier ${tier}`, 'no test files');
+    continue;
+  }
+  await testRun(`node:test ${tier} (${files.length} files)`, files);
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { root, startServers, waitFor, type Servers } from './helpers.ts';
+import { root, startServers, waitFor, type Servers } from '../helpers.ts';
 
 const SMALL_MAX = 4096;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */

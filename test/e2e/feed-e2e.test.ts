@@ -3,7 +3,7 @@
 // complete, and a forced drop resumed with nothing lost.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checksOf, k6Bin, runK6, startServers, type Servers } from './helpers.ts';
+import { checksOf, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
 
 let servers: Servers;
 before(async () => {

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from './helpers.ts';
-import { dashboardFiles } from '../dashboards/src/index.ts';
-import { DATASOURCE } from '../dashboards/src/grafana.ts';
+import { root } from '../helpers.ts';
+import { dashboardFiles } from '../../dashboards/src/index.ts';
+import { DATASOURCE } from '../../dashboards/src/grafana.ts';
 
 /** YAML → JSON through PyYAML, which Debian's docker-compose depends on (no YAML library in node_modules). */
 function yaml(path: string): any {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePng, makeTestImage, IMAGE_WIDTH, IMAGE_HEIGHT } from '../tools/png.mjs';
-import { dist } from './helpers.ts';
+import { decodePng, makeTestImage, IMAGE_WIDTH, IMAGE_HEIGHT } from '../../tools/png.mjs';
+import { dist } from '../helpers.ts';
 
 const PINNED_SHA256 = '69228d25c7d66f261ab1ceeea551492e8ce725d76d9c646a60be585e761e9903';
 

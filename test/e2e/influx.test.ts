@@ -10,10 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dist, k6Bin, root, runK6, startServers, waitFor, type Servers } from './helpers.ts';
-import { freePort, influxQuery, startInflux, type Influx } from '../tools/influx.mjs';
-import { DASHBOARDS } from '../dashboards/src/index.ts';
-import type { ExpressionTarget, InfluxTarget, Panel } from '../dashboards/src/grafana.ts';
+import { dist, k6Bin, root, runK6, startServers, waitFor, type Servers } from '../helpers.ts';
+import { freePort, influxQuery, startInflux, type Influx } from '../../tools/influx.mjs';
+import { DASHBOARDS } from '../../dashboards/src/index.ts';
+import type { ExpressionTarget, InfluxTarget, Panel } from '../../dashboards/src/grafana.ts';
 
 const IMAGE_BYTES = 545139;
 type Series = { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] };

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
 
 const SMALL_MAX = 4096;
 const COUNT = 30;

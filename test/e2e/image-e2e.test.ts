@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
 
 let servers: Servers;
 before(async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
 
 const SCRIPTS = ['ws-echo.js', 'socketio-echo.js'];
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { io as officialClient, type Socket as OfficialSocket } from 'socket.io-client';
-import { startServers, type Servers } from './helpers.ts';
+import { startServers, type Servers } from '../helpers.ts';
 import {
   SocketDecoder,
   SocketType,
@@ -18,7 +18,7 @@ import {
   socketFrames,
   type Handshake,
   type SocketPacket,
-} from '../scripts/lib/socketio-packets.ts';
+} from '../../scripts/lib/socketio-packets.ts';
 
 const MAX = 4096; // the small server's maximum message size
 const WAIT_MS = 3000;

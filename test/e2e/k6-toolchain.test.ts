@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, root } from './helpers.ts';
+import { k6Bin, root } from '../helpers.ts';
 
 const tool = (args: string[], env: NodeJS.ProcessEnv) =>
   spawnSync(process.execPath, [join(root, 'tools', 'k6.mjs'), ...args], { encoding: 'utf8', env });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, root } from './helpers.ts';
+import { k6Bin, root } from '../helpers.ts';
 
 test('npm start prints the side-by-side table and writes each run\'s summary', async () => {
   await k6Bin();

@@ -15,7 +15,7 @@ import {
   parseHandshake,
   socketFrames,
   type SocketPacket,
-} from '../scripts/lib/socketio-packets.ts';
+} from '../../scripts/lib/socketio-packets.ts';
 
 const bytes = (...b: number[]) => new Uint8Array(b).buffer;
 const asArray = (v: unknown) => [...new Uint8Array(v as ArrayBuffer)];

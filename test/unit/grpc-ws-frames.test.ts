@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FLAG_DATA, FLAG_HALF_CLOSE, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, encodeTrailer, parseHeader, statusForClose, statusName,
-} from '../scripts/lib/grpc-ws-frames.ts';
+} from '../../scripts/lib/grpc-ws-frames.ts';
 
 describe('grpc-ws framing', () => {
   test('a frame is flag, 4-byte big-endian length, body', () => {

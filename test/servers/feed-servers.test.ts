@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
-import { startServers, waitFor, type Servers } from './helpers.ts';
+import { startServers, waitFor, type Servers } from '../helpers.ts';
 
 let servers: Servers;
 before(async () => { servers = await startServers(); });

@@ -3,7 +3,7 @@
 // in order, payload echoed), the counts add up, and the shared metrics are in the summary.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from './helpers.ts';
+import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
 
 let servers: Servers;
 before(async () => {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { goTool } from '../tools/k6.mjs';
-import { startServers, type Servers } from './helpers.ts';
+import { goTool } from '../../tools/k6.mjs';
+import { startServers, type Servers } from '../helpers.ts';
 
 const run = promisify(execFile);
 let servers: Servers;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { dist, root, startServers, type Servers } from './helpers.ts';
+import { dist, root, startServers, type Servers } from '../helpers.ts';
 
 const IMAGE = readFileSync(join(dist, 'assets', 'image-533k.png'));
 const DIGEST = createHash('sha256').update(IMAGE).digest('hex');
