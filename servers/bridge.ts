@@ -1,6 +1,6 @@
 // gRPC over WebSocket (seed 003): a bridge at /grpc-ws that takes gRPC calls framed over a
 // WebSocket and forwards them to a gRPC server (by default this process's own), streaming in
-// every direction. The wire format is in scripts/lib/grpc-ws-frames.ts; in short: one call per
+// every direction. The wire format is in contracts/grpc-ws-frames.ts; in short: one call per
 // connection; the first message is a text header, the method path plus optional `name: value`
 // metadata lines; then one gRPC-Web frame (flag byte, 4-byte big-endian length, protobuf) per
 // binary message; the client half-closes with an empty 0x02 frame (a unary or server-streaming
@@ -44,7 +44,7 @@ import { statsFor } from './lib/stats.ts';
 import {
   CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FLAG_HALF_CLOSE, FrameError, PREFIX_BYTES, Status,
   decodeFrame, encodeFrame, encodeTrailer, parseHeader, statusName,
-} from '../scripts/lib/grpc-ws-frames.ts';
+} from '../contracts/grpc-ws-frames.ts';
 
 export const BRIDGE_PATH = '/grpc-ws';
 

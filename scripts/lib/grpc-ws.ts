@@ -1,7 +1,7 @@
 // gRPC over WebSocket from k6 (seed 003): calls through rtbench's bridge (servers/bridge.ts) on
 // k6/websockets, with protobuf encoded and decoded in the script by protobufjs (light build; the
 // message types come from proto/ as a JSON descriptor made at build time, tools/proto-json.mjs).
-// Wire format: scripts/lib/grpc-ws-frames.ts. One call per WebSocket connection.
+// Wire format: contracts/grpc-ws-frames.ts. One call per WebSocket connection.
 //
 // Messages go in and come out shaped as k6/net/grpc shapes them (protojson: uint64 as strings,
 // enums as names, bytes as base64 strings), so a scenario can check bridged and direct answers
@@ -14,7 +14,7 @@ import { errors } from './metrics.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
   FLAG_DATA, FLAG_HALF_CLOSE, FLAG_TRAILER, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, statusForClose, statusName,
-} from './grpc-ws-frames.ts';
+} from '../../contracts/grpc-ws-frames.ts';
 
 const root = Root.fromJSON(protos);
 root.resolveAll();

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { root, startServers, waitFor, type Servers } from '../helpers.ts';
-import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../../scripts/lib/grpc-ws-frames.ts';
+import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../../contracts/grpc-ws-frames.ts';
 
 const SMALL_MAX = 4096;
 const WAIT_MS = 5000;

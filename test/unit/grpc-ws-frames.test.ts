@@ -1,10 +1,10 @@
-// The gRPC-over-WebSocket wire format (scripts/lib/grpc-ws-frames.ts), byte by byte: what the
+// The gRPC-over-WebSocket wire format (contracts/grpc-ws-frames.ts), byte by byte: what the
 // bridge, the k6 client and a third-party client must agree on.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FLAG_DATA, FLAG_HALF_CLOSE, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, encodeTrailer, parseHeader, statusForClose, statusName,
-} from '../../scripts/lib/grpc-ws-frames.ts';
+} from '../../contracts/grpc-ws-frames.ts';
 
 describe('grpc-ws framing', () => {
   test('a frame is flag, 4-byte big-endian length, body', () => {
