@@ -141,16 +141,29 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
 }
 
 /**
- * Builds a Go tool pinned in tools/go.mod (xk6, grpcurl) into the cache, once per go.sum.
- * @param {string} pkg @param {{ log?: (s: string) => void }} [opts]
+ * Builds a Go tool into the cache, once per pin set, and returns its path. Tools are pinned as
+ * `tool` lines in a go.mod: tools/go.mod for light ones (xk6, grpcurl), or a module of their own
+ * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`).
+ * @param {string} pkg e.g. 'go.k6.io/xk6'
+ * @param {{ dir?: string, log?: (s: string) => void }} [opts] dir: the module folder, relative to the repo root
  */
-export async function goTool(pkg, { log = console.error } = {}) {
-  const pins = createHash('sha256').update(readFileSync(join(root, 'tools', 'go.mod'))).update(readFileSync(join(root, 'tools', 'go.sum')));
-  const out = join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, pkg.slice(pkg.lastIndexOf('/') + 1));
+export async function goTool(pkg, { dir = 'tools', log = console.error } = {}) {
+  const mod = join(root, dir);
+  const pins = createHash('sha256').update(readFileSync(join(mod, 'go.mod'))).update(readFileSync(join(mod, 'go.sum')));
+  const name = pkg.slice(pkg.lastIndexOf('/') + 1);
+  const out = join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, name);
   if (existsSync(out)) return out;
   if (!haveGo()) throw new K6Error(`building ${pkg} needs Go 1.25 or newer on PATH`);
-  log(`building ${pkg} (pinned in tools/go.mod)`);
-  await runWithProgress('go', ['build', '-o', out, pkg], { cwd: join(root, 'tools'), label: pkg.slice(pkg.lastIndexOf('/') + 1), log });
+  log(`building ${pkg} (pinned in ${dir}/go.mod); once, into ${dirname(out)}`);
+  const started = Date.now();
+  const partial = `${out}.partial-${process.pid}`;
+  try {
+    await runWithProgress('go', ['build', '-o', partial, pkg], { cwd: mod, label: name, log });
+    renameSync(partial, out);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  log(`${name} ready in ${Math.round((Date.now() - started) / 1000)} s`);
   return out;
 }
 
