@@ -28,7 +28,7 @@ const TEST_TIERS = ['unit', 'servers', 'e2e'];
 const tests = TEST_TIERS.flatMap((tier) => entries(join('test', tier), (f) => f.endsWith('.test.ts')));
 
 // k6 runs only functions a scenario exports, and scenarioOptions runs the server-cost monitor
-// (scripts/lib/monitor.ts) beside every workload: so each scenario's bundle is the scenario plus
+// (scripts/lib/monitor/monitor.ts) beside every workload: so each scenario's bundle is the scenario plus
 // `export { monitor }`, and no scenario file has to remember it.
 const MONITORED = 'rtbench-scenario:';
 /** @type {import('esbuild').Plugin} */
@@ -38,7 +38,7 @@ const exportMonitor = {
     build.onResolve({ filter: /^rtbench-scenario:/ }, (args) => ({ path: args.path.slice(MONITORED.length), namespace: 'rtbench-scenario' }));
     build.onLoad({ filter: /.*/, namespace: 'rtbench-scenario' }, (args) => {
       const scenario = JSON.stringify(args.path);
-      const monitor = JSON.stringify(join(root, 'scripts', 'lib', 'monitor.ts'));
+      const monitor = JSON.stringify(join(root, 'scripts', 'lib', 'monitor', 'monitor.ts'));
       return { contents: `export * from ${scenario};\nexport { default } from ${scenario};\nexport { monitor } from ${monitor};\n`, resolveDir: root, loader: 'js' };
     });
   },

@@ -1,5 +1,5 @@
 // gRPC over WebSocket: the wire format of rtbench's bridge (servers/bridge.ts), shared by the
-// bridge, the k6 client (scripts/lib/grpc-ws.ts) and the tests. Pure: no k6 or Node APIs.
+// bridge, the k6 client (scripts/lib/transport/grpc-ws.ts) and the tests. Pure: no k6 or Node APIs.
 //
 // One gRPC call per WebSocket connection, at ws://host:port/grpc-ws:
 //   1. client → bridge, first message, TEXT: the header block, gRPC-Web style: the method path,
@@ -22,6 +22,9 @@
 // (as gRPC over HTTP/2 does at the end of the request stream); client-streaming and bidi calls
 // start with the header, and every request is forwarded as it arrives. Closing the WebSocket
 // before the trailer cancels the call.
+
+/** Where the bridge listens, on the servers' HTTP port. */
+export const BRIDGE_PATH = '/grpc-ws';
 
 export const FLAG_DATA = 0x00;
 export const FLAG_COMPRESSED = 0x01;

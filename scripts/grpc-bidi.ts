@@ -7,16 +7,16 @@
 // action asks for, and all COUNT arrive before the stream ends OK.
 // WebSocket counterpart: ws-echo with MODE=pipelined.
 // Per-message latency (measure=rtt): Date.now() at write → the matching result (by seq) reaching
-// the script, whole ms (see scripts/lib/grpc.ts). In pipelined mode it includes the time a result
+// the script, whole ms (see scripts/lib/transport/grpc.ts). In pipelined mode it includes the time a result
 // waits behind the ones ahead of it, as it would for any pipelined client.
 // rtb_batch_time: first write → last result; messages/s: rtb_messages' rate.
 //   k6 run -e COUNT=1000 -e MODE=pipelined -e DEPTH=10 dist/grpc-bidi.js
 import { check } from 'k6';
-import { scenarioOptions } from './lib/options.ts';
-import { envChoice, envCount } from './lib/env.ts';
-import { connect, grpcClient, openStream } from './lib/grpc.ts';
-import { latency } from './lib/metrics.ts';
-import { GRPC_ADDR, NOTE_B64, SERVICE, STATUS_FOR, actionFor, finishBatch, orders, ordersScenario, verified, type OrderResult } from './lib/orders.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envChoice, envCount } from './lib/load/env.ts';
+import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
+import { latency } from './lib/monitor/metrics.ts';
+import { GRPC_ADDR, NOTE_B64, SERVICE, STATUS_FOR, actionFor, finishBatch, orders, ordersScenario, verified, type OrderResult } from './lib/workload/orders.ts';
 
 const MODE = envChoice('MODE', 'sequential', ['sequential', 'pipelined'] as const);
 const DEPTH = MODE === 'sequential' ? 1 : envCount('DEPTH', 10, { min: 1, max: 10_000 });

@@ -9,9 +9,9 @@
 // (rtb_batch_time), and messages/s (rtb_messages, counted when the server confirms them).
 //   k6 run -e COUNT=1000 -e PAYLOAD_BYTES=256 dist/grpc-client-stream.js
 import { check } from 'k6';
-import { scenarioOptions } from './lib/options.ts';
-import { connect, grpcClient, openStream } from './lib/grpc.ts';
-import { GRPC_ADDR, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified } from './lib/orders.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
+import { GRPC_ADDR, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified } from './lib/workload/orders.ts';
 
 export const options = scenarioOptions('grpc-client-stream', ordersScenario('client-stream', 'batch'));
 

@@ -1,20 +1,20 @@
 // Echo round trips over gRPC (seed 002): rtbench.echo.v1.EchoService/EchoStream, one bidi stream
 // per iteration; send a message, await its echo, send the next, for WINDOW (default 5 s); count
 // the round trips (rtb_round_trips). The same measure and metrics as ws-echo and socketio-echo
-// (scripts/lib/echo.ts): payload the text 'hi' by default, or PAYLOAD_BYTES of binary; MODE and
+// (scripts/lib/workload/echo.ts): payload the text 'hi' by default, or PAYLOAD_BYTES of binary; MODE and
 // DEPTH as there.
 // Checks: every echo equals what was sent (decoded from the base64 k6 gives `bytes` fields),
 // carries the seq it was sent with, and the window completes.
 // Per round trip (measure=rtt): Date.now() at write → the echo reaching the script, whole ms
-// (see scripts/lib/grpc.ts). ws-echo takes the echo time from the WebSocket event's sub-ms
+// (see scripts/lib/transport/grpc.ts). ws-echo takes the echo time from the WebSocket event's sub-ms
 // timestamp, so compare the round-trip counts (or rtb_batch_time / rtb_round_trips) first.
 //   k6 run -e ITERATIONS=1 -e WINDOW=5s dist/grpc-echo.js
 import { check } from 'k6';
 import { b64decode, b64encode } from 'k6/encoding';
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { connect, grpcClient, openStream } from './lib/grpc.ts';
-import { EchoWindow, echo, echoScenario, PAYLOAD, type Payload } from './lib/echo.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
+import { EchoWindow, echo, echoScenario, PAYLOAD, type Payload } from './lib/workload/echo.ts';
 
 export const options = scenarioOptions('grpc-echo', echoScenario('grpc'));
 

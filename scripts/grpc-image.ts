@@ -7,10 +7,10 @@
 // grpc_req_duration, measured in Go per call, is reported beside it).
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/grpc-image.js
 import { b64encode } from 'k6/encoding';
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/image.ts';
-import { connect, grpcClient, okResponse } from './lib/grpc.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 
 export const options = scenarioOptions('grpc-image', imageScenario('grpc'));
 

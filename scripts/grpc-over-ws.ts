@@ -1,13 +1,13 @@
 // gRPC tunnelled over WebSocket (seed 003): the order calls of grpc-unary and grpc-bidi, made
 // through the bridge at WS_URL/grpc-ws (servers/bridge.ts) instead of straight to the gRPC
-// server. The script encodes and decodes protobuf itself (protobufjs, scripts/lib/grpc-ws.ts);
+// server. The script encodes and decodes protobuf itself (protobufjs, scripts/lib/transport/grpc-ws.ts);
 // the bridge forwards the bytes to the gRPC server and the answers back.
 //   CALL=unary  COUNT CreateOrder calls one after another, each on its own WebSocket (one call
 //               per connection); every answer is the order for its request (seq, user, note, total)
 //   CALL=bidi   one ProcessOrders stream of COUNT actions (every 5th "cancel"), MODE=sequential
 //               (write, await the result, write the next) or MODE=pipelined (DEPTH in flight);
 //               results arrive in order and echo their action's payload and status
-// PAYLOAD_BYTES of padding per message, TIMEOUT per call (scripts/lib/orders.ts).
+// PAYLOAD_BYTES of padding per message, TIMEOUT per call (scripts/lib/workload/orders.ts).
 // The same checks as grpc-unary / grpc-bidi, the direct counterparts: run them with the same
 // COUNT, PAYLOAD_BYTES, MODE and DEPTH and compare rtb_latency, rtb_batch_time and the wire
 // bytes per message (data_sent + data_received over rtb_messages); this run's protocol tag is
@@ -15,18 +15,18 @@
 // Per-message latency (measure=rtt): send → the response's message-event `timestamp` (when k6
 // read the frame, sub-millisecond). The send time is the later of Date.now() and the timestamp
 // of the event whose handler sent it (the open event, or the previous result), as in
-// scripts/lib/echo.ts; requests are encoded before it is taken. A unary call's connection set-up
+// scripts/lib/workload/echo.ts; requests are encoded before it is taken. A unary call's connection set-up
 // is not in its latency: it is rtb_connect_time (one per call), and is in rtb_batch_time.
 // The direct scenarios time with Date.now() only (k6's gRPC gives no event timestamps), so their
 // percentiles move in whole milliseconds; rtb_batch_time / COUNT compares the means exactly.
 //   k6 run -e CALL=unary -e COUNT=100 dist/grpc-over-ws.js
 //   k6 run -e CALL=bidi -e COUNT=1000 -e MODE=pipelined -e DEPTH=10 dist/grpc-over-ws.js
 import { check } from 'k6';
-import { scenarioOptions } from './lib/options.ts';
-import { envChoice, envCount, envString } from './lib/env.ts';
-import { call, method, openCall, requestFrame, type Call } from './lib/grpc-ws.ts';
-import { latency } from './lib/metrics.ts';
-import { NOTE_B64, ORDER_TOTAL, SERVICE, STATUS_FOR, actionFor, finishBatch, orderRequest, orders, ordersScenario, verified, type Order, type OrderResult } from './lib/orders.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envChoice, envCount, envString } from './lib/load/env.ts';
+import { call, method, openCall, requestFrame, type Call } from './lib/transport/grpc-ws.ts';
+import { latency } from './lib/monitor/metrics.ts';
+import { NOTE_B64, ORDER_TOTAL, SERVICE, STATUS_FOR, actionFor, finishBatch, orderRequest, orders, ordersScenario, verified, type Order, type OrderResult } from './lib/workload/orders.ts';
 
 const CALL = envChoice('CALL', 'unary', ['unary', 'bidi'] as const);
 const MODE = envChoice('MODE', 'sequential', ['sequential', 'pipelined'] as const);

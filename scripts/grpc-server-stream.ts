@@ -10,11 +10,11 @@
 // rtb_batch_time: stream opened → last order; messages/s: rtb_messages' rate.
 //   k6 run -e COUNT=1000 -e INTERVAL=0ms -e PAYLOAD_BYTES=256 dist/grpc-server-stream.js
 import { check } from 'k6';
-import { scenarioOptions } from './lib/options.ts';
-import { envDuration } from './lib/env.ts';
-import { connect, grpcClient, openStream } from './lib/grpc.ts';
-import { latency } from './lib/metrics.ts';
-import { GRPC_ADDR, NOTE_B64, SERVICE, finishBatch, orders, ordersScenario, verified, type Order } from './lib/orders.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envDuration } from './lib/load/env.ts';
+import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
+import { latency } from './lib/monitor/metrics.ts';
+import { GRPC_ADDR, NOTE_B64, SERVICE, finishBatch, orders, ordersScenario, verified, type Order } from './lib/workload/orders.ts';
 
 const INTERVAL_MS = envDuration('INTERVAL', '0ms');
 

@@ -3,14 +3,14 @@
 // answer is checked: it is the order for the request (seq, user, note echoed, total, status).
 // WebSocket counterpart: ws-echo (a message and its answer).
 // Per-message latency (measure=rtt): Date.now() before invoke → after it returns, whole ms (see
-// scripts/lib/grpc.ts); k6's own grpc_req_duration, timed in Go per call, is reported beside it.
+// scripts/lib/transport/grpc.ts); k6's own grpc_req_duration, timed in Go per call, is reported beside it.
 // rtb_batch_time: the iteration's COUNT calls; messages/s: rtb_messages' rate.
 //   k6 run -e COUNT=100 -e PAYLOAD_BYTES=256 dist/grpc-unary.js
 import { check } from 'k6';
-import { scenarioOptions } from './lib/options.ts';
-import { connect, grpcClient, okResponse } from './lib/grpc.ts';
-import { latency } from './lib/metrics.ts';
-import { GRPC_ADDR, NOTE_B64, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified, type Order } from './lib/orders.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
+import { latency } from './lib/monitor/metrics.ts';
+import { GRPC_ADDR, NOTE_B64, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified, type Order } from './lib/workload/orders.ts';
 
 export const options = scenarioOptions('grpc-unary', ordersScenario('unary', 'rtt'));
 

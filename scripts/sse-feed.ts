@@ -12,10 +12,10 @@
 //   k6 run -e MODE=drop dist/sse-feed.js        (needs the project's k6: npm run k6 -- run …)
 import { EventSource } from 'k6/x/sse';
 import { setTimeout } from 'k6/timers';
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { connectTime } from './lib/metrics.ts';
-import { FanOut, Subscription, declareChannel, dropAfterMs, dropConnections, feed, feedScenario, httpOrigin, type FeedMessage } from './lib/feed.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { connectTime } from './lib/monitor/metrics.ts';
+import { FanOut, Subscription, declareChannel, dropAfterMs, dropConnections, feed, feedScenario, httpOrigin, type FeedMessage } from './lib/workload/feed.ts';
 
 export const options = scenarioOptions('sse-feed', feedScenario('sse'));
 

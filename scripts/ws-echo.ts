@@ -3,16 +3,16 @@
 // back, sends the next; the server echoes every frame unchanged (text as text, binary as binary).
 // Per round trip latency: send → the echo's message-event timestamp (when k6 read the frame);
 // the send time is the later of Date.now() and the timestamp of the event whose handler sent it
-// (k6's script clock has whole milliseconds only: see scripts/lib/echo.ts).
+// (k6's script clock has whole milliseconds only: see scripts/lib/workload/echo.ts).
 // Round trips per window: rtb_round_trips (one sample per client window).
-// Settings (scripts/lib/echo.ts): WINDOW, PAYLOAD_BYTES (binary; default the text 'hi'), MODE,
+// Settings (scripts/lib/workload/echo.ts): WINDOW, PAYLOAD_BYTES (binary; default the text 'hi'), MODE,
 // DEPTH, TIMEOUT; the server is WS_URL (its origin; the path is /echo).
 //   k6 run -e ITERATIONS=1 dist/ws-echo.js                  round trips in 5 s on one connection
 //   k6 run -e VUS=10 -e ITERATIONS=10 dist/ws-echo.js       10 clients at once: min/avg/max per client
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { EchoWindow, echoScenario } from './lib/echo.ts';
-import { on, openSocket } from './lib/ws.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { EchoWindow, echoScenario } from './lib/workload/echo.ts';
+import { on, openSocket } from './lib/transport/ws.ts';
 
 export const options = scenarioOptions('ws-echo', echoScenario('ws'));
 

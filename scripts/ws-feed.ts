@@ -11,9 +11,9 @@
 // (when k6 read the frame), on one host's clock.
 //   k6 run -e MODE=fanout -e SUBSCRIBERS=50 dist/ws-feed.js
 import { setTimeout } from 'k6/timers';
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { FanOut, Subscription, declareChannel, dropAfterMs, dropConnections, feed, feedScenario, httpOrigin, subscribeWs } from './lib/feed.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { FanOut, Subscription, declareChannel, dropAfterMs, dropConnections, feed, feedScenario, httpOrigin, subscribeWs } from './lib/workload/feed.ts';
 
 export const options = scenarioOptions('ws-feed', feedScenario('ws'));
 

@@ -9,10 +9,10 @@
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
 import type { WebSocket } from 'k6/websockets';
-import { scenarioOptions } from './lib/options.ts';
-import { envString } from './lib/env.ts';
-import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/image.ts';
-import { deadline, on, openSocket } from './lib/ws.ts';
+import { scenarioOptions } from './lib/load/options.ts';
+import { envString } from './lib/load/env.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { deadline, on, openSocket } from './lib/transport/ws.ts';
 
 export const options = scenarioOptions('ws-image', imageScenario('ws'));
 

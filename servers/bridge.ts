@@ -42,11 +42,9 @@ import type { HttpHost } from './lib/http.ts';
 import { loadProtos, protoDir } from './lib/grpc.ts';
 import { statsFor } from './lib/stats.ts';
 import {
-  CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FLAG_HALF_CLOSE, FrameError, PREFIX_BYTES, Status,
+  BRIDGE_PATH, CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FLAG_HALF_CLOSE, FrameError, PREFIX_BYTES, Status,
   decodeFrame, encodeFrame, encodeTrailer, parseHeader, statusName,
 } from '../contracts/grpc-ws-frames.ts';
-
-export const BRIDGE_PATH = '/grpc-ws';
 
 /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
 const HIGH_WATER_BYTES = 1 << 20;

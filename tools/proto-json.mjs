@@ -1,7 +1,7 @@
 // @ts-check
 // An esbuild plugin for the k6 scenarios: `import protos from 'rtbench:protos'` is every contract
 // in proto/ as a protobufjs JSON descriptor, parsed here at build time, so a scenario encodes and
-// decodes protobuf itself (scripts/lib/grpc-ws.ts) with protobufjs's light build and no .proto
+// decodes protobuf itself (scripts/lib/transport/grpc-ws.ts) with protobufjs's light build and no .proto
 // parsing or file reads at run time. Field names are camelCase, as @grpc/proto-loader and k6
 // present them.
 import { readdirSync } from 'node:fs';

@@ -6,8 +6,6 @@ export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
-
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

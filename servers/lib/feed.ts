@@ -5,12 +5,9 @@
 // silent gap. Subscribers whose transport buffers too much are dropped (bounded memory); they
 // can reconnect and resume.
 import { nowMs } from './clock.ts';
+import type { ChannelSpec, FeedMessage as MessageBody, ResetInfo } from '../../contracts/feed.ts';
 
-export interface ChannelSpec {
-  name: string;
-  rate: number; // messages per second; 0 = publish only on demand (POST /feed/publish)
-  bytes: number; // payload bytes per message
-}
+export type { ChannelSpec } from '../../contracts/feed.ts';
 
 /** One published message; `json` is what every transport sends as the message body. */
 export interface FeedMessage {
@@ -23,7 +20,7 @@ export interface Subscriber {
   /** Deliver one message; return false if the subscriber is too far behind and was dropped. */
   deliver(msg: FeedMessage): boolean;
   /** Tell it that messages it asked to resume from are gone, then continue live. */
-  reset(info: { requested: number; oldest: number }): void;
+  reset(info: ResetInfo): void;
   /** Cut the connection (a simulated network failure, or shutdown). */
   drop(): void;
 }
@@ -74,7 +71,8 @@ export class Channel {
 
   publish(): FeedMessage {
     const seq = ++this.seq;
-    const msg = { seq, json: JSON.stringify({ seq, t: nowMs(), ch: this.spec.name, p: this.filler }) };
+    const body: MessageBody = { seq, t: nowMs(), ch: this.spec.name, p: this.filler };
+    const msg = { seq, json: JSON.stringify(body) };
     this.ring.push(msg);
     if (this.ring.length > this.limits.replay) this.ring.shift();
     for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);

@@ -7,6 +7,7 @@
 // distribution, not a counter: it is taken over fixed windows and a snapshot reports the last
 // completed window, again the same for every reader.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ServerStats } from '../../contracts/stats.ts';
 
 export class ProtocolStats {
   connections = 0;
@@ -65,16 +66,10 @@ setInterval(() => {
   loopDelay.reset();
 }, LAG_WINDOW_MS).unref();
 
-export interface StatsSnapshot {
+/** GET /stats: the shape every reader relies on (contracts/stats.ts) and a few fields more. */
+export interface StatsSnapshot extends ServerStats {
   /** Wall clock, ms since the epoch. */
   time: number;
-  /** Monotonic ms since the process started: divide counter deltas by its delta. */
-  uptimeMs: number;
-  /** CPU time used since the process started, ms (user and system; 1000 per second = one core busy). */
-  cpuUserMs: number;
-  cpuSystemMs: number;
-  rssBytes: number;
-  heapUsedBytes: number;
   /** Event-loop lag (a timer firing late) over the last completed window of `windowMs`, ms. */
   eventLoopLagMs: Lag;
   protocols: Record<string, ProtocolStats>;

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
-import { between, isServerStats, monitorScenario, type ServerStats } from '../../scripts/lib/server-stats.ts';
-import { resolveExecutor } from '../../scripts/lib/profiles.ts';
+import { between, monitorScenario } from '../../scripts/lib/monitor/server-stats.ts';
+import { isServerStats, type ServerStats } from '../../contracts/stats.ts';
+import { resolveExecutor } from '../../scripts/lib/load/profiles.ts';
 import { comparisonRow, formatTable } from '../../tools/report.mjs';
 
 const IMAGE_BYTES = 545139;

@@ -18,7 +18,7 @@ import {
   socketFrames,
   type Handshake,
   type SocketPacket,
-} from '../../scripts/lib/socketio-packets.ts';
+} from '../../scripts/lib/transport/socketio-packets.ts';
 
 const MAX = 4096; // the small server's maximum message size
 const WAIT_MS = 3000;
@@ -100,7 +100,7 @@ describe('WebSocket /echo', () => {
 
 // ---- Socket.IO with our packet layer -------------------------------------------------------
 
-/** A Socket.IO connection over a plain WebSocket, spoken with scripts/lib/socketio-packets.ts. */
+/** A Socket.IO connection over a plain WebSocket, spoken with scripts/lib/transport/socketio-packets.ts. */
 interface Session {
   ws: WebSocket;
   handshake: Handshake;

@@ -2,9 +2,9 @@
 // how the layers merge. Bad input must throw an error that names the setting and the bad token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseDuration, SettingError } from '../../scripts/lib/settings.ts';
-import { loadSettingsFromEnv, parseStages, PROFILE_NAMES, resolveExecutor } from '../../scripts/lib/profiles.ts';
-import { mergeSettings, parseConfig } from '../../scripts/lib/config.ts';
+import { formatDuration, parseDuration, SettingError } from '../../scripts/lib/load/settings.ts';
+import { loadSettingsFromEnv, parseStages, PROFILE_NAMES, resolveExecutor } from '../../scripts/lib/load/profiles.ts';
+import { mergeSettings, parseConfig } from '../../scripts/lib/load/config.ts';
 
 const throwsNaming = (fn: () => unknown, ...tokens: string[]) =>
   assert.throws(fn, (err: unknown) => {

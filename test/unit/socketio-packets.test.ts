@@ -1,4 +1,4 @@
-// The k6 Socket.IO client's packet layer (scripts/lib/socketio-packets.ts): Engine.IO v4 and
+// The k6 Socket.IO client's packet layer (scripts/lib/transport/socketio-packets.ts): Engine.IO v4 and
 // Socket.IO v5 encoding and decoding, binary attachments, and a clear error for every malformed
 // packet. The same module talks to the real server in echo-servers.test.ts and under k6.
 import { describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import {
   parseHandshake,
   socketFrames,
   type SocketPacket,
-} from '../../scripts/lib/socketio-packets.ts';
+} from '../../scripts/lib/transport/socketio-packets.ts';
 
 const bytes = (...b: number[]) => new Uint8Array(b).buffer;
 const asArray = (v: unknown) => [...new Uint8Array(v as ArrayBuffer)];

@@ -9,11 +9,14 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { WebSocket } from 'k6/websockets';
 import { setTimeout } from 'k6/timers';
-import { on } from './ws.ts';
+import { on } from '../transport/ws.ts';
 import exec from 'k6/execution';
-import { envChoice, envCount, envDuration } from './env.ts';
-import { batchTime, connectTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from './metrics.ts';
-import type { Thresholds } from './config.ts';
+import { envChoice, envCount, envDuration } from '../load/env.ts';
+import { batchTime, connectTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from '../monitor/metrics.ts';
+import type { Thresholds } from '../load/config.ts';
+import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+
+export type { FeedMessage } from '../../../contracts/feed.ts';
 
 export const FEED_MODES = ['normal', 'fanout', 'drop'] as const;
 export type FeedMode = (typeof FEED_MODES)[number];
@@ -60,13 +63,6 @@ export function dropConnections(origin: string, channel: string): void {
   http.asyncRequest('POST', `${origin}/feed/drop?channel=${channel}`, null, CONTROL);
 }
 
-export interface FeedMessage {
-  seq: number;
-  t: number;
-  ch: string;
-  p: string;
-}
-
 /** Sequence accounting for one subscriber. */
 export class Subscription {
   lastSeq = 0;
@@ -102,7 +98,7 @@ export class Subscription {
   }
 
   /** The server said messages we asked to resume from are gone: count them as lost. */
-  reset(info: { requested: number; oldest: number }): void {
+  reset(info: ResetInfo): void {
     this.gaps += info.oldest - info.requested;
     lost.add(info.oldest - info.requested);
     errors.add(1, { reason: 'resume too far behind' });

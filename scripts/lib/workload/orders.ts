@@ -7,10 +7,10 @@
 //   -e TIMEOUT=60s        longest an iteration's calls may take
 import { check } from 'k6';
 import { b64encode } from 'k6/encoding';
-import { envCount, envDuration, envString } from './env.ts';
-import { batchTime, delivered, errors, payloadBytes } from './metrics.ts';
-import { patternBytes } from './payload.ts';
-import type { Thresholds } from './config.ts';
+import { envCount, envDuration, envString } from '../load/env.ts';
+import { batchTime, delivered, errors, payloadBytes } from '../monitor/metrics.ts';
+import { patternBytes } from '../../../contracts/payload.ts';
+import type { Thresholds } from '../load/config.ts';
 
 export const GRPC_ADDR = envString('GRPC_ADDR', '127.0.0.1:50051');
 export const SERVICE = 'rtbench.orders.v1.OrderService';

@@ -5,7 +5,7 @@ import { mergeSettings, parseConfig, type RtbenchConfig, type ScenarioSettings, 
 import { loadSettingsFromEnv, resolveExecutor } from './profiles.ts';
 import { SettingError } from './settings.ts';
 import { envChoice } from './env.ts';
-import { MONITOR_SCENARIO, monitorScenario } from './server-stats.ts';
+import { MONITOR_SCENARIO, monitorScenario } from '../monitor/server-stats.ts';
 
 export interface ScenarioDefaults extends ScenarioSettings {
   /** Tags on every sample of the scenario: protocol, pattern, payload, mode. */

@@ -1,43 +1,12 @@
 // The server-cost monitor's pure parts (no k6 imports, so node:test exercises them): the k6
-// scenario it runs as, and what two snapshots of the servers' GET /stats say about the interval
-// between them. The k6 side is scripts/lib/monitor.ts.
-import type { Executor } from './profiles.ts';
-import { formatDuration, parseDuration } from './settings.ts';
+// scenario it runs as, and what two snapshots of the servers' GET /stats (contracts/stats.ts) say
+// about the interval between them. The k6 side is monitor.ts.
+import type { Executor } from '../load/profiles.ts';
+import { COUNTERS, type ProtocolCounters, type ServerStats } from '../../../contracts/stats.ts';
+import { formatDuration, parseDuration } from '../load/settings.ts';
 
 /** The monitor's k6 scenario name; its samples also carry role=monitor and workload=<scenario>. */
 export const MONITOR_SCENARIO = 'rtb_monitor';
-
-/** GET /stats as servers/lib/stats.ts serves it: the fields the monitor reads. */
-export interface ServerStats {
-  uptimeMs: number;
-  cpuUserMs: number;
-  cpuSystemMs: number;
-  rssBytes: number;
-  heapUsedBytes: number;
-  eventLoopLagMs: { mean: number; p99: number; max: number };
-  protocols: Record<string, ProtocolCounters & { connections: number }>;
-}
-
-export interface ProtocolCounters {
-  messagesIn: number;
-  messagesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-const COUNTERS = ['messagesIn', 'messagesOut', 'bytesIn', 'bytesOut'] as const;
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-export function isServerStats(v: unknown): v is ServerStats {
-  const s = v as ServerStats;
-  return (
-    typeof s === 'object' && s !== null &&
-    [s.uptimeMs, s.cpuUserMs, s.cpuSystemMs, s.rssBytes, s.heapUsedBytes].every(isNum) &&
-    typeof s.eventLoopLagMs === 'object' && s.eventLoopLagMs !== null && [s.eventLoopLagMs.mean, s.eventLoopLagMs.p99, s.eventLoopLagMs.max].every(isNum) &&
-    typeof s.protocols === 'object' && s.protocols !== null &&
-    Object.values(s.protocols).every((p) => typeof p === 'object' && p !== null && isNum(p.connections) && COUNTERS.every((k) => isNum(p[k])))
-  );
-}
 
 export interface Interval {
   /** CPU time the server used in the interval (user + system), ms. */

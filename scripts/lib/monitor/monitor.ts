@@ -13,9 +13,10 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
-import { envDuration, envString } from './env.ts';
+import { envDuration, envString } from '../load/env.ts';
 import { serverBytes, serverConnections, serverCpuPercent, serverCpuTime, serverHeap, serverLoopLag, serverMessages, serverRss } from './metrics.ts';
-import { between, isServerStats, type ServerStats } from './server-stats.ts';
+import { between } from './server-stats.ts';
+import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
 
 // k6 provides console at run time; @types/k6 does not declare it.
 declare const console: { warn(...args: unknown[]): void };

@@ -10,16 +10,14 @@
 import { b64decode, b64encode } from 'k6/encoding';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
-import { errors } from './metrics.ts';
+import { errors } from '../monitor/metrics.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
-  FLAG_DATA, FLAG_HALF_CLOSE, FLAG_TRAILER, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, statusForClose, statusName,
-} from '../../contracts/grpc-ws-frames.ts';
+  BRIDGE_PATH, FLAG_DATA, FLAG_HALF_CLOSE, FLAG_TRAILER, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, statusForClose, statusName,
+} from '../../../contracts/grpc-ws-frames.ts';
 
 const root = Root.fromJSON(protos);
 root.resolveAll();
-
-export const BRIDGE_PATH = '/grpc-ws';
 
 export interface Method {
   /** /package.Service/Method */

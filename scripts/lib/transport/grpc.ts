@@ -6,7 +6,7 @@
 // therefore quantised to 1 ms: a round trip measured with Date.now() at both ends is unbiased on
 // average but its percentiles move in 1 ms steps.
 import grpc from 'k6/net/grpc';
-import { connectTime, errors } from './metrics.ts';
+import { connectTime, errors } from '../monitor/metrics.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
 export function grpcClient(...protoFiles: string[]): grpc.Client {

@@ -9,11 +9,11 @@
 //   -e TIMEOUT=10s        how long after the window the outstanding echoes may take
 import { check } from 'k6';
 import { sha256 } from 'k6/crypto';
-import { envChoice, envCount, envDuration } from './env.ts';
-import { batchTime, delivered, errors, latency, payloadBytes, roundTrips } from './metrics.ts';
-import { deadline } from './ws.ts';
-import { patternBytes } from './payload.ts';
-import type { Thresholds } from './config.ts';
+import { envChoice, envCount, envDuration } from '../load/env.ts';
+import { batchTime, delivered, errors, latency, payloadBytes, roundTrips } from '../monitor/metrics.ts';
+import { deadline } from '../transport/ws.ts';
+import { patternBytes } from '../../../contracts/payload.ts';
+import type { Thresholds } from '../load/config.ts';
 
 export const ECHO_MODES = ['sequential', 'pipelined'] as const;
 export type EchoMode = (typeof ECHO_MODES)[number];

@@ -4,9 +4,12 @@
 // the size and SHA-256 of what it received; the client checks them against its own.
 import { check } from 'k6';
 import { sha256 } from 'k6/crypto';
-import { envChoice, envCount, envDuration } from './env.ts';
-import { batchTime, delivered, errors, latency, payloadBytes } from './metrics.ts';
-import type { Thresholds } from './config.ts';
+import { envChoice, envCount, envDuration } from '../load/env.ts';
+import { batchTime, delivered, errors, latency, payloadBytes } from '../monitor/metrics.ts';
+import type { Thresholds } from '../load/config.ts';
+import { ackConfirms, type ImageAck, type ImageClaim } from '../../../contracts/image.ts';
+
+export type { ImageAck } from '../../../contracts/image.ts';
 
 export const IMAGE: ArrayBuffer = open('./assets/image-533k.png', 'b');
 export const IMAGE_BYTES = IMAGE.byteLength;
@@ -30,21 +33,6 @@ export function imageScenario(protocol: string) {
     rtb_batch_time: ['p(95)<30000'],
   };
   return { tags: { protocol, pattern: 'image', payload: 'png-533k', mode: images.mode, measure: 'rtt' }, thresholds };
-}
-
-export interface ImageClaim {
-  id: number;
-  size: number;
-  sha256: string;
-}
-
-/** What the server says it saw. gRPC's JSON mapping renders uint64 `bytes` as a string. */
-export interface ImageAck {
-  id: number;
-  bytes: number | string;
-  sha256: string;
-  match: boolean;
-  serverRecvMs: number;
 }
 
 export function claim(id: number): ImageClaim {
@@ -72,7 +60,7 @@ export class ImageBatch {
     const sentAt = this.sentAt[ack.id];
     const ok = check(ack, {
       'ack is for an image we sent': () => sentAt !== undefined,
-      'ack digest matches': (a) => a.match === true && a.sha256 === IMAGE_SHA256 && Number(a.bytes) === IMAGE_BYTES,
+      'ack digest matches': (a) => ackConfirms(claim(a.id), a),
     });
     if (sentAt !== undefined) {
       latency.add(atMs - sentAt);

@@ -2,7 +2,7 @@
 // deadline that closes the socket if the workload does not finish in time.
 import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
-import { connectTime, errors } from './metrics.ts';
+import { connectTime, errors } from '../monitor/metrics.ts';
 
 interface CloseEvent {
   code?: number;
