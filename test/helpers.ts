@@ -1,6 +1,6 @@
 // Shared by the test suites (the harness itself lives in tools/harness.mjs, shared with npm start).
-export { startServers, runK6, checksOf, k6Bin, dist, type Servers, type K6Run } from '../tools/harness.mjs';
-export { root } from '../tools/k6.mjs';
+export { startServers, runK6, checksOf, k6Bin, type Servers, type K6Run } from '../tools/harness.mjs';
+export { dist, root } from '../tools/paths.mjs';
 import assert from 'node:assert/strict';
 import { checksOf, type K6Run } from '../tools/harness.mjs';
 

@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { dist, k6Bin, runK6, startServers } from './harness.mjs';
-import { root } from './k6.mjs';
+import { k6Bin, runK6, startServers } from './harness.mjs';
+import { dist, root } from './paths.mjs';
 
 const IMAGE = readFileSync(join(dist, 'assets', 'image-533k.png'));
 const DIGEST = createHash('sha256').update(IMAGE).digest('hex');

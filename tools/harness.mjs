@@ -5,9 +5,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureK6, root } from './k6.mjs';
-
-export const dist = join(root, 'dist');
+import { ensureK6 } from './k6.mjs';
+import { dist } from './paths.mjs';
 
 /**
  * @typedef {object} Servers

@@ -6,25 +6,20 @@
 //   node tools/k6.mjs build [--force]    build it now (`npm run k6:build`)
 //   node tools/k6.mjs path               print its path, building it if needed
 //
-// Which k6: $K6_BIN if set (it must be suitable, or this stops and says why); else a `k6` on
-// PATH if suitable; else the cached build in $RTBENCH_CACHE_DIR (default ~/.cache/rtbench),
-// built on first use. Suitable = k6 v2 with every extension below compiled in. The cache key
-// covers the k6 and xk6 versions and the extensions' sources, so a change rebuilds.
+// Which k6, in this order: $K6_BIN if set (it must be suitable, or this stops and says why); else
+// the cached build in $RTBENCH_CACHE_DIR (default ~/.cache/rtbench) if there is one; else a `k6`
+// on PATH if suitable; else a build into that cache, made now. Suitable = k6 v2 with every
+// extension below compiled in. The cache key covers the k6 and xk6 versions and the extensions'
+// sources, so a change rebuilds. Go tools pinned in a go.mod are built into the same cache by
+// goTool. Where the repo is: tools/paths.mjs.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { root } from './paths.mjs';
 
-/** The repo root: the folder holding tools/go.mod, found upwards (this file may be bundled into dist/). */
-function findRoot() {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'tools', 'go.mod'))) return dir;
-    if (dirname(dir) === dir) throw new Error('cannot find the rtbench repo root (tools/go.mod)');
-  }
-}
-export const root = findRoot();
 
 export const K6_VERSION = 'v2.2.0';
 /**

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from './k6.mjs';
+import { root } from './paths.mjs';
 import { checksOf, k6Bin, runK6, startServers } from './harness.mjs';
 import { comparisonRow, formatTable } from './report.mjs';
 import { startInflux } from './influx.mjs';

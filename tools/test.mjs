@@ -13,7 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXTENSIONS, root } from './k6.mjs';
+import { EXTENSIONS } from './k6.mjs';
+import { root } from './paths.mjs';
 
 export const TIERS = ['unit', 'servers', 'e2e'];
 const HELP = `usage: node tools/test.mjs [options] [name …]

@@ -2,7 +2,7 @@
 // is committed (Grafana provisions it as it is); test/dashboards.test.ts fails when it is stale.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from '../../tools/k6.mjs';
+import { root } from '../../tools/paths.mjs';
 import { dashboardFiles } from './index.ts';
 
 for (const [file, text] of Object.entries(dashboardFiles())) {
