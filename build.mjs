@@ -8,7 +8,7 @@
 // Type errors are caught by `npm run typecheck` (tsc), which `npm test` runs; esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { mkdirSync, readdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { basename, join, dirname } from 'node:path';
+import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTestImage } from './tools/png.mjs';
 import { protoJson } from './tools/proto-json.mjs';
@@ -27,23 +27,6 @@ const tools = [join(root, 'dashboards', 'src', 'generate.ts')]; // `npm run dash
 const TEST_TIERS = ['unit', 'servers', 'e2e'];
 const tests = TEST_TIERS.flatMap((tier) => entries(join('test', tier), (f) => f.endsWith('.test.ts')));
 
-// k6 runs only functions a scenario exports, and scenarioOptions runs the server-cost monitor
-// (scripts/lib/monitor/monitor.ts) beside every workload: so each scenario's bundle is the scenario plus
-// `export { monitor }`, and no scenario file has to remember it.
-const MONITORED = 'rtbench-scenario:';
-/** @type {import('esbuild').Plugin} */
-const exportMonitor = {
-  name: 'rtbench-export-monitor',
-  setup(build) {
-    build.onResolve({ filter: /^rtbench-scenario:/ }, (args) => ({ path: args.path.slice(MONITORED.length), namespace: 'rtbench-scenario' }));
-    build.onLoad({ filter: /.*/, namespace: 'rtbench-scenario' }, (args) => {
-      const scenario = JSON.stringify(args.path);
-      const monitor = JSON.stringify(join(root, 'scripts', 'lib', 'monitor', 'monitor.ts'));
-      return { contents: `export * from ${scenario};\nexport { default } from ${scenario};\nexport { monitor } from ${monitor};\n`, resolveDir: root, loader: 'js' };
-    });
-  },
-};
-
 /** @type {import('esbuild').BuildOptions} */
 const common = { bundle: true, sourcemap: 'linked', minify: false, logLevel: 'warning', charset: 'utf8' };
 
@@ -51,8 +34,8 @@ const started = Date.now();
 await Promise.all([
   esbuild.build({
     ...common,
-    entryPoints: scenarios.map((f) => ({ in: MONITORED + f, out: basename(f, '.ts') })),
-    plugins: [exportMonitor, protoJson(join(root, 'proto'))], // protoJson: `import protos from 'rtbench:protos'`
+    entryPoints: scenarios,
+    plugins: [protoJson(join(root, 'proto'))], // protoJson: `import protos from 'rtbench:protos'`
     outdir: out,
     format: 'esm',
     platform: 'neutral',

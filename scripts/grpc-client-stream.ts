@@ -1,17 +1,15 @@
-// gRPC client streaming (seed 004, upload): rtbench.orders.v1.OrderService/BulkCreateOrders,
-// COUNT CreateOrderRequests (seq 1..COUNT, PAYLOAD_BYTES of note each) written on one stream,
-// then end; the server answers once with what it saw. Checks: created == COUNT, no seq missing,
-// total == COUNT × one order's total. WebSocket counterpart: ws-image (an upload).
-// Latency: per-message latency does not exist for client streaming. The client's writes are
-// queued and flow-controlled by HTTP/2, and the only answer comes after the last one, so no
-// message has a moment it is known to have arrived. This scenario records NO rtb_latency
-// (measure=batch). What it measures is the whole upload, first write → the server's answer
-// (rtb_batch_time), and messages/s (rtb_messages, counted when the server confirms them).
+// gRPC client streaming (OrderService/BulkCreateOrders): the orders workload, an upload of COUNT
+// orders (seq 1..COUNT, PAYLOAD_BYTES of note) on one stream; the server answers once with what it saw.
+// One mode. Checks: created == COUNT, no seq missing, total == COUNT × one order's total.
+// Latency: none per message (writes are queued and flow-controlled; the only answer follows the last):
+// no rtb_latency (measure=batch), only rtb_batch_time and rtb_messages. `monitor`: server cost beside it.
 //   k6 run -e COUNT=1000 -e PAYLOAD_BYTES=256 dist/grpc-client-stream.js
 import { check } from 'k6';
 import { scenarioOptions } from './lib/load/options.ts';
+import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
-import { GRPC_ADDR, ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified } from './lib/workload/orders.ts';
+import { ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified } from './lib/workload/orders.ts';
+export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-client-stream', ordersScenario('client-stream', 'batch'));
 

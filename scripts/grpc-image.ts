@@ -1,20 +1,18 @@
-// Image transfer over gRPC (seed 000): rtbench.image.v1.ImageService/Upload, one unary call per
-// image carrying {id, data, size, sha256}; the server acknowledges each image with what it
-// received. Each iteration opens one connection (HTTP/2) and closes it at the end.
-//   MODE=sequential  one call at a time (invoke, await, next)
-//   MODE=concurrent  every call in flight at once (asyncInvoke), multiplexed on one connection
-// Per-image latency: call start → the response reaching the script (k6's own
-// grpc_req_duration, measured in Go per call, is reported beside it).
+// Image transfer over gRPC (ImageService/Upload, one unary call per image carrying {id, data, size,
+// sha256}): the image workload (scripts/lib/workload/image.ts) on one HTTP/2 connection per iteration.
+// Modes: MODE=sequential (invoke, await, next) or concurrent (every call in flight, multiplexed).
+// Latency (measure=rtt): call start → the response reaching the script (k6's grpc_req_duration beside it).
+// The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/grpc-image.js
 import { b64encode } from 'k6/encoding';
 import { scenarioOptions } from './lib/load/options.ts';
-import { envString } from './lib/load/env.ts';
-import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-image', imageScenario('grpc'));
 
-const GRPC_ADDR = envString('GRPC_ADDR', '127.0.0.1:50051');
 const UPLOAD = 'rtbench.image.v1.ImageService/Upload';
 // k6 carries protobuf `bytes` fields as base64 strings: encode once, at init.
 const IMAGE_B64 = b64encode(IMAGE);

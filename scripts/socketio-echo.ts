@@ -1,24 +1,15 @@
-// Echo round trips over Socket.IO (seed 002): the ws-echo workload with Socket.IO's framing,
-// acks and namespace handshake on top. Each iteration is one client: it connects to the "/"
-// namespace (connect time = to the namespace CONNECT ack), then for WINDOW (default 5 s) emits
-// `echo` with the payload and an ack, waits for the ack (the server acks with exactly what it
-// got), emits the next. Binary payloads travel as Socket.IO binary attachments.
-// Per round trip latency: emit → the ack frame's message-event timestamp (when k6 read it; for a
-// binary ack, its last attachment); the send time as in ws-echo (scripts/lib/workload/echo.ts).
-// Round trips per window: rtb_round_trips.
-// Settings (scripts/lib/workload/echo.ts): WINDOW, PAYLOAD_BYTES (binary; default the text 'hi'), MODE,
-// DEPTH, TIMEOUT; the server is SOCKETIO_URL (its origin, as for the official client; the path
-// is /socket.io/).
-//   k6 run -e ITERATIONS=1 dist/socketio-echo.js
-//   k6 run -e VUS=10 -e ITERATIONS=10 dist/socketio-echo.js
+// Echo round trips over Socket.IO (namespace "/", `echo` events with acks): the echo workload
+// (scripts/lib/workload/echo.ts) with Socket.IO's framing on top; connect time ends at the CONNECT ack.
+// Modes: MODE=sequential (one emit in flight) or pipelined (DEPTH); PAYLOAD_BYTES travel as attachments.
+// Latency (measure=rtt): emit → the ack frame's message-event `timestamp` (for a binary ack, its last part).
+// The `monitor` export is the server-cost scenario that runs beside it.   k6 run -e ITERATIONS=1 dist/socketio-echo.js
 import { scenarioOptions } from './lib/load/options.ts';
-import { envString } from './lib/load/env.ts';
-import { EchoWindow, echoScenario } from './lib/workload/echo.ts';
+import { SOCKETIO_URL } from './lib/transport/addresses.ts';
 import { connectSocketIO } from './lib/transport/socketio.ts';
+import { EchoWindow, echoScenario } from './lib/workload/echo.ts';
+export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('socketio-echo', echoScenario('socketio'));
-
-const SOCKETIO_URL = envString('SOCKETIO_URL', 'http://127.0.0.1:8080');
 
 export default function () {
   const sio = connectSocketIO(SOCKETIO_URL, (_sio, atMs) => echoes.start(atMs));

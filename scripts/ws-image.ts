@@ -1,22 +1,19 @@
-// Image transfer over WebSocket (seed 000). Each iteration opens one WebSocket and sends
-// IMAGES copies of a ~533 KB PNG, each as a JSON claim {id, size, sha256} followed by one binary
-// frame; the server acknowledges each image with what it received.
-//   MODE=sequential  send an image, wait for its ack, send the next
-//   MODE=concurrent  pipeline every image at once; acks come back in order
-// Per-image latency: send() → the ack's message-event timestamp (when k6 read the frame). Sends
-// happen inside an event handler (open, or the previous ack); the send time is the later of
-// Date.now() (whole ms, rounded down) and that event's sub-ms timestamp, the tighter lower bound.
+// Image transfer over WebSocket (/image): the image workload (scripts/lib/workload/image.ts), IMAGES
+// copies of a ~533 KB PNG per iteration, each a JSON claim then one binary frame, each acknowledged.
+// Modes: MODE=sequential (send, await the ack, send the next) or concurrent (all at once; acks in order).
+// Latency (measure=rtt): send → the ack's message-event `timestamp`; send time as in the echo workload.
+// The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
 import type { WebSocket } from 'k6/websockets';
+import { isNormalClose } from '../contracts/close-codes.ts';
 import { scenarioOptions } from './lib/load/options.ts';
-import { envString } from './lib/load/env.ts';
-import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { WS_URL } from './lib/transport/addresses.ts';
 import { deadline, on, openSocket } from './lib/transport/ws.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('ws-image', imageScenario('ws'));
-
-const WS_URL = envString('WS_URL', 'ws://127.0.0.1:8080');
 
 export default function () {
   const batch = new ImageBatch();
@@ -49,6 +46,6 @@ export default function () {
   });
   onClosed((code, reason, at) => {
     cancel();
-    batch.finish(at, code === 1000 || code === 1005 ? 'closed early' : `ws close ${code}: ${reason}`.slice(0, 120));
+    batch.finish(at, isNormalClose(code) ? 'closed early' : `ws close ${code}: ${reason}`.slice(0, 120));
   });
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // @ts-check
-// `npm run bench`: seed 000's transfer (50 × the 533 KB PNG, each hashed and acknowledged by the
+// `npm run bench`: the image workload's transfer (50 × the 533 KB PNG, each hashed and acknowledged by the
 // server) timed in one run over raw TCP, WebSocket and gRPC, sequential and concurrent, with
 // native Node clients and with k6. Reports medians and ratios measured in the same run:
 // protocol vs raw TCP (same client runtime), and k6 vs the native client (same protocol).

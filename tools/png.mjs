@@ -1,6 +1,6 @@
 // @ts-check
 // Deterministic test image: a real RGB PNG whose pixels come from a fixed-seed PRNG, so it
-// barely compresses and lands at ~533 KB (seed 000's image size) with the same bytes on every
+// barely compresses and lands at ~533 KB (the image workload's size) with the same bytes on every
 // machine. The scenarios load it with open(..., 'b'); the tests decode it back.
 import { deflateSync, inflateSync, crc32 } from 'node:zlib';
 

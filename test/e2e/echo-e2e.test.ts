@@ -1,4 +1,4 @@
-// End to end: the real k6 runs dist/ws-echo.js and dist/socketio-echo.js (seed 002) against the
+// End to end: the real k6 runs dist/ws-echo.js and dist/socketio-echo.js (the echo workload) against the
 // real servers. Every echo is verified, round trips are counted per client window, connect time
 // is recorded; several VUs give min/mean/max round trips per client; a server that refuses the
 // payload fails the run.
@@ -52,7 +52,7 @@ function errorReasons(run: K6Run): string[] {
 
 describe('echo scenarios with the real k6', () => {
   for (const script of SCRIPTS) {
-    test(`${script}: seed 002's text 'hi' on one connection, every echo verified`, async () => {
+    test(`${script}: the echo workload's text 'hi' on one connection, every echo verified`, async () => {
       const run = await runK6(script, { ...servers.env(), ITERATIONS: '1', WINDOW: '2s' });
       assertEchoRun(run, { clients: 1, payloadBytes: 2, windowMs: 2000 });
     });

@@ -1,5 +1,5 @@
-// End to end: the real k6 runs the four gRPC call-pattern scenarios (seed 004) and the gRPC echo
-// (seed 002) against the real servers. Every message comes back verified (sequence complete and
+// End to end: the real k6 runs the four gRPC call-pattern scenarios (the orders workload) and the gRPC echo
+// (the echo workload) against the real servers. Every message comes back verified (sequence complete and
 // in order, payload echoed), the counts add up, and the shared metrics are in the summary.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +86,7 @@ describe('gRPC call patterns with the real k6', () => {
   });
 });
 
-describe('gRPC echo (seed 002) with the real k6', () => {
+describe('gRPC echo with the real k6', () => {
   for (const [what, extra, bytes] of [['text hi', {}, 2], ['binary 1000 B', { PAYLOAD_BYTES: '1000' }, 1000]] as const) {
     test(`grpc-echo ${what}: round trips in the window, every echo equal to what was sent`, async () => {
       const run = await runK6('grpc-echo.js', { ...servers.env(), ITERATIONS: '1', WINDOW: '1s', ...extra });

@@ -1,4 +1,4 @@
-// End to end: the real k6 runs grpc-over-ws (seed 003) against the real servers: protobuf
+// End to end: the real k6 runs grpc-over-ws against the real servers: protobuf
 // encoded in the script, tunnelled through the bridge to the gRPC server. Every answer passes
 // the same checks as the direct scenarios (grpc-unary, grpc-bidi), the counts add up, the shared
 // metrics carry the grpc-ws numbers; a message over the bridge's limit fails the call with its

@@ -43,7 +43,7 @@ describe('image scenarios with the real k6', () => {
     }
   }
 
-  test('seed 000 at 50 images: one batch per protocol, concurrent', async () => {
+  test('the image workload at 50 images: one batch per protocol, concurrent', async () => {
     for (const script of ['ws-image.js', 'grpc-image.js']) {
       const run = await runK6(script, { ...servers.env(), MODE: 'concurrent', IMAGES: '50', ITERATIONS: '1' });
       assertAllImagesAcknowledged(run, 50);

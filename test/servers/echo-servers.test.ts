@@ -1,4 +1,4 @@
-// The echo servers of seed 002, driven by real clients against the real server process:
+// The echo workload's servers, driven by real clients against the real server process:
 // WebSocket /echo (ws), and Socket.IO at /socket.io/ with the official socket.io-client and with
 // our own packet layer (the one k6 uses) over a plain WebSocket. Bad input gets its specific
 // answer (close 1009, CONNECT_ERROR, the connection dropped), and afterwards a good echo on a new

@@ -1,4 +1,4 @@
-// The gRPC-over-WebSocket bridge (seed 003) driven by a Node `ws` client speaking its framing,
+// The gRPC-over-WebSocket bridge driven by a Node `ws` client speaking its framing,
 // against the real server process: every call kind through the bridge returns the same
 // responses as the same call made directly with @grpc/grpc-js; bad input gets its specific
 // status and close code, and a good call afterwards still works; a client that goes away cancels

@@ -1,4 +1,4 @@
-// The test image: a real PNG that decodes, ~533 KB like seed 000's, identical on every machine.
+// The test image: a real PNG that decodes, ~533 KB as the image workload's, identical on every machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

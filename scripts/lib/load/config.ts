@@ -5,9 +5,9 @@
 //                                  "vus": 5, "rate": 5, "duration": "1m", "maxVUs": 100,
 //                                  "iterations": 1, "thresholds": { "rtb_latency": ["p(95)<500"] } } } }
 // `stages` may also be a list of {"duration","target"}. Unknown keys are errors, so a typo is
-// never silently ignored. Pure: no k6 imports.
-import { SettingError, formatDuration, parseCount, parseDuration } from './settings.ts';
-import { parseModel, parseProfile, parseStages, type LoadSettings, type Stage } from './profiles.ts';
+// never silently ignored. The load keys and their limits: LOAD_SETTINGS (profiles.ts). Pure: no k6 imports.
+import { SettingError } from './settings.ts';
+import { LOAD_SETTING_KEYS, readLoadSetting, type LoadSettings } from './profiles.ts';
 
 export type Thresholds = Record<string, string[]>;
 
@@ -20,20 +20,10 @@ export interface RtbenchConfig {
   scenarios: Record<string, ScenarioSettings>;
 }
 
-const SCENARIO_KEYS = ['profile', 'model', 'stages', 'vus', 'rate', 'duration', 'maxVUs', 'iterations', 'thresholds'];
+const SCENARIO_KEYS: string[] = [...LOAD_SETTING_KEYS, 'thresholds'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function parseStageList(where: string, raw: unknown): Stage[] {
-  if (typeof raw === 'string') return parseStages(where, raw);
-  if (!Array.isArray(raw) || raw.length === 0) throw new SettingError(`${where}: expected "30s:10,1m:50" or a non-empty list of {"duration","target"}`);
-  return raw.map((s, i) => {
-    if (!isObject(s) || typeof s.duration !== 'string') throw new SettingError(`${where}[${i}]: expected {"duration": "30s", "target": 10}, got ${JSON.stringify(s)}`);
-    parseDuration(`${where}[${i}].duration`, s.duration);
-    return { duration: s.duration, target: parseCount(`${where}[${i}].target`, s.target as number, { min: 0, max: 100_000 }) };
-  });
 }
 
 function parseThresholds(where: string, raw: unknown): Thresholds {
@@ -54,18 +44,9 @@ export function parseScenarioSettings(where: string, raw: unknown): ScenarioSett
   const s: ScenarioSettings = {};
   for (const [key, value] of Object.entries(raw)) {
     const at = `${where}.${key}`;
-    switch (key) {
-      case 'profile': s.profile = parseProfile(at, String(value)); break;
-      case 'model': s.model = parseModel(at, String(value)); break;
-      case 'stages': s.stages = parseStageList(at, value); break;
-      case 'vus': s.vus = parseCount(at, value as number, { min: 1, max: 100_000 }); break;
-      case 'rate': s.rate = parseCount(at, value as number, { min: 1, max: 1_000_000 }); break;
-      case 'duration': s.duration = formatDuration(parseDuration(at, String(value))); break;
-      case 'maxVUs': s.maxVUs = parseCount(at, value as number, { min: 1, max: 100_000 }); break;
-      case 'iterations': s.iterations = parseCount(at, value as number, { min: 1, max: 10_000_000 }); break;
-      case 'thresholds': s.thresholds = parseThresholds(at, value); break;
-      default: throw new SettingError(`${at}: unknown setting '${key}' (known: ${SCENARIO_KEYS.join(', ')})`);
-    }
+    if (key === 'thresholds') s.thresholds = parseThresholds(at, value);
+    else if ((LOAD_SETTING_KEYS as string[]).includes(key)) readLoadSetting(s, key as keyof LoadSettings, at, value);
+    else throw new SettingError(`${at}: unknown setting '${key}' (known: ${SCENARIO_KEYS.join(', ')})`);
   }
   return s;
 }

@@ -17,3 +17,16 @@ export function envChoice<T extends string>(name: string, fallback: T, choices: 
 export function envDuration(name: string, fallback: string): number {
   return parseDuration(name, envString(name, fallback));
 }
+
+export const PIPELINE_MODES = ['sequential', 'pipelined'] as const;
+export type PipelineMode = (typeof PIPELINE_MODES)[number];
+
+/**
+ * How many messages a client keeps in flight on one connection (echo, the bidi order stream):
+ * MODE=sequential one; MODE=pipelined DEPTH (default 10).
+ */
+export function envPipeline(): { mode: PipelineMode; depth: number } {
+  const mode = envChoice<PipelineMode>('MODE', 'sequential', PIPELINE_MODES);
+  const depth = envCount('DEPTH', 10, { min: 1, max: 10_000 });
+  return { mode, depth: mode === 'sequential' ? 1 : depth };
+}

@@ -7,8 +7,9 @@
 //   the scenario's own defaults < rtbench.config.json "defaults" < its "scenarios"[name] < -e env
 // with: PROFILE, MODEL (closed|open), STAGES (absolute targets, e.g. 30s:10,1m:50,30s:0),
 // VUS / RATE (the peak), DURATION (total length; stages scale to fit), MAX_VUS (open model cap),
-// ITERATIONS (run exactly that many iterations shared by VUS VUs instead of a profile: seed
-// 000's single batch is ITERATIONS=1).
+// ITERATIONS (run exactly that many iterations shared by VUS VUs instead of a profile: the image
+// workload's single batch is ITERATIONS=1). LOAD_SETTINGS below is the one table of these names
+// and their limits: the env reader, the config-file reader (config.ts) and their errors use it.
 // Pure: no k6 imports, tested with node:test.
 import { SettingError, formatDuration, parseChoice, parseCount, parseDuration } from './settings.ts';
 
@@ -59,6 +60,9 @@ export type Executor =
   | { executor: 'ramping-vus'; startVUs: number; stages: Stage[]; gracefulRampDown: string }
   | { executor: 'ramping-arrival-rate'; startRate: number; timeUnit: '1s'; preAllocatedVUs: number; maxVUs: number; stages: Stage[] };
 
+/** Highest stage target (VUs, or iterations/s in the open model). */
+const MAX_TARGET = 100_000;
+
 /** Parses '30s:10,1m:50,30s:0' into stages. */
 export function parseStages(name: string, raw: string): Stage[] {
   const parts = raw.split(',').map((p) => p.trim());
@@ -67,7 +71,7 @@ export function parseStages(name: string, raw: string): Stage[] {
     const m = /^([^:]+):([^:]+)$/.exec(part);
     if (!m) throw new SettingError(`${name}: bad stage '${part}' (expected <duration>:<target>, e.g. 30s:10)`);
     parseDuration(`${name}: stage '${part}'`, m[1]!);
-    const target = parseCount(`${name}: stage '${part}' target`, m[2]!, { min: 0, max: 100_000 });
+    const target = parseCount(`${name}: stage '${part}' target`, m[2]!, { min: 0, max: MAX_TARGET });
     return { duration: m[1]!.trim(), target };
   });
 }
@@ -80,25 +84,67 @@ export function parseModel(name: string, raw: string): Model {
   return parseChoice(name, raw, MODELS);
 }
 
-/** Reads the load overrides a run sets with -e. */
-export function loadSettingsFromEnv(env: Record<string, string | undefined>): LoadSettings {
-  const s: LoadSettings = {};
-  const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
-  if (get('PROFILE')) s.profile = parseProfile('PROFILE', get('PROFILE')!);
-  if (get('MODEL')) s.model = parseModel('MODEL', get('MODEL')!);
-  if (get('STAGES')) s.stages = parseStages('STAGES', get('STAGES')!);
-  if (get('VUS')) s.vus = parseCount('VUS', get('VUS')!, { min: 1, max: 100_000 });
-  if (get('RATE')) s.rate = parseCount('RATE', get('RATE')!, { min: 1, max: 1_000_000 });
-  if (get('DURATION')) s.duration = formatDuration(positiveDuration('DURATION', get('DURATION')!));
-  if (get('MAX_VUS')) s.maxVUs = parseCount('MAX_VUS', get('MAX_VUS')!, { min: 1, max: 100_000 });
-  if (get('ITERATIONS')) s.iterations = parseCount('ITERATIONS', get('ITERATIONS')!, { min: 1, max: 10_000_000 });
-  return s;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Stages as '30s:10,1m:50' (env or config) or, in the config file, a list of {"duration","target"}. */
+function parseStageList(where: string, raw: unknown): Stage[] {
+  if (typeof raw === 'string') return parseStages(where, raw);
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new SettingError(`${where}: expected "30s:10,1m:50" or a non-empty list of {"duration","target"}`);
+  }
+  return raw.map((s, i) => {
+    if (!isObject(s) || typeof s.duration !== 'string') {
+      throw new SettingError(`${where}[${i}]: expected {"duration": "30s", "target": 10}, got ${JSON.stringify(s)}`);
+    }
+    parseDuration(`${where}[${i}].duration`, s.duration);
+    return { duration: s.duration, target: parseCount(`${where}[${i}].target`, s.target as number, { min: 0, max: MAX_TARGET }) };
+  });
 }
 
 function positiveDuration(name: string, raw: string): number {
   const ms = parseDuration(name, raw);
   if (ms <= 0) throw new SettingError(`${name}: '${raw}' must be longer than 0`);
   return ms;
+}
+
+const count =
+  (min: number, max: number) =>
+  (name: string, raw: unknown): number =>
+    parseCount(name, raw as number, { min, max });
+
+type Reader<T> = { env: string; read: (name: string, raw: unknown) => T };
+
+/**
+ * Every load setting once: its key in rtbench.config.json, its -e variable, and how a value is
+ * read and bounded. `name` in a reader is what its errors call the setting.
+ */
+export const LOAD_SETTINGS: { [K in keyof LoadSettings]-?: Reader<NonNullable<LoadSettings[K]>> } = {
+  profile: { env: 'PROFILE', read: (name, raw) => parseProfile(name, String(raw)) },
+  model: { env: 'MODEL', read: (name, raw) => parseModel(name, String(raw)) },
+  stages: { env: 'STAGES', read: parseStageList },
+  vus: { env: 'VUS', read: count(1, 100_000) },
+  rate: { env: 'RATE', read: count(1, 1_000_000) },
+  duration: { env: 'DURATION', read: (name, raw) => formatDuration(positiveDuration(name, String(raw))) },
+  maxVUs: { env: 'MAX_VUS', read: count(1, 100_000) },
+  iterations: { env: 'ITERATIONS', read: count(1, 10_000_000) },
+};
+
+export const LOAD_SETTING_KEYS = Object.keys(LOAD_SETTINGS) as Array<keyof LoadSettings>;
+
+/** Reads setting `key` into `into`; errors name it `name`. */
+export function readLoadSetting(into: LoadSettings, key: keyof LoadSettings, name: string, raw: unknown): void {
+  (into as Record<string, unknown>)[key] = LOAD_SETTINGS[key].read(name, raw);
+}
+
+/** Reads the load overrides a run sets with -e. */
+export function loadSettingsFromEnv(env: Record<string, string | undefined>): LoadSettings {
+  const s: LoadSettings = {};
+  for (const key of LOAD_SETTING_KEYS) {
+    const { env: name } = LOAD_SETTINGS[key];
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') readLoadSetting(s, key, name, raw);
+  }
+  return s;
 }
 
 /** Turns the merged settings into a k6 executor configuration. */

@@ -15,7 +15,7 @@ export const latency = new Trend('rtb_latency', true);
 export const batchTime = new Trend('rtb_batch_time', true);
 
 /**
- * Round trips one client completed in one iteration's window (seed 002: how many echoes come
+ * Round trips one client completed in one iteration's window (the echo workload: how many echoes come
  * back in 5 s on one connection). One sample per iteration, so with one iteration per VU its
  * min / avg / max are the per-client min / mean / max of a multi-client run.
  */

@@ -13,7 +13,8 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
-import { envDuration, envString } from '../load/env.ts';
+import { envDuration } from '../load/env.ts';
+import { STATS_URL } from '../transport/addresses.ts';
 import { serverBytes, serverConnections, serverCpuPercent, serverCpuTime, serverHeap, serverLoopLag, serverMessages, serverRss } from './metrics.ts';
 import { between } from './server-stats.ts';
 import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
@@ -21,7 +22,6 @@ import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
 // k6 provides console at run time; @types/k6 does not declare it.
 declare const console: { warn(...args: unknown[]): void };
 
-const STATS_URL = envString('STATS_URL', 'http://127.0.0.1:8080/stats');
 const INTERVAL_MS = envDuration('MONITOR_INTERVAL', '1s');
 const RETRY_MS = 10_000; // after a failed poll; k6 logs each failed request, so keep them few
 

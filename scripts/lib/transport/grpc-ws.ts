@@ -1,4 +1,4 @@
-// gRPC over WebSocket from k6 (seed 003): calls through rtbench's bridge (servers/bridge.ts) on
+// gRPC over WebSocket from k6: calls through rtbench's bridge (servers/bridge.ts) on
 // k6/websockets, with protobuf encoded and decoded in the script by protobufjs (light build; the
 // message types come from proto/ as a JSON descriptor made at build time, tools/proto-json.mjs).
 // Wire format: contracts/grpc-ws-frames.ts. One call per WebSocket connection.

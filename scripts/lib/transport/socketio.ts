@@ -12,6 +12,7 @@
 // Server pings are answered with pongs. Binary values (ArrayBuffer) in emits and acks travel as
 // Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
 import type { WebSocket } from 'k6/websockets';
+import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';
 import {
@@ -63,7 +64,7 @@ export class SocketIO {
     socket.onClosed((code, reason, atMs) => {
       // openSocket already counts abnormal close codes; a plain close we did not ask for is the
       // server dropping us (Socket.IO closes without a code on a protocol error).
-      const normal = code === 1000 || code === 1005;
+      const normal = isNormalClose(code);
       if (normal && !this.closing) errors.add(1, { reason: 'socketio closed by server' });
       for (const fn of this.closers) fn(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
     });

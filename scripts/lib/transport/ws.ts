@@ -1,8 +1,12 @@
-// WebSocket mechanics on k6/websockets: open with connect time and close/error accounting, and a
-// deadline that closes the socket if the workload does not finish in time.
+// WebSocket mechanics on k6/websockets: open with connect time and close/error accounting, a
+// deadline that closes the socket if the workload does not finish in time, and the feed's
+// WebSocket subscriber (subscribeWs, the counterpart of subscribeSse in sse.ts).
 import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
+import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
+import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
+import type { Subscription } from '../workload/feed.ts';
 
 interface CloseEvent {
   code?: number;
@@ -46,8 +50,8 @@ export function openSocket(url: string, onOpen: (ws: WebSocket, atMs: number) =>
     errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
   });
   on(ws, 'close', (e) => {
-    const code = e.code ?? 1005;
-    if (code !== 1000 && code !== 1005) errors.add(1, { reason: `ws close ${code}` });
+    const code = e.code ?? CLOSE.NO_STATUS;
+    if (!isNormalClose(code)) errors.add(1, { reason: `ws close ${code}` });
     for (const fn of closers) fn(code, e.reason ?? '', e.timestamp);
   });
   return { ws, onClosed: (fn) => closers.push(fn) };
@@ -57,4 +61,49 @@ export function openSocket(url: string, onOpen: (ws: WebSocket, atMs: number) =>
 export function deadline(ms: number, onExpire: () => void): () => void {
   const timer = setTimeout(onExpire, ms);
   return () => clearTimeout(timer);
+}
+
+/**
+ * The feed over WebSocket: subscribes to `channel` at `url` (/feed) and keeps the subscription
+ * alive: when the connection drops it reconnects with exponential backoff (100 ms doubling to 5 s)
+ * and asks to resume after the last sequence number `sub` saw. rtb_connect_time is the first
+ * connect only. Wire shapes: contracts/feed.ts.
+ */
+export function subscribeWs(url: string, channel: string, sub: Subscription): { close(): void } {
+  let ws: WebSocket;
+  let closing = false;
+  let attempt = 0;
+  let first = true;
+  const connect = () => {
+    const started = Date.now();
+    ws = new WebSocket(url);
+    on(ws, 'open', (e) => {
+      if (first) connectTime.add(e.timestamp - started);
+      first = false;
+      const request: SubscribeRequest = { op: 'subscribe', channel, after: sub.lastSeq || undefined };
+      ws.send(JSON.stringify(request));
+    });
+    on(ws, 'message', (e) => {
+      const m = JSON.parse(e.data as string) as FeedMessage & ResetInfo & { op?: string };
+      if (m.op === 'subscribed') attempt = 0;
+      else if (m.op === 'reset') sub.reset(m);
+      else if (m.op === undefined) sub.message(m, e.timestamp);
+    });
+    on(ws, 'close', (e) => {
+      if (closing) return;
+      if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
+        errors.add(1, { reason: `ws close ${e.code}` });
+        return; // the server refused the subscription: retrying would not help
+      }
+      sub.disconnected(e.timestamp);
+      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
+    });
+  };
+  connect();
+  return {
+    close: () => {
+      closing = true;
+      ws.close();
+    },
+  };
 }

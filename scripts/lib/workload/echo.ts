@@ -1,4 +1,4 @@
-// Seed 002's echo workload, whatever carries it: on one connection, send a payload, wait for the
+// The echo workload, whatever carries it: on one connection, send a payload, wait for the
 // same payload back, send the next, for a fixed window; count the round trips. Each iteration is
 // one client's window, so a multi-VU run gives round trips per client (rtb_round_trips).
 //   -e WINDOW=5s          how long the client keeps sending (a round trip counts if it was sent
@@ -9,20 +9,16 @@
 //   -e TIMEOUT=10s        how long after the window the outstanding echoes may take
 import { check } from 'k6';
 import { sha256 } from 'k6/crypto';
-import { envChoice, envCount, envDuration } from '../load/env.ts';
+import { envCount, envDuration, envPipeline } from '../load/env.ts';
 import { batchTime, delivered, errors, latency, payloadBytes, roundTrips } from '../monitor/metrics.ts';
 import { deadline } from '../transport/ws.ts';
 import { patternBytes } from '../../../contracts/payload.ts';
 import type { Thresholds } from '../load/config.ts';
 
-export const ECHO_MODES = ['sequential', 'pipelined'] as const;
-export type EchoMode = (typeof ECHO_MODES)[number];
-
 export const echo = {
   windowMs: envDuration('WINDOW', '5s'),
   payloadBytes: envCount('PAYLOAD_BYTES', 0, { min: 0, max: 256 * 1024 * 1024 }),
-  mode: envChoice<EchoMode>('MODE', 'sequential', ECHO_MODES),
-  depth: envCount('DEPTH', 10, { min: 1, max: 10_000 }),
+  ...envPipeline(),
   timeoutMs: envDuration('TIMEOUT', '10s'),
 };
 
@@ -68,7 +64,7 @@ export function echoScenario(protocol: string) {
  */
 export class EchoWindow {
   private readonly inFlight: number[] = []; // send times, oldest first
-  private readonly depth = echo.mode === 'sequential' ? 1 : echo.depth;
+  private readonly depth = echo.depth;
   private readonly cancelDeadline: () => void;
   private windowEnd = 0;
   private firstSend = 0;

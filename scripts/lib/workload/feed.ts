@@ -1,18 +1,17 @@
-// Server push (seed 001), shared by sse-feed and ws-feed: the run's settings, the channel the
-// server publishes on (declared over HTTP), and a tracker per subscriber that turns received
-// messages into delivery latency, delivered counts, gaps (loss), duplicates and recovery time.
+// The feed workload (server push), shared by sse-feed and ws-feed: the run's settings, the channel
+// the server publishes on (declared over HTTP), a tracker per subscriber that turns received
+// messages into delivery latency, delivered counts, gaps (loss), duplicates and recovery time,
+// and feedWindow, one iteration whatever the transport: the scenario passes how to subscribe.
 //
-// Every message is {"seq","t","ch","p"}: t is the server's send time; delivery latency is
+// Every message is a FeedMessage (contracts/feed.ts): t is the server's send time; delivery latency is
 // the client's read time (the event's `timestamp`, taken by k6 as it read the bytes) − t, both
 // on this host's clock (measure=oneway): valid only when k6 and the server share a clock.
 import http from 'k6/http';
 import { check } from 'k6';
-import { WebSocket } from 'k6/websockets';
 import { setTimeout } from 'k6/timers';
-import { on } from '../transport/ws.ts';
 import exec from 'k6/execution';
 import { envChoice, envCount, envDuration } from '../load/env.ts';
-import { batchTime, connectTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from '../monitor/metrics.ts';
+import { batchTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from '../monitor/metrics.ts';
 import type { Thresholds } from '../load/config.ts';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 
@@ -58,12 +57,15 @@ export function declareChannel(origin: string, protocol: string): string {
   return name;
 }
 
-/** Asks the server to cut every subscriber of `channel` (seed 001's "network issue"). */
+/** Asks the server to cut every subscriber of `channel` (the feed's simulated network failure). */
 export function dropConnections(origin: string, channel: string): void {
   http.asyncRequest('POST', `${origin}/feed/drop?channel=${channel}`, null, CONTROL);
 }
 
-/** Sequence accounting for one subscriber. */
+/**
+ * Sequence accounting for one subscriber; the transport calls message, reset and disconnected
+ * and reads lastSeq to resume. In fan-out mode every message also goes to the VU's FanOut.
+ */
 export class Subscription {
   lastSeq = 0;
   received = 0;
@@ -72,8 +74,15 @@ export class Subscription {
   private lostAt = 0;
   recovered = 0;
 
+  constructor(private readonly fanOut?: FanOut) {}
+
   /** Accounts for one message read at `readAt` (the event's timestamp). */
   message(msg: FeedMessage, readAt: number): void {
+    this.account(msg, readAt);
+    this.fanOut?.seen(msg, readAt);
+  }
+
+  private account(msg: FeedMessage, readAt: number): void {
     latency.add(readAt - msg.t);
     if (this.lastSeq !== 0 && msg.seq <= this.lastSeq) {
       this.dups++;
@@ -148,48 +157,28 @@ export class FanOut {
   }
 }
 
+/** Opens one subscription to `channel` that feeds `sub`; returns how to close it. */
+export type Subscribe = (channel: string, sub: Subscription) => { close(): void };
+
 /**
- * Subscribes over WebSocket (/feed) and keeps the subscription alive: when the connection drops
- * it reconnects with exponential backoff (100 ms doubling to 5 s) and asks to resume after the
- * last sequence number it saw. rtb_connect_time is the first connect only.
+ * One iteration of the feed workload: declares this VU's channel, opens one subscription (fan-out
+ * mode: SUBSCRIBERS of them) with `subscribe`, has the server cut them at DROP_AFTER in drop mode,
+ * and checks every subscriber at the end of WINDOW.
  */
-export function subscribeWs(url: string, channel: string, sub: Subscription, onMessage: (msg: FeedMessage, readAt: number) => void): { close(): void } {
-  let ws: WebSocket;
-  let closing = false;
-  let attempt = 0;
-  let first = true;
-  const connect = () => {
-    const started = Date.now();
-    ws = new WebSocket(url);
-    on(ws, 'open', (e) => {
-      if (first) connectTime.add(e.timestamp - started);
-      first = false;
-      ws.send(JSON.stringify({ op: 'subscribe', channel, after: sub.lastSeq || undefined }));
-    });
-    on(ws, 'message', (e) => {
-      const m = JSON.parse(e.data as string) as FeedMessage & { op?: string; requested: number; oldest: number };
-      if (m.op === 'subscribed') attempt = 0;
-      else if (m.op === 'reset') sub.reset(m);
-      else if (m.op === undefined) {
-        sub.message(m, e.timestamp);
-        onMessage(m, e.timestamp);
-      }
-    });
-    on(ws, 'close', (e) => {
-      if (closing) return;
-      if (e.code === 1007 || e.code === 1008) {
-        errors.add(1, { reason: `ws close ${e.code}` });
-        return; // the server refused the subscription: retrying would not help
-      }
-      sub.disconnected(e.timestamp);
-      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
-    });
-  };
-  connect();
-  return {
-    close: () => {
-      closing = true;
-      ws.close();
-    },
-  };
+export function feedWindow(origin: string, protocol: string, subscribe: Subscribe): void {
+  const channel = declareChannel(origin, protocol);
+  const count = feed.mode === 'fanout' ? feed.subscribers : 1;
+  const fanOut = feed.mode === 'fanout' ? new FanOut(count) : undefined;
+
+  for (let i = 0; i < count; i++) {
+    const sub = new Subscription(fanOut);
+    const subscription = subscribe(channel, sub);
+    setTimeout(() => {
+      subscription.close();
+      sub.finish(feed.mode === 'drop');
+    }, feed.windowMs);
+  }
+
+  if (feed.mode === 'drop') setTimeout(() => dropConnections(origin, channel), dropAfterMs);
+  if (fanOut) setTimeout(() => fanOut.finish(), feed.windowMs + 1);
 }

@@ -1,4 +1,4 @@
-// Seed 000's image-transfer workload: N copies of one ~533 KB PNG, sent one at a time
+// The image workload: N copies of one ~533 KB PNG, sent one at a time
 // (`sequential`: send, await the ack, send the next) or all at once (`concurrent`: pipelined on
 // one WebSocket, multiplexed on one HTTP/2 connection). The server acknowledges each image with
 // the size and SHA-256 of what it received; the client checks them against its own.

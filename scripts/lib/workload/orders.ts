@@ -1,18 +1,20 @@
-// Seed 004's order workload, shared by the four gRPC call-pattern scenarios
-// (rtbench.orders.v1.OrderService): every message carries PAYLOAD_BYTES of padding (`note` /
+// The orders workload (rtbench.orders.v1.OrderService), shared by the four gRPC call-pattern
+// scenarios and grpc-over-ws: every message carries PAYLOAD_BYTES of padding (`note` /
 // `payload`, 'abc…' repeated, the same bytes as the echo payloads), COUNT messages per
 // iteration, and the same one-line order so the server's totals can be checked exactly.
+// The checks of a CreateOrder answer (orderAnswers) and the bidi ProcessOrders pipeline
+// (OrderPipeline) take their transport as callbacks, so direct gRPC and gRPC over WebSocket run
+// the same workload code.
 //   -e COUNT=100          messages per iteration (calls, streamed orders, uploads, actions)
 //   -e PAYLOAD_BYTES=256  padding bytes per message
 //   -e TIMEOUT=60s        longest an iteration's calls may take
 import { check } from 'k6';
 import { b64encode } from 'k6/encoding';
-import { envCount, envDuration, envString } from '../load/env.ts';
-import { batchTime, delivered, errors, payloadBytes } from '../monitor/metrics.ts';
+import { envCount, envDuration } from '../load/env.ts';
+import { batchTime, delivered, errors, latency, payloadBytes } from '../monitor/metrics.ts';
 import { patternBytes } from '../../../contracts/payload.ts';
 import type { Thresholds } from '../load/config.ts';
 
-export const GRPC_ADDR = envString('GRPC_ADDR', '127.0.0.1:50051');
 export const SERVICE = 'rtbench.orders.v1.OrderService';
 
 export const orders = {
@@ -79,3 +81,88 @@ export interface OrderResult {
 /** Every 5th action cancels, the rest process; the server answers with the matching status. */
 export const actionFor = (seq: number) => (seq % 5 === 0 ? 'cancel' : 'process');
 export const STATUS_FOR = { process: 'PROCESSING', cancel: 'CANCELLED' };
+
+/** Checks a CreateOrder answer: the order for request `seq` (user, note echoed), total and status right. */
+export function orderAnswers(order: Order | undefined, seq: number): boolean {
+  return check(order, {
+    'order answers its request': (o) => Number(o?.seq) === seq && o?.userId === `vu-${__VU}` && o?.note === NOTE_B64,
+    'order total and status are right': (o) => o?.total === ORDER_TOTAL && o?.status === 'CONFIRMED',
+  });
+}
+
+/** One ProcessOrders request. */
+export interface OrderAction {
+  orderId: string;
+  action: 'process' | 'cancel';
+  seq: number;
+  payload: string;
+}
+
+/** How a transport carries the order stream: `encode` runs before the send time is taken. */
+export interface OrderStream<F> {
+  encode(action: OrderAction): F;
+  send(frame: F): void;
+  /** Half-close: no more actions. */
+  end(): void;
+}
+
+/**
+ * The bidi order stream, whatever carries it: COUNT actions, `depth` of them in flight (1 =
+ * sequential: write, await the result, write the next). The scenario calls `start(atMs)` once the
+ * stream is usable, `result(r, atMs)` for every result with the time it reached the script, and
+ * `finish(failure)` when the call has ended. Checks: results arrive in order, none missing, each
+ * echoes its action's payload and status. rtb_latency per result: send → result, where the send
+ * time is the later of Date.now() and the timestamp of the event whose handler sent it (as in
+ * EchoWindow). rtb_batch_time: start → last result.
+ */
+export class OrderPipeline<F> {
+  private readonly sentAt: number[] = [];
+  private nextToSend = 1;
+  private nextResult = 1;
+  private started = 0;
+  private last = 0;
+  private halfClosed = false;
+
+  constructor(
+    private readonly depth: number,
+    private readonly stream: OrderStream<F>,
+  ) {}
+
+  start(atMs: number): void {
+    this.started = Math.max(Date.now(), atMs);
+    this.fill(atMs);
+  }
+
+  result(result: OrderResult, atMs: number): void {
+    const seq = Number(result.seq);
+    const ok = check(result, {
+      'results arrive in order, none missing': () => seq === this.nextResult,
+      'result echoes its action': (r) =>
+        r.payload === NOTE_B64 && r.orderId === `o-${seq}` && r.status === STATUS_FOR[actionFor(seq)],
+    });
+    if (this.sentAt[seq] !== undefined) latency.add(atMs - this.sentAt[seq]!);
+    if (ok) verified();
+    this.nextResult = seq + 1;
+    this.last = atMs;
+    this.fill(atMs);
+  }
+
+  /** `failure`: the status the call ended with when it was not OK. */
+  finish(failure?: string): void {
+    finishBatch(this.nextResult - 1, this.started, this.last, failure);
+  }
+
+  /** Keeps `depth` actions in flight; half-closes once every result is in. */
+  private fill(eventMs: number): void {
+    while (this.nextToSend <= orders.count && this.nextToSend - this.nextResult < this.depth) {
+      const seq = this.nextToSend++;
+      const frame = this.stream.encode({ orderId: `o-${seq}`, action: actionFor(seq), seq, payload: NOTE_B64 });
+      this.sentAt[seq] = Math.max(Date.now(), eventMs);
+      this.stream.send(frame);
+    }
+    if (this.nextResult > orders.count && !this.halfClosed) {
+      this.halfClosed = true;
+      this.stream.end();
+    }
+  }
+}
