@@ -8,7 +8,15 @@ import { check } from 'k6';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
-import { ORDER_TOTAL, SERVICE, finishBatch, orderRequest, orders, ordersScenario, verified } from './lib/workload/orders.ts';
+import {
+  ORDER_TOTAL,
+  SERVICE,
+  finishBatch,
+  orderRequest,
+  orders,
+  ordersScenario,
+  verified,
+} from './lib/workload/orders.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-client-stream', ordersScenario('client-stream', 'batch'));

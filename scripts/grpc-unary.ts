@@ -8,7 +8,16 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { latency } from './lib/monitor/metrics.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
-import { SERVICE, finishBatch, orderAnswers, orderRequest, orders, ordersScenario, verified, type Order } from './lib/workload/orders.ts';
+import {
+  SERVICE,
+  finishBatch,
+  orderAnswers,
+  orderRequest,
+  orders,
+  ordersScenario,
+  verified,
+  type Order,
+} from './lib/workload/orders.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-unary', ordersScenario('unary', 'rtt'));

@@ -5,7 +5,8 @@
 //
 //   node tools/test.mjs [--tier unit|servers|e2e|all] [name …]
 //
-// Steps: build, type-check, then (full runs) go vet/test for our k6 extensions, then the node:test
+// Steps: build, type-check, then (full runs) gofmt -l (must list nothing), go vet and go test for
+// each of our k6 extensions, then the node:test
 // files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
 // run has one (--max-minutes), and each tier runs in its own process group that is killed when it
 // ends, so nothing a test started (servers, influxd, k6) outlives it. Stops at the first failure.
@@ -77,6 +78,24 @@ function step(title, cmd, args, cwd = root) {
 }
 
 /**
+ * `gofmt -l` over a Go module: passes when it lists no file (gofmt itself exits 0 either way).
+ * gofmt is the one beside the `go` on PATH.
+ * @param {string} dir
+ */
+function gofmtStep(dir) {
+  const title = `gofmt -l ${dir}`;
+  console.log(`\n▶ ${title}`);
+  const started = Date.now();
+  const goroot = spawnSync('go', ['env', 'GOROOT'], { encoding: 'utf8' });
+  if (goroot.status !== 0) fail(title, goroot.error ? goroot.error.message : 'go env GOROOT failed');
+  const gofmt = join(goroot.stdout.trim(), 'bin', 'gofmt');
+  const res = spawnSync(gofmt, ['-l', '.'], { cwd: join(root, dir), encoding: 'utf8', timeout: 60_000 });
+  if (res.status !== 0) fail(title, res.error ? res.error.message : res.stderr.trim() || res.status);
+  if (res.stdout.trim() !== '') fail(title, `not gofmt-formatted: ${res.stdout.trim().split('\n').join(', ')}; run gofmt -w ${dir}`);
+  done(title, started);
+}
+
+/**
  * A node:test run in its own process group: whatever it starts is killed with it when it ends,
  * and the whole group is killed if the run passes the deadline.
  * @param {string} title @param {string[]} files
@@ -116,7 +135,11 @@ step('build', process.execPath, ['build.mjs']);
 step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
 step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
 if (tiers.length > 1 || tiers[0] !== 'unit') {
-  for (const ext of EXTENSIONS) step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
+  for (const ext of EXTENSIONS) {
+    gofmtStep(ext.dir);
+    step(`go vet ${ext.dir}`, 'go', ['vet', './...'], join(root, ext.dir));
+    step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
+  }
 }
 for (const tier of tiers) {
   const dir = join(root, 'dist', 'test', tier);

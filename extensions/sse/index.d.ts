@@ -73,7 +73,10 @@ declare module 'k6/x/sse' {
     onmessage: ((event: MessageEvent) => void) | null;
     onerror: ((event: ErrorEvent) => void) | null;
 
-    addEventListener<K extends keyof EventSourceEventMap>(type: K, listener: (event: EventSourceEventMap[K]) => void): void;
+    addEventListener<K extends keyof EventSourceEventMap>(
+      type: K,
+      listener: (event: EventSourceEventMap[K]) => void,
+    ): void;
     /** Named events (the `event:` field) arrive as MessageEvents with that type. */
     addEventListener(type: string, listener: (event: MessageEvent) => void): void;
     removeEventListener<K extends keyof EventSourceEventMap>(

@@ -29,7 +29,9 @@ function imports(file: string): string[] {
 test('every scenario is under 80 lines with a header of at most six lines', () => {
   assert.ok(scenarios.length >= 12, `scenarios found: ${scenarios.join(', ')}`);
   for (const f of scenarios) {
-    const lines = readFileSync(join(root, 'scripts', f), 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(join(root, 'scripts', f), 'utf8')
+      .trimEnd()
+      .split('\n');
     assert.ok(lines.length < 80, `${f}: ${lines.length} lines`);
     const header = lines.findIndex((l) => !l.startsWith('//'));
     assert.ok(header >= 2 && header <= 6, `${f}: a header of ${header} comment lines`);
@@ -62,5 +64,8 @@ test('a load setting reads the same from env and from the config file, with the 
   }
   assert.deepEqual(loadSettingsFromEnv({ VUS: '7', MAX_VUS: '9' }), parseScenarioSettings('c', { vus: 7, maxVUs: 9 }));
   assert.throws(() => loadSettingsFromEnv({ VUS: '100001' }), /VUS: '100001' is not a whole number from 1 to 100000/);
-  assert.throws(() => parseScenarioSettings('c', { vus: 100001 }), /c\.vus: '100001' is not a whole number from 1 to 100000/);
+  assert.throws(
+    () => parseScenarioSettings('c', { vus: 100001 }),
+    /c\.vus: '100001' is not a whole number from 1 to 100000/,
+  );
 });

@@ -32,7 +32,9 @@ function parseThresholds(where: string, raw: unknown): Thresholds {
   for (const [metric, exprs] of Object.entries(raw)) {
     const list = typeof exprs === 'string' ? [exprs] : exprs;
     if (!Array.isArray(list) || list.some((e) => typeof e !== 'string' || e.trim() === '')) {
-      throw new SettingError(`${where}.${metric}: expected a list of threshold expressions like "p(95)<500", got ${JSON.stringify(exprs)}`);
+      throw new SettingError(
+        `${where}.${metric}: expected a list of threshold expressions like "p(95)<500", got ${JSON.stringify(exprs)}`,
+      );
     }
     out[metric] = list as string[];
   }
@@ -55,13 +57,15 @@ export function parseScenarioSettings(where: string, raw: unknown): ScenarioSett
 export function parseConfig(source: string, raw: unknown): RtbenchConfig {
   if (!isObject(raw)) throw new SettingError(`${source}: expected a JSON object with "defaults" and/or "scenarios"`);
   for (const key of Object.keys(raw)) {
-    if (key !== 'defaults' && key !== 'scenarios' && key !== '$comment') throw new SettingError(`${source}: unknown top-level key '${key}' (known: defaults, scenarios)`);
+    if (key !== 'defaults' && key !== 'scenarios' && key !== '$comment')
+      throw new SettingError(`${source}: unknown top-level key '${key}' (known: defaults, scenarios)`);
   }
   const defaults = raw.defaults === undefined ? {} : parseScenarioSettings(`${source}: defaults`, raw.defaults);
   const scenarios: Record<string, ScenarioSettings> = {};
   if (raw.scenarios !== undefined) {
     if (!isObject(raw.scenarios)) throw new SettingError(`${source}: "scenarios" must map scenario names to settings`);
-    for (const [name, value] of Object.entries(raw.scenarios)) scenarios[name] = parseScenarioSettings(`${source}: scenarios.${name}`, value);
+    for (const [name, value] of Object.entries(raw.scenarios))
+      scenarios[name] = parseScenarioSettings(`${source}: scenarios.${name}`, value);
   }
   return { defaults, scenarios };
 }

@@ -20,7 +20,8 @@ function readConfig(): RtbenchConfig {
   const explicit = __ENV.RTBENCH_CONFIG;
   // k6's open() resolves relative paths against the script; a path the user typed means the
   // directory k6 was started from (PWD reaches __ENV with k6's default system env passthrough).
-  const path = explicit && !explicit.startsWith('/') && __ENV.PWD ? `${__ENV.PWD}/${explicit}` : explicit || DEFAULT_CONFIG;
+  const path =
+    explicit && !explicit.startsWith('/') && __ENV.PWD ? `${__ENV.PWD}/${explicit}` : explicit || DEFAULT_CONFIG;
   let text: string;
   try {
     text = open(path);
@@ -45,7 +46,10 @@ const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'ma
  * export, where the comparison table divides it by rtb_messages. The scenario tag leaves out the
  * monitor's HTTP polls.
  */
-const wireBytes = (name: string): Thresholds => ({ [`data_sent{scenario:${name}}`]: [], [`data_received{scenario:${name}}`]: [] });
+const wireBytes = (name: string): Thresholds => ({
+  [`data_sent{scenario:${name}}`]: [],
+  [`data_received{scenario:${name}}`]: [],
+});
 
 /**
  * The k6 options for scenario `name`: one k6 scenario running the default function, with the
@@ -55,7 +59,12 @@ const wireBytes = (name: string): Thresholds => ({ [`data_sent{scenario:${name}}
 export function scenarioOptions(name: string, defaults: ScenarioDefaults) {
   const { tags, ...ownDefaults } = defaults;
   const config = readConfig();
-  const settings = mergeSettings(ownDefaults, config.defaults, config.scenarios[name] ?? {}, loadSettingsFromEnv(__ENV));
+  const settings = mergeSettings(
+    ownDefaults,
+    config.defaults,
+    config.scenarios[name] ?? {},
+    loadSettingsFromEnv(__ENV),
+  );
   const executor = resolveExecutor(settings);
   const monitored = envChoice('MONITOR', 'on', ['on', 'off']) === 'on';
   const monitor = monitored ? monitorScenario(name, executor) : null;

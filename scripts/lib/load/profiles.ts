@@ -32,12 +32,74 @@ interface Profile {
 }
 
 export const PROFILES = {
-  smoke: { description: '1 VU (or 1 iteration/s) for 10 s: does it work at all', start: 1, shape: [['10s', 1]], vus: 1, rate: 1 },
-  compare: { description: 'short steady plateau for side-by-side runs: ramp 5 s, hold 20 s, ramp down 5 s', start: 0, shape: [['5s', 1], ['20s', 1], ['5s', 0]], vus: 2, rate: 2 },
-  load: { description: 'expected load: ramp 30 s, hold 2 m, ramp down 30 s', start: 0, shape: [['30s', 1], ['2m', 1], ['30s', 0]], vus: 10, rate: 10 },
-  stress: { description: 'beyond expected load in two steps (40%, then 100%)', start: 0, shape: [['1m', 0.4], ['2m', 0.4], ['1m', 1], ['2m', 1], ['1m', 0]], vus: 50, rate: 50 },
-  spike: { description: 'a sudden jump from 4% to 100% of the peak and back', start: 0, shape: [['10s', 0.04], ['20s', 0.04], ['10s', 1], ['30s', 1], ['10s', 0.04], ['20s', 0.04], ['10s', 0]], vus: 50, rate: 50 },
-  soak: { description: 'expected load held for 30 minutes', start: 0, shape: [['2m', 1], ['30m', 1], ['2m', 0]], vus: 10, rate: 10 },
+  smoke: {
+    description: '1 VU (or 1 iteration/s) for 10 s: does it work at all',
+    start: 1,
+    shape: [['10s', 1]],
+    vus: 1,
+    rate: 1,
+  },
+  compare: {
+    description: 'short steady plateau for side-by-side runs: ramp 5 s, hold 20 s, ramp down 5 s',
+    start: 0,
+    shape: [
+      ['5s', 1],
+      ['20s', 1],
+      ['5s', 0],
+    ],
+    vus: 2,
+    rate: 2,
+  },
+  load: {
+    description: 'expected load: ramp 30 s, hold 2 m, ramp down 30 s',
+    start: 0,
+    shape: [
+      ['30s', 1],
+      ['2m', 1],
+      ['30s', 0],
+    ],
+    vus: 10,
+    rate: 10,
+  },
+  stress: {
+    description: 'beyond expected load in two steps (40%, then 100%)',
+    start: 0,
+    shape: [
+      ['1m', 0.4],
+      ['2m', 0.4],
+      ['1m', 1],
+      ['2m', 1],
+      ['1m', 0],
+    ],
+    vus: 50,
+    rate: 50,
+  },
+  spike: {
+    description: 'a sudden jump from 4% to 100% of the peak and back',
+    start: 0,
+    shape: [
+      ['10s', 0.04],
+      ['20s', 0.04],
+      ['10s', 1],
+      ['30s', 1],
+      ['10s', 0.04],
+      ['20s', 0.04],
+      ['10s', 0],
+    ],
+    vus: 50,
+    rate: 50,
+  },
+  soak: {
+    description: 'expected load held for 30 minutes',
+    start: 0,
+    shape: [
+      ['2m', 1],
+      ['30m', 1],
+      ['2m', 0],
+    ],
+    vus: 10,
+    rate: 10,
+  },
 } satisfies Record<string, Profile>;
 
 export type ProfileName = keyof typeof PROFILES;
@@ -58,7 +120,14 @@ export interface LoadSettings {
 export type Executor =
   | { executor: 'shared-iterations'; vus: number; iterations: number; maxDuration: string }
   | { executor: 'ramping-vus'; startVUs: number; stages: Stage[]; gracefulRampDown: string }
-  | { executor: 'ramping-arrival-rate'; startRate: number; timeUnit: '1s'; preAllocatedVUs: number; maxVUs: number; stages: Stage[] };
+  | {
+      executor: 'ramping-arrival-rate';
+      startRate: number;
+      timeUnit: '1s';
+      preAllocatedVUs: number;
+      maxVUs: number;
+      stages: Stage[];
+    };
 
 /** Highest stage target (VUs, or iterations/s in the open model). */
 const MAX_TARGET = 100_000;
@@ -66,7 +135,8 @@ const MAX_TARGET = 100_000;
 /** Parses '30s:10,1m:50,30s:0' into stages. */
 export function parseStages(name: string, raw: string): Stage[] {
   const parts = raw.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.every((p) => p === '')) throw new SettingError(`${name}: no stages given (expected e.g. 30s:10,1m:50,30s:0)`);
+  if (parts.length === 0 || parts.every((p) => p === ''))
+    throw new SettingError(`${name}: no stages given (expected e.g. 30s:10,1m:50,30s:0)`);
   return parts.map((part) => {
     const m = /^([^:]+):([^:]+)$/.exec(part);
     if (!m) throw new SettingError(`${name}: bad stage '${part}' (expected <duration>:<target>, e.g. 30s:10)`);
@@ -97,7 +167,10 @@ function parseStageList(where: string, raw: unknown): Stage[] {
       throw new SettingError(`${where}[${i}]: expected {"duration": "30s", "target": 10}, got ${JSON.stringify(s)}`);
     }
     parseDuration(`${where}[${i}].duration`, s.duration);
-    return { duration: s.duration, target: parseCount(`${where}[${i}].target`, s.target as number, { min: 0, max: MAX_TARGET }) };
+    return {
+      duration: s.duration,
+      target: parseCount(`${where}[${i}].target`, s.target as number, { min: 0, max: MAX_TARGET }),
+    };
   });
 }
 
@@ -153,9 +226,17 @@ export function resolveExecutor(settings: LoadSettings): Executor {
   const profile: Profile = PROFILES[profileName];
   const model = settings.model ?? 'closed';
   if (settings.iterations !== undefined) {
-    if (model === 'open') throw new SettingError(`ITERATIONS: '${settings.iterations}' runs a fixed number of iterations, which the open model (MODEL=open) does not do`);
+    if (model === 'open')
+      throw new SettingError(
+        `ITERATIONS: '${settings.iterations}' runs a fixed number of iterations, which the open model (MODEL=open) does not do`,
+      );
     const vus = Math.min(settings.vus ?? 1, settings.iterations);
-    return { executor: 'shared-iterations', vus, iterations: settings.iterations, maxDuration: settings.duration ?? '10m' };
+    return {
+      executor: 'shared-iterations',
+      vus,
+      iterations: settings.iterations,
+      maxDuration: settings.duration ?? '10m',
+    };
   }
   const peak = model === 'closed' ? (settings.vus ?? profile.vus) : (settings.rate ?? profile.rate);
   const scale = (level: number) => (level > 0 ? Math.max(1, Math.round(level * peak)) : 0);
@@ -166,10 +247,15 @@ export function resolveExecutor(settings: LoadSettings): Executor {
   if (settings.duration) {
     const total = stages.reduce((sum, s) => sum + parseDuration('stage', s.duration), 0);
     const want = parseDuration('DURATION', settings.duration);
-    stages = stages.map((s) => ({ ...s, duration: formatDuration((parseDuration('stage', s.duration) * want) / total) }));
+    stages = stages.map((s) => ({
+      ...s,
+      duration: formatDuration((parseDuration('stage', s.duration) * want) / total),
+    }));
   }
   if (stages.every((s) => s.target === 0)) {
-    throw new SettingError(`stages ${stages.map((s) => `${s.duration}:${s.target}`).join(',')} never go above 0: nothing would run`);
+    throw new SettingError(
+      `stages ${stages.map((s) => `${s.duration}:${s.target}`).join(',')} never go above 0: nothing would run`,
+    );
   }
   const peakTarget = Math.max(...stages.map((s) => s.target));
   if (model === 'closed') {

@@ -15,7 +15,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** k6 duration ('500ms', '30s', '1m30s', '2h') → milliseconds. */
 export function parseDuration(name: string, raw: string): number {
   const text = raw.trim();
-  if (!DURATION.test(text)) throw new SettingError(`${name}: '${raw}' is not a duration (examples: 500ms, 30s, 1m30s, 2h)`);
+  if (!DURATION.test(text))
+    throw new SettingError(`${name}: '${raw}' is not a duration (examples: 500ms, 30s, 1m30s, 2h)`);
   let ms = 0;
   for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
   return ms;
@@ -33,18 +34,25 @@ export function formatDuration(ms: number): string {
 export function parseCount(name: string, raw: string | number, { min = 0, max = 1_000_000 } = {}): number {
   const text = String(raw).trim();
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new SettingError(`${name}: '${raw}' is not a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new SettingError(`${name}: '${raw}' is not a whole number from ${min} to ${max}`);
   return n;
 }
 
 export function parseChoice<T extends string>(name: string, raw: string, choices: readonly T[]): T {
   const text = raw.trim();
-  if (!(choices as readonly string[]).includes(text)) throw new SettingError(`${name}: unknown value '${raw}' (one of: ${choices.join(', ')})`);
+  if (!(choices as readonly string[]).includes(text))
+    throw new SettingError(`${name}: unknown value '${raw}' (one of: ${choices.join(', ')})`);
   return text as T;
 }
 
 /** Reads a setting from an env-like record, or returns the fallback when it is unset or empty. */
-export function setting<T>(env: Record<string, string | undefined>, name: string, fallback: T, parse: (name: string, raw: string) => T): T {
+export function setting<T>(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: T,
+  parse: (name: string, raw: string) => T,
+): T {
   const raw = env[name];
   return raw === undefined || raw === '' ? fallback : parse(name, raw);
 }

@@ -15,7 +15,16 @@ import exec from 'k6/execution';
 import { sleep } from 'k6';
 import { envDuration } from '../load/env.ts';
 import { STATS_URL } from '../transport/addresses.ts';
-import { serverBytes, serverConnections, serverCpuPercent, serverCpuTime, serverHeap, serverLoopLag, serverMessages, serverRss } from './metrics.ts';
+import {
+  serverBytes,
+  serverConnections,
+  serverCpuPercent,
+  serverCpuTime,
+  serverHeap,
+  serverLoopLag,
+  serverMessages,
+  serverRss,
+} from './metrics.ts';
 import { between } from './server-stats.ts';
 import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
 
@@ -44,15 +53,23 @@ function poll(): ServerStats | null {
   if (mayWarn) {
     mayWarn = false;
     const why = res.error || `HTTP ${res.status}${res.status === 200 ? ', not rtbench /stats JSON' : ''}`;
-    console.warn(`rtb_monitor: no server stats from ${STATS_URL} (${why}): server-cost metrics will be missing. Set STATS_URL, or -e MONITOR=off.`);
+    console.warn(
+      `rtb_monitor: no server stats from ${STATS_URL} (${why}): server-cost metrics will be missing. Set STATS_URL, or -e MONITOR=off.`,
+    );
   }
   return null;
 }
 
-function record(cur: ServerStats, prev: ServerStats | null, processTags: Record<string, string>, active: Set<string>): void {
+function record(
+  cur: ServerStats,
+  prev: ServerStats | null,
+  processTags: Record<string, string>,
+  active: Set<string>,
+): void {
   serverRss.add(cur.rssBytes, processTags);
   serverHeap.add(cur.heapUsedBytes, processTags);
-  for (const stat of ['mean', 'p99', 'max'] as const) serverLoopLag.add(cur.eventLoopLagMs[stat], { ...processTags, stat });
+  for (const stat of ['mean', 'p99', 'max'] as const)
+    serverLoopLag.add(cur.eventLoopLagMs[stat], { ...processTags, stat });
   const interval = prev && between(prev, cur);
   if (interval) {
     serverCpuPercent.add(interval.cpuPercent, processTags);

@@ -24,7 +24,9 @@ export function between(prev: ServerStats, cur: ServerStats): Interval | null {
   const protocols: Record<string, ProtocolCounters> = {};
   for (const [name, now] of Object.entries(cur.protocols)) {
     const before = prev.protocols[name];
-    const delta = Object.fromEntries(COUNTERS.map((k) => [k, now[k] - (before?.[k] ?? 0)])) as unknown as ProtocolCounters;
+    const delta = Object.fromEntries(
+      COUNTERS.map((k) => [k, now[k] - (before?.[k] ?? 0)]),
+    ) as unknown as ProtocolCounters;
     if (COUNTERS.some((k) => delta[k] < 0)) return null;
     protocols[name] = delta;
   }

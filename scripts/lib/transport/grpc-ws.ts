@@ -13,7 +13,18 @@ import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
-  BRIDGE_PATH, FLAG_DATA, FLAG_HALF_CLOSE, FLAG_TRAILER, FrameError, Status, decodeFrame, decodeTrailer, encodeFrame, encodeHeader, statusForClose, statusName,
+  BRIDGE_PATH,
+  FLAG_DATA,
+  FLAG_HALF_CLOSE,
+  FLAG_TRAILER,
+  FrameError,
+  Status,
+  decodeFrame,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeader,
+  statusForClose,
+  statusName,
 } from '../../../contracts/grpc-ws-frames.ts';
 
 const root = Root.fromJSON(protos);
@@ -34,7 +45,13 @@ export function method(name: string): Method {
   const service = root.lookupService(name.slice(0, slash).replace(/^\//, ''));
   const m = service.methods[name.slice(slash + 1)];
   if (!m) throw new Error(`${name}: no such method in proto/`);
-  return { path: `/${service.fullName.slice(1)}/${m.name}`, requestType: m.resolvedRequestType!, responseType: m.resolvedResponseType!, requestStream: !!m.requestStream, responseStream: !!m.responseStream };
+  return {
+    path: `/${service.fullName.slice(1)}/${m.name}`,
+    requestType: m.resolvedRequestType!,
+    responseType: m.resolvedResponseType!,
+    requestStream: !!m.requestStream,
+    responseStream: !!m.responseStream,
+  };
 }
 
 // bytes fields travel as base64 strings in the k6 shape. protobufjs's own base64 is plain JS and
@@ -49,7 +66,11 @@ function mapBytes(type: Type, message: Plain, convert: (value: unknown) => unkno
     const value = out[field.name];
     if (value === undefined || value === null || field.map) continue;
     const one = (v: unknown): unknown =>
-      field.type === 'bytes' ? convert(v) : field.resolvedType instanceof Type && typeof v === 'object' ? mapBytes(field.resolvedType, v as Plain, convert) : v;
+      field.type === 'bytes'
+        ? convert(v)
+        : field.resolvedType instanceof Type && typeof v === 'object'
+          ? mapBytes(field.resolvedType, v as Plain, convert)
+          : v;
     out[field.name] = field.repeated && Array.isArray(value) ? value.map(one) : one(value);
   }
   return out;
@@ -61,7 +82,9 @@ const bytesToBase64 = (v: unknown) => (v instanceof Uint8Array ? b64encode(v.sli
 
 /** A request as a ready-to-send frame: encode ahead of the timed send where it matters. */
 export function requestFrame(m: Method, message: object): Uint8Array {
-  const body = m.requestType.encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes))).finish();
+  const body = m.requestType
+    .encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes)))
+    .finish();
   return encodeFrame(FLAG_DATA, body);
 }
 
@@ -102,7 +125,12 @@ export interface CallHandlers<T> {
  * direct gRPC. `timeoutMs` bounds the call: then the socket is closed and the status is
  * DeadlineExceeded.
  */
-export function openCall<T>(wsOrigin: string, m: Method, handlers: CallHandlers<T>, { timeoutMs = 60_000, metadata = {} as Record<string, string> } = {}): Call {
+export function openCall<T>(
+  wsOrigin: string,
+  m: Method,
+  handlers: CallHandlers<T>,
+  { timeoutMs = 60_000, metadata = {} as Record<string, string> } = {},
+): Call {
   let trailer: { code: number; message: string } | undefined;
   let problem: { code: number; message: string } | undefined;
   let resolve: (s: CallStatus) => void = () => {};
@@ -134,12 +162,18 @@ export function openCall<T>(wsOrigin: string, m: Method, handlers: CallHandlers<
       else if (frame.flag === FLAG_DATA) handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
       else fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
     } catch (err) {
-      fail(Status.INTERNAL, err instanceof FrameError ? `bad frame from the bridge: ${err.message}` : `response is not a valid ${m.responseType.name}: ${String(err)}`);
+      fail(
+        Status.INTERNAL,
+        err instanceof FrameError
+          ? `bad frame from the bridge: ${err.message}`
+          : `response is not a valid ${m.responseType.name}: ${String(err)}`,
+      );
     }
   });
   onClosed((code, reason, atMs) => {
     cancelDeadline();
-    const end = problem ?? trailer ?? { code: statusForClose(code), message: `connection closed before the trailer: ${code} ${reason}` };
+    const end = problem ??
+      trailer ?? { code: statusForClose(code), message: `connection closed before the trailer: ${code} ${reason}` };
     const status = { ...end, status: statusName(end.code), atMs };
     if (end.code !== Status.OK) errors.add(1, { reason: `grpc ${status.status}` });
     resolve(status);
@@ -159,18 +193,28 @@ export interface CallResult<T> {
  * responses with their timestamps until the trailer. Requests are encoded before the connection
  * opens, so sentAtMs is not delayed by encoding.
  */
-export function call<T>(wsOrigin: string, m: Method, requests: object[], opts: { timeoutMs?: number; metadata?: Record<string, string> } = {}): Promise<CallResult<T>> {
+export function call<T>(
+  wsOrigin: string,
+  m: Method,
+  requests: object[],
+  opts: { timeoutMs?: number; metadata?: Record<string, string> } = {},
+): Promise<CallResult<T>> {
   const frames = requests.map((r) => requestFrame(m, r));
   const responses: CallResult<T>['responses'] = [];
   let sentAtMs = 0;
-  const c = openCall<T>(wsOrigin, m, {
-    onOpen: (call, atMs) => {
-      // k6's script clock has whole milliseconds; the open event's timestamp is a tighter lower bound.
-      sentAtMs = Math.max(Date.now(), atMs);
-      for (const f of frames) call.send(f);
-      call.end();
+  const c = openCall<T>(
+    wsOrigin,
+    m,
+    {
+      onOpen: (call, atMs) => {
+        // k6's script clock has whole milliseconds; the open event's timestamp is a tighter lower bound.
+        sentAtMs = Math.max(Date.now(), atMs);
+        for (const f of frames) call.send(f);
+        call.end();
+      },
+      onMessage: (message, atMs) => responses.push({ message, atMs }),
     },
-    onMessage: (message, atMs) => responses.push({ message, atMs }),
-  }, opts);
+    opts,
+  );
   return c.ended.then((status) => ({ responses, status, sentAtMs }));
 }

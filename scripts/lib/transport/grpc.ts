@@ -18,12 +18,19 @@ export function grpcClient(...protoFiles: string[]): grpc.Client {
 /** Connects (plaintext HTTP/2); records rtb_connect_time around the blocking connect. */
 export function connect(client: grpc.Client, addr: string, maxMessageBytes = 16 * 1024 * 1024): void {
   const started = Date.now();
-  client.connect(addr, { plaintext: true, maxReceiveSize: maxMessageBytes, maxSendSize: maxMessageBytes, timeout: '10s' });
+  client.connect(addr, {
+    plaintext: true,
+    maxReceiveSize: maxMessageBytes,
+    maxSendSize: maxMessageBytes,
+    timeout: '10s',
+  });
   connectTime.add(Date.now() - started);
 }
 
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(grpc).filter(([k, v]) => k.startsWith('Status') && typeof v === 'number').map(([k, v]) => [v as number, k.slice(6)]),
+  Object.entries(grpc)
+    .filter(([k, v]) => k.startsWith('Status') && typeof v === 'number')
+    .map(([k, v]) => [v as number, k.slice(6)]),
 );
 
 const statusName = (code: number) => STATUS_NAMES[code] ?? String(code);
@@ -53,7 +60,12 @@ export interface OpenStream {
  * with Date.now() at the moment its event reached the script. A non-OK end is recorded in
  * rtb_errors tagged with the status name. `timeoutMs` bounds the whole call (DEADLINE_EXCEEDED).
  */
-export function openStream<T>(client: grpc.Client, method: string, timeoutMs: number, onData: (message: T, atMs: number) => void): OpenStream {
+export function openStream<T>(
+  client: grpc.Client,
+  method: string,
+  timeoutMs: number,
+  onData: (message: T, atMs: number) => void,
+): OpenStream {
   const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms` });
   let error: StreamEnd['error'];
   stream.on('data', (message) => onData(message as T, Date.now()));

@@ -59,7 +59,13 @@ export function parseHandshake(data: string): Handshake {
   if (typeof h?.sid !== 'string' || typeof h.pingInterval !== 'number' || typeof h.pingTimeout !== 'number') {
     throw new PacketError(`open packet lacks sid, pingInterval or pingTimeout: ${preview(data)}`);
   }
-  return { sid: h.sid, upgrades: h.upgrades ?? [], pingInterval: h.pingInterval, pingTimeout: h.pingTimeout, maxPayload: h.maxPayload ?? 0 };
+  return {
+    sid: h.sid,
+    upgrades: h.upgrades ?? [],
+    pingInterval: h.pingInterval,
+    pingTimeout: h.pingTimeout,
+    maxPayload: h.maxPayload ?? 0,
+  };
 }
 
 /**
@@ -68,13 +74,22 @@ export function parseHandshake(data: string): Handshake {
  *   http://127.0.0.1:8080 → ws://127.0.0.1:8080/socket.io/?EIO=4&transport=websocket
  */
 export function engineUrl(origin: string, path = '/socket.io/'): string {
-  if (!/^(http|ws)s?:\/\/[^/?#]+\/?$/.test(origin)) throw new PacketError(`not an http(s) or ws(s) origin: ${preview(origin)}`);
+  if (!/^(http|ws)s?:\/\/[^/?#]+\/?$/.test(origin))
+    throw new PacketError(`not an http(s) or ws(s) origin: ${preview(origin)}`);
   return `${origin.replace(/^http/, 'ws').replace(/\/$/, '')}${path}?EIO=4&transport=websocket`;
 }
 
 // ---- Socket.IO -------------------------------------------------------------------------------
 
-export const SocketType = { CONNECT: 0, DISCONNECT: 1, EVENT: 2, ACK: 3, CONNECT_ERROR: 4, BINARY_EVENT: 5, BINARY_ACK: 6 } as const;
+export const SocketType = {
+  CONNECT: 0,
+  DISCONNECT: 1,
+  EVENT: 2,
+  ACK: 3,
+  CONNECT_ERROR: 4,
+  BINARY_EVENT: 5,
+  BINARY_ACK: 6,
+} as const;
 export type SocketTypeCode = (typeof SocketType)[keyof typeof SocketType];
 
 export interface SocketPacket {
@@ -88,7 +103,10 @@ export interface SocketPacket {
 type Placeholder = { _placeholder: true; num: number };
 
 const isPlaceholder = (v: unknown): v is Placeholder =>
-  typeof v === 'object' && v !== null && (v as Placeholder)._placeholder === true && typeof (v as Placeholder).num === 'number';
+  typeof v === 'object' &&
+  v !== null &&
+  (v as Placeholder)._placeholder === true &&
+  typeof (v as Placeholder).num === 'number';
 
 /** Replaces every binary value (ArrayBuffer or a view of one) by a placeholder, collecting the bytes. */
 function extractBinary(value: unknown, out: ArrayBuffer[]): unknown {
@@ -134,7 +152,8 @@ export function encodeSocket(packet: SocketPacket): EncodedPacket {
   if (attachments.length > 0) {
     if (type === SocketType.EVENT) type = SocketType.BINARY_EVENT;
     else if (type === SocketType.ACK) type = SocketType.BINARY_ACK;
-    else if (type !== SocketType.BINARY_EVENT && type !== SocketType.BINARY_ACK) throw new PacketError(`packet type ${type} cannot carry binary data`);
+    else if (type !== SocketType.BINARY_EVENT && type !== SocketType.BINARY_ACK)
+      throw new PacketError(`packet type ${type} cannot carry binary data`);
   }
   let text = String(type);
   if (type === SocketType.BINARY_EVENT || type === SocketType.BINARY_ACK) text += `${attachments.length}-`;
@@ -161,14 +180,18 @@ function validate(packet: SocketPacket, text: string): void {
   const problem = (() => {
     switch (packet.type) {
       case SocketType.CONNECT:
-        return d === undefined || (typeof d === 'object' && d !== null && !Array.isArray(d)) ? null : 'CONNECT data must be an object';
+        return d === undefined || (typeof d === 'object' && d !== null && !Array.isArray(d))
+          ? null
+          : 'CONNECT data must be an object';
       case SocketType.DISCONNECT:
         return d === undefined ? null : 'DISCONNECT carries no data';
       case SocketType.CONNECT_ERROR:
         return typeof d === 'string' || (typeof d === 'object' && d !== null) ? null : 'CONNECT_ERROR needs a message';
       case SocketType.EVENT:
       case SocketType.BINARY_EVENT:
-        return Array.isArray(d) && typeof d[0] === 'string' ? null : 'EVENT data must be an array starting with the event name';
+        return Array.isArray(d) && typeof d[0] === 'string'
+          ? null
+          : 'EVENT data must be an array starting with the event name';
       case SocketType.ACK:
       case SocketType.BINARY_ACK:
         if (packet.id === undefined) return 'ACK without an id';
@@ -223,7 +246,10 @@ export class SocketDecoder {
 
   /** A text message; returns the packet, or null if it waits for attachments. */
   text(data: string): SocketPacket | null {
-    if (this.pending) throw new PacketError(`text packet while ${this.pending.header.attachments - this.pending.buffers.length} attachment(s) are still due: ${preview(data)}`);
+    if (this.pending)
+      throw new PacketError(
+        `text packet while ${this.pending.header.attachments - this.pending.buffers.length} attachment(s) are still due: ${preview(data)}`,
+      );
     const header = decodeSocket(data);
     if (header.attachments === 0) return header.packet;
     this.pending = { header, buffers: [] };
@@ -232,7 +258,8 @@ export class SocketDecoder {
 
   /** A binary message: the next attachment of the pending packet; returns it once whole. */
   binary(data: ArrayBuffer): SocketPacket | null {
-    if (!this.pending) throw new PacketError(`binary frame of ${data.byteLength} bytes without a binary packet to attach to`);
+    if (!this.pending)
+      throw new PacketError(`binary frame of ${data.byteLength} bytes without a binary packet to attach to`);
     const { header, buffers } = this.pending;
     buffers.push(data);
     if (buffers.length < header.attachments) return null;

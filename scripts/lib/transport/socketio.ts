@@ -94,7 +94,8 @@ export class SocketIO {
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    if (this.connected) for (const frame of socketFrames({ type: SocketType.DISCONNECT, nsp: this.namespace })) this.ws.send(frame);
+    if (this.connected)
+      for (const frame of socketFrames({ type: SocketType.DISCONNECT, nsp: this.namespace })) this.ws.send(frame);
     this.ws.close();
   }
 
@@ -124,7 +125,8 @@ export class SocketIO {
 
   private packet(packet: SocketPacket | null, atMs: number, started: number): void {
     if (!packet) return; // a binary packet still waiting for attachments
-    if (packet.nsp !== this.namespace) throw new PacketError(`packet for namespace ${packet.nsp}, connected to ${this.namespace}`);
+    if (packet.nsp !== this.namespace)
+      throw new PacketError(`packet for namespace ${packet.nsp}, connected to ${this.namespace}`);
     const args = packet.data as unknown[];
     switch (packet.type) {
       case SocketType.CONNECT:
@@ -154,6 +156,10 @@ export class SocketIO {
  * Opens a Socket.IO connection to the server at `origin` (e.g. http://127.0.0.1:8080; Engine.IO
  * at /socket.io/ as for the official client) and joins `namespace`.
  */
-export function connectSocketIO(origin: string, onConnect: (sio: SocketIO, atMs: number) => void, namespace = '/'): SocketIO {
+export function connectSocketIO(
+  origin: string,
+  onConnect: (sio: SocketIO, atMs: number) => void,
+  namespace = '/',
+): SocketIO {
   return new SocketIO(origin, onConnect, namespace);
 }

@@ -37,7 +37,11 @@ export interface Socket {
  * `recordConnect` is false: a protocol on top (Socket.IO) whose connection is usable later
  * records its own.
  */
-export function openSocket(url: string, onOpen: (ws: WebSocket, atMs: number) => void, { recordConnect = true } = {}): Socket {
+export function openSocket(
+  url: string,
+  onOpen: (ws: WebSocket, atMs: number) => void,
+  { recordConnect = true } = {},
+): Socket {
   const started = Date.now();
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';

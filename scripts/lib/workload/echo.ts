@@ -34,7 +34,9 @@ const PAYLOAD_SHA256 = typeof PAYLOAD === 'string' ? '' : sha256(PAYLOAD, 'hex')
 
 function sameAsPayload(data: unknown): boolean {
   if (typeof PAYLOAD === 'string') return data === PAYLOAD;
-  return data instanceof ArrayBuffer && data.byteLength === PAYLOAD.byteLength && sha256(data, 'hex') === PAYLOAD_SHA256;
+  return (
+    data instanceof ArrayBuffer && data.byteLength === PAYLOAD.byteLength && sha256(data, 'hex') === PAYLOAD_SHA256
+  );
 }
 
 /** The tags and SLO thresholds every echo scenario starts from. */

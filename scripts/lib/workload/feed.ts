@@ -11,7 +11,16 @@ import { check } from 'k6';
 import { setTimeout } from 'k6/timers';
 import exec from 'k6/execution';
 import { envChoice, envCount, envDuration } from '../load/env.ts';
-import { batchTime, delivered, duplicates, errors, latency, lost, payloadBytes, recoveryTime } from '../monitor/metrics.ts';
+import {
+  batchTime,
+  delivered,
+  duplicates,
+  errors,
+  latency,
+  lost,
+  payloadBytes,
+  recoveryTime,
+} from '../monitor/metrics.ts';
 import type { Thresholds } from '../load/config.ts';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 
@@ -33,9 +42,20 @@ export const feed = {
 export const dropAfterMs = envDuration('DROP_AFTER', `${Math.round(feed.windowMs / 2)}ms`);
 
 export function feedScenario(protocol: string) {
-  const thresholds: Thresholds = { checks: ['rate==1'], rtb_latency: ['p(95)<1000'], rtb_lost: ['count==0'], rtb_duplicates: ['count==0'] };
+  const thresholds: Thresholds = {
+    checks: ['rate==1'],
+    rtb_latency: ['p(95)<1000'],
+    rtb_lost: ['count==0'],
+    rtb_duplicates: ['count==0'],
+  };
   return {
-    tags: { protocol, pattern: feed.mode === 'fanout' ? 'fanout' : 'push', payload: `${feed.bytes}B`, mode: feed.mode, measure: 'oneway' },
+    tags: {
+      protocol,
+      pattern: feed.mode === 'fanout' ? 'fanout' : 'push',
+      payload: `${feed.bytes}B`,
+      mode: feed.mode,
+      measure: 'oneway',
+    },
     thresholds,
   };
 }
@@ -52,8 +72,12 @@ const CONTROL = { tags: { control: 'feed' } };
 /** Declares this VU's channel (idempotent) and returns its name. Fan-out and normal use one channel per VU. */
 export function declareChannel(origin: string, protocol: string): string {
   const name = `${protocol}-${feed.mode}-r${feed.rate}-b${feed.bytes}-vu${exec.vu.idInTest}`;
-  const res = http.post(`${origin}/feed/channels`, JSON.stringify({ name, rate: feed.rate, bytes: feed.bytes }), { ...CONTROL, headers: { 'content-type': 'application/json' } });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`declaring channel ${name}: HTTP ${res.status} ${String(res.body)}`);
+  const res = http.post(`${origin}/feed/channels`, JSON.stringify({ name, rate: feed.rate, bytes: feed.bytes }), {
+    ...CONTROL,
+    headers: { 'content-type': 'application/json' },
+  });
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`declaring channel ${name}: HTTP ${res.status} ${String(res.body)}`);
   return name;
 }
 

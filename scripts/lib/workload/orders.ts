@@ -43,10 +43,17 @@ export interface Order {
 }
 
 /** Tags and SLO thresholds for a pattern; `measure` says how rtb_latency is taken, if at all. */
-export function ordersScenario(pattern: string, measure: 'rtt' | 'oneway' | 'batch', extraTags: Record<string, string> = {}) {
+export function ordersScenario(
+  pattern: string,
+  measure: 'rtt' | 'oneway' | 'batch',
+  extraTags: Record<string, string> = {},
+) {
   const thresholds: Thresholds = { checks: ['rate==1'] };
   if (measure !== 'batch') thresholds.rtb_latency = ['p(95)<1000'];
-  return { tags: { protocol: 'grpc', pattern, payload: `binary-${orders.payloadBytes}`, measure, ...extraTags }, thresholds };
+  return {
+    tags: { protocol: 'grpc', pattern, payload: `binary-${orders.payloadBytes}`, measure, ...extraTags },
+    thresholds,
+  };
 }
 
 export function orderRequest(seq: number) {
