@@ -8,7 +8,10 @@ export interface ChannelSpec {
   bytes: number; // payload bytes per message
 }
 
-/** Every message body (SSE `data:`, a WebSocket text frame): sequence number, server send time (ms since the epoch), channel, payload. */
+/**
+ * Every message body (SSE `data:`, a WebSocket text frame): sequence number, server send time
+ * (ms since the epoch), channel, payload.
+ */
 export interface FeedMessage {
   seq: number;
   t: number;

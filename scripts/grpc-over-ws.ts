@@ -7,21 +7,10 @@
 import { check } from 'k6';
 import { envChoice, envPipeline } from './lib/load/env.ts';
 import { scenarioOptions } from './lib/load/options.ts';
-import { latency } from './lib/monitor/metrics.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
 import { call, method, openCall, requestFrame } from './lib/transport/grpc-ws.ts';
-import {
-  OrderPipeline,
-  SERVICE,
-  orders,
-  ordersScenario,
-  finishBatch,
-  orderAnswers,
-  orderRequest,
-  verified,
-  type Order,
-  type OrderResult,
-} from './lib/workload/orders.ts';
+import { OrderPipeline, SERVICE, orders, ordersScenario, type OrderResult } from './lib/workload/orders.ts';
+import { UnaryOrders, orderRequest, type Order } from './lib/workload/orders.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 const CALL = envChoice('CALL', 'unary', ['unary', 'bidi'] as const);
@@ -49,27 +38,18 @@ async function bidi(): Promise<void> {
 }
 
 async function unary(): Promise<void> {
-  const started = Date.now();
-  let last = started;
-  let answered = 0;
-  let failure: string | undefined;
+  const calls = new UnaryOrders();
   for (let seq = 1; seq <= orders.count; seq++) {
     const options = { timeoutMs: orders.timeoutMs };
     const { responses, status, sentAtMs } = await call<Order>(WS_URL, CREATE, [orderRequest(seq)], options);
     if (status.code !== 0) {
-      failure = status.status; // the call recorded it in rtb_errors
+      calls.failed(status.status); // the call recorded it in rtb_errors
       break;
     }
-    const answer = responses[0];
-    if (answer) {
-      latency.add(answer.atMs - sentAtMs);
-      last = answer.atMs;
-      answered++;
-    }
     const one = check(responses, { 'one order per call': (r) => r.length === 1 });
-    if (orderAnswers(answer?.message, seq) && one) verified();
+    calls.answered(seq, responses[0]?.message, sentAtMs, responses[0]?.atMs, one);
   }
-  finishBatch(answered, started, last, failure);
+  calls.finish();
 }
 
 export default async function () {

@@ -5,19 +5,9 @@
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e COUNT=100 -e PAYLOAD_BYTES=256 dist/grpc-unary.js
 import { scenarioOptions } from './lib/load/options.ts';
-import { latency } from './lib/monitor/metrics.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
-import {
-  SERVICE,
-  finishBatch,
-  orderAnswers,
-  orderRequest,
-  orders,
-  ordersScenario,
-  verified,
-  type Order,
-} from './lib/workload/orders.ts';
+import { SERVICE, UnaryOrders, orderRequest, orders, ordersScenario, type Order } from './lib/workload/orders.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-unary', ordersScenario('unary', 'rtt'));
@@ -28,22 +18,16 @@ const client = grpcClient('orders.proto');
 export default function () {
   connect(client, GRPC_ADDR);
   const params = { timeout: `${orders.timeoutMs}ms` };
-  const started = Date.now();
-  let last = started;
-  let answered = 0;
-  let failure: string | undefined;
+  const calls = new UnaryOrders();
   for (let seq = 1; seq <= orders.count; seq++) {
     const sentAt = Date.now();
     const res = client.invoke(CREATE, orderRequest(seq), params);
-    last = Date.now();
     if (!okResponse(res)) {
-      failure = 'call failed'; // okResponse recorded its status in rtb_errors
+      calls.failed('call failed'); // okResponse recorded its status in rtb_errors
       break;
     }
-    latency.add(last - sentAt);
-    answered++;
-    if (orderAnswers(res.message as Order, seq)) verified();
+    calls.answered(seq, res.message as Order, sentAt, Date.now());
   }
-  finishBatch(answered, started, last, failure);
+  calls.finish();
   client.close();
 }

@@ -97,6 +97,37 @@ export function orderAnswers(order: Order | undefined, seq: number): boolean {
   });
 }
 
+/**
+ * COUNT CreateOrder calls one after another, whatever carries them: the scenario makes each call
+ * and reports it with `answered` (or `failed`, and stops), then calls `finish`. rtb_latency per
+ * call: `sentAtMs` → `atMs`; rtb_batch_time: first call → last answer.
+ */
+export class UnaryOrders {
+  private readonly started = Date.now();
+  private last = this.started;
+  private count = 0;
+  private failure: string | undefined;
+
+  /** Call `seq` answered `order` at `atMs` (undefined: no answer came); `ok`: the transport's own checks passed. */
+  answered(seq: number, order: Order | undefined, sentAtMs: number, atMs: number | undefined, ok = true): void {
+    if (atMs !== undefined) {
+      latency.add(atMs - sentAtMs);
+      this.last = atMs;
+      this.count++;
+    }
+    if (orderAnswers(order, seq) && ok) verified();
+  }
+
+  /** The call failed with `failure` (its status already recorded in rtb_errors). */
+  failed(failure: string): void {
+    this.failure = failure;
+  }
+
+  finish(): void {
+    finishBatch(this.count, this.started, this.last, this.failure);
+  }
+}
+
 /** One ProcessOrders request. */
 export interface OrderAction {
   orderId: string;
