@@ -22,7 +22,7 @@ import {
   recoveryTime,
 } from '../monitor/metrics.ts';
 import type { Thresholds } from '../load/config.ts';
-import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+import type { ChannelSpec, FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 
 export type { FeedMessage } from '../../../contracts/feed.ts';
 
@@ -72,7 +72,8 @@ const CONTROL = { tags: { control: 'feed' } };
 /** Declares this VU's channel (idempotent) and returns its name. Fan-out and normal use one channel per VU. */
 export function declareChannel(origin: string, protocol: string): string {
   const name = `${protocol}-${feed.mode}-r${feed.rate}-b${feed.bytes}-vu${exec.vu.idInTest}`;
-  const res = http.post(`${origin}/feed/channels`, JSON.stringify({ name, rate: feed.rate, bytes: feed.bytes }), {
+  const spec: ChannelSpec = { name, rate: feed.rate, bytes: feed.bytes };
+  const res = http.post(`${origin}/feed/channels`, JSON.stringify(spec), {
     ...CONTROL,
     headers: { 'content-type': 'application/json' },
   });
