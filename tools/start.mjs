@@ -10,6 +10,7 @@ import { root } from './paths.mjs';
 import { checksOf, k6Bin, runK6, startServers } from './harness.mjs';
 import { comparisonRow, formatTable } from './report.mjs';
 import { startInflux } from './influx.mjs';
+import { runSegmented } from './segments.mjs';
 
 /**
  * The comparison: each entry is one k6 run. Add a scenario here to put it in the table.
@@ -50,13 +51,15 @@ const USAGE = `usage: npm start -- [options]
   --influx           stream to InfluxDB: $INFLUX_URL (e.g. http://127.0.0.1:8086/k6) if set, else a
                      local influxd (npm run influx) whose data stays in the results folder
   --results DIR      where to write the run's results (default results/<timestamp>)
+  --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
+                     into one row with every threshold evaluated on the merged result
   --help             this text
 Runs: ${COMPARISON.map((r) => r.name).join(', ')}`;
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  /** @type {{ env: Record<string, string>, only: string[], out: string[], influx: boolean, results?: string }} */
-  const o = { env: { PROFILE: 'compare' }, only: [], out: [], influx: false };
+  /** @type {{ env: Record<string, string>, only: string[], out: string[], influx: boolean, results?: string, segments: number }} */
+  const o = { env: { PROFILE: 'compare' }, only: [], out: [], influx: false, segments: 1 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -72,6 +75,11 @@ function parseArgs(argv) {
     else if (arg === '--out') o.out.push(value());
     else if (arg === '--influx') o.influx = true;
     else if (arg === '--results') o.results = value();
+    else if (arg === '--segments') {
+      const v = value();
+      o.segments = Number(v);
+      if (!/^\d+$/.test(v) || o.segments < 1 || o.segments > 64) throw new Error(`--segments '${v}': expected a whole number of k6 processes, 1 to 64`);
+    }
     else if (arg === '-e' || arg === '--env') {
       const kv = value();
       const eq = kv.indexOf('=');
@@ -140,7 +148,9 @@ async function main() {
       console.log(`▶ [${i + 1}/${runs.length}] ${run.name} (profile ${opts.env.PROFILE}${opts.env.MODEL ? `, ${opts.env.MODEL} model` : ''})`);
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
-      const res = await runK6(run.script, { ...servers.env(), ...opts.env, ...(run.env ?? {}) }, {
+      const env = { ...servers.env(), ...opts.env, ...(run.env ?? {}) };
+      /** @type {Parameters<typeof runK6>[2] & { dir: string }} */
+      const k6Opts = {
         dir,
         args: [...opts.out.flatMap((o) => ['--out', o]), '--tag', `testid=${testid}`, '--tag', `run=${file}`],
         onLine: (line) => {
@@ -150,7 +160,9 @@ async function main() {
             console.log(`    ${line.trim()}`);
           }
         },
-      });
+      };
+      // --segments N (tools/segments.mjs): N k6 processes split like k6-operator's runners, merged.
+      const res = opts.segments > 1 ? await runSegmented(run.script, env, { ...k6Opts, segments: opts.segments }) : await runK6(run.script, env, k6Opts);
       writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
       const checks = res.summary ? checksOf(res.summary) : {};
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);
