@@ -158,7 +158,7 @@ export function sink(type, perRunner, durationMs) {
   if (type === 'gauge') {
     const curve = sumStepCurves(perRunner);
     const values = curve.map(([, v]) => v);
-    return { value: values.at(-1) ?? 0, min: values.length ? Math.min(...values) : 0, max: values.length ? Math.max(...values) : 0 };
+    return { value: values.at(-1) ?? 0, min: values.reduce((a, b) => Math.min(a, b), values[0] ?? 0), max: values.reduce((a, b) => Math.max(a, b), values[0] ?? 0) };
   }
   const sorted = all.map((x) => x.v).sort((a, b) => a - b);
   const n = sorted.length;
@@ -227,9 +227,11 @@ const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'cou
  * Merges runners into one summary in k6's --summary-export shape (so the comparison table reads
  * it as it reads one k6 run) and evaluates every threshold on it.
  * @param {Runner[]} runners
+ * @param {{ thresholds?: Record<string, string[]> }} [o] thresholds to judge besides those the
+ *   runners' summaries list (runners read from InfluxDB have no summary: `k6 inspect` gives them)
  * @returns {{ summary: any, thresholds: ThresholdResult[], failed: boolean, durationMs: number }}
  */
-export function mergeRunners(runners) {
+export function mergeRunners(runners, { thresholds: given } = {}) {
   if (runners.length === 0) throw new Error('nothing to merge: no runners');
   const durations = runners.map((r) => r.durationMs).filter((d) => d !== null);
   const durationMs = durations.length ? Math.max(...durations) : pointsSpanMs(runners);
@@ -241,7 +243,9 @@ export function mergeRunners(runners) {
       for (const expr of Object.keys(/** @type {any} */ (m).thresholds ?? {})) if (!exprs.includes(expr)) exprs.push(expr);
       keys.set(key, exprs);
     }
+    if (!r.summary) for (const name of r.metrics.keys()) if (!keys.has(name)) keys.set(name, []);
   }
+  for (const [key, exprs] of Object.entries(given ?? {})) keys.set(key, [...new Set([...(keys.get(key) ?? []), ...exprs])]);
   /** @type {Record<string, any>} */
   const metrics = {};
   /** @type {ThresholdResult[]} */
@@ -272,8 +276,9 @@ export function mergeRunners(runners) {
 
 /** @param {Runner[]} runners */
 function pointsSpanMs(runners) {
-  const times = runners.flatMap((r) => [...r.metrics.values()].flatMap((m) => m.samples.map((s) => s.t)));
-  return times.length ? Math.max(...times) - Math.min(...times) : 0;
+  let [first, last] = [Infinity, -Infinity];
+  for (const r of runners) for (const m of r.metrics.values()) for (const s of m.samples) [first, last] = [Math.min(first, s.t), Math.max(last, s.t)];
+  return last > first ? last - first : 0;
 }
 
 /** A metric's type from the shape of its summary entry (when no runner wrote a sample of it). @param {Runner[]} runners @param {string} key */
@@ -346,30 +351,74 @@ export async function mergeDirs(dirs) {
 }
 
 const USAGE = `usage: npm run merge -- [--out FILE] DIR...
-  Merges the runners of one split run: each DIR holds a runner's summary.json (k6 --summary-export)
-  and ${POINTS_FILE} (k6 --out json=${POINTS_FILE}). Prints every threshold evaluated on the merged
-  samples and writes the merged summary; exits 99 if a threshold fails on the merged result.
-  --out FILE   where to write the merged summary (default: merged-summary.json beside the first DIR)
-  --help       this text`;
+       npm run merge -- --influx URL --testid ID --scenario NAME [-e NAME=VALUE]... [--run RUN] [--out FILE]
+  Merges the runners of one split run into one summary, every threshold evaluated on the merged
+  samples; exits 99 (as k6 does) if one fails on the merged result.
+  DIR...          runner folders, each with summary.json (k6 --summary-export) and ${POINTS_FILE}
+                  (k6 --out json=${POINTS_FILE}), as npm start --segments N leaves them
+  --influx URL    read the samples from InfluxDB instead: the URL given to k6's --out influxdb=
+                  (e.g. http://127.0.0.1:8086/k6); runners told apart by their instance_id tag
+  --testid ID     the run's testid tag (k6-operator runs: the one npm run k8s printed)
+  --run RUN       only samples with this run tag (npm start tags each comparison entry)
+  --scenario NAME the scenario the runners ran; its thresholds come from \`k6 inspect\` with the -e settings
+  -e NAME=VALUE   a setting the runners had (PROFILE, VUS, …), repeatable
+  --out FILE      where to write the merged summary (default merged-summary.json beside the first DIR,
+                  or in the current folder)
+  --help          this text`;
 
 async function main() {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        influx: { type: 'string' },
+        testid: { type: 'string' },
+        run: { type: 'string' },
+        scenario: { type: 'string' },
+        env: { type: 'string', short: 'e', multiple: true, default: [] },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (err) {
     console.error(`merge: ${/** @type {Error} */ (err).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  if (parsed.values.help) return console.log(USAGE);
-  const dirs = parsed.positionals;
-  if (dirs.length === 0) {
-    console.error(`merge: no runner folders given\n\n${USAGE}`);
+  const v = parsed.values;
+  if (v.help) return console.log(USAGE);
+  /** @param {string} msg @returns {never} */
+  const usage = (msg) => {
+    console.error(`merge: ${msg}\n\n${USAGE}`);
     process.exit(2);
+  };
+  const dirs = parsed.positionals;
+  let merged;
+  let out;
+  if (v.influx) {
+    if (dirs.length) usage('give runner folders or --influx, not both');
+    if (!v.testid) usage('--influx needs --testid');
+    if (!v.scenario) usage('--influx needs --scenario (its thresholds are judged on the merged samples)');
+    const m = /^(https?:\/\/[^/]+)\/([^/?]+)$/.exec(v.influx);
+    if (!m) usage(`--influx '${v.influx}': expected http://host:port/database, as given to k6's --out influxdb=`);
+    /** @type {Record<string, string>} */
+    const env = {};
+    for (const kv of v.env) {
+      const eq = kv.indexOf('=');
+      if (eq < 1) usage(`-e '${kv}': expected NAME=VALUE`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const { readInfluxRunners, scenarioThresholds } = await import('./merge-influx.mjs');
+    const runners = await readInfluxRunners({ url: /** @type {string[]} */ (m)[1], db: /** @type {string[]} */ (m)[2], testid: v.testid, run: v.run });
+    merged = mergeRunners(runners, { thresholds: await scenarioThresholds(v.scenario, env) });
+    out = v.out ?? 'merged-summary.json';
+  } else {
+    if (dirs.length === 0) usage('no runner folders given');
+    merged = await mergeDirs(dirs);
+    out = v.out ?? join(dirname(resolve(dirs[0])), 'merged-summary.json');
   }
-  const merged = await mergeDirs(dirs);
-  const out = parsed.values.out ?? join(dirname(resolve(dirs[0])), 'merged-summary.json');
   writeFileSync(out, JSON.stringify(merged.summary, null, 2));
-  console.log(`${dirs.length} runners, ${(merged.durationMs / 1000).toFixed(1)} s\n${formatThresholds(merged.thresholds)}\nmerged summary: ${out}`);
+  console.log(`${merged.summary.runners} runners, ${(merged.durationMs / 1000).toFixed(1)} s\n${formatThresholds(merged.thresholds)}\nmerged summary: ${out}`);
   if (merged.failed) process.exit(99);
 }
 

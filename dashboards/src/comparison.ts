@@ -2,7 +2,7 @@
 // on top (what k6 saw), server cost below (what GET /stats said, sampled by the monitor). Series
 // are per protocol and run (npm start tags each comparison entry with run=<entry>).
 import { bars, dashboard, influx, math, row, table, timeseries, variable } from './grafana.ts';
-import { PER_SECOND, byTags, byTime, filters } from './queries.ts';
+import { PER_SECOND, byTags, byTime, filters, vusAcrossRunners } from './queries.ts';
 
 const f = filters(true);
 const series = ['protocol', 'run'];
@@ -40,8 +40,8 @@ export const comparison = () =>
         influx('A', `SELECT ${PER_SECOND} FROM "rtb_errors" WHERE ${f.workload} ${byTime(...series, 'reason')}`, { alias: '$tag_protocol $tag_run: $tag_reason' }),
       ], { description: 'rtb_errors per second by reason: WebSocket close code, gRPC status, timeout, incomplete batch.', unit: 'suffix: /s', bars: true }),
       timeseries('Active VUs', [
-        influx('A', `SELECT max("value") FROM "vus" WHERE ${f.run} ${byTime('run')}`, { alias: 'VUs $tag_run' }),
-      ], { description: "k6's `vus`: virtual users active in the run, one run (testid + run) per series. It counts the server-cost monitor's one VU too. Not filtered by scenario or protocol: k6 tags it with the run's tags only.", unit: 'short' }),
+        influx('A', vusAcrossRunners(f.run, 'run'), { alias: 'VUs $tag_run' }),
+      ], { description: "k6's `vus`: virtual users active in the run, one run (testid + run) per series, summed over the runners of a split run (instance_id). It counts the server-cost monitor's one VU too. Not filtered by scenario or protocol: k6 tags it with the run's tags only.", unit: 'short' }),
       timeseries('Connect time p95', [
         influx('A', `SELECT percentile("value", 95) FROM "rtb_connect_time" WHERE ${f.workload} ${byTime(...series)}`, { alias }),
       ], { description: 'rtb_connect_time, 95th percentile: TCP + handshake until the connection is usable (WebSocket open event, gRPC connect, first SSE/Socket.IO event where that is the usable moment).', unit: 'ms' }),

@@ -28,3 +28,11 @@ export const byTime = (...tags: string[]) => `GROUP BY time($__interval)${tags.m
 
 /** A whole-range GROUP BY (one value per series). */
 export const byTags = (...tags: string[]) => `GROUP BY ${tags.map((t) => `"${t}"`).join(', ')}`;
+
+/**
+ * k6's `vus` across the runners of a split run (k6-operator tags each runner's samples with
+ * instance_id, so does `npm start -- --segments N`): each runner's peak in the interval, summed,
+ * instead of the largest runner's. A run without instance_id is one series, summed alone.
+ */
+export const vusAcrossRunners = (where: string, ...tags: string[]) =>
+  `SELECT sum("max") FROM (SELECT max("value") FROM "vus" WHERE ${where} ${byTime(...tags, 'instance_id')}) WHERE $timeFilter ${byTime(...tags)}`;

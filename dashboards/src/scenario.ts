@@ -1,7 +1,7 @@
 // "rtbench — scenario drill-down": one scenario of one run (testid) in detail, each of its runs
 // (e.g. modes of one scenario in `npm start`) a series of its own.
 import { bars, dashboard, influx, math, row, table, timeseries, variable } from './grafana.ts';
-import { PER_SECOND, byTags, byTime, filters } from './queries.ts';
+import { PER_SECOND, byTags, byTime, filters, vusAcrossRunners } from './queries.ts';
 
 const f = filters(false);
 
@@ -36,8 +36,8 @@ export const scenario = () =>
         influx('A', `SELECT mean("value") FROM "checks" WHERE ${f.workload} ${byTime('check')}`, { alias: '$tag_check' }),
       ], { description: 'Share of each check that passed in each interval. Checks verify content (digests, echoes, sequences), not only that a reply came.', unit: 'percentunit' }),
       timeseries('Active VUs', [
-        influx('A', `SELECT max("value") FROM "vus" WHERE ${f.run} ${byTime('run')}`, { alias: 'VUs $tag_run' }),
-      ], { description: "k6's `vus` for the whole run (the monitor's one VU included); k6 does not tag it with the scenario.", unit: 'short' }),
+        influx('A', vusAcrossRunners(f.run, 'run'), { alias: 'VUs $tag_run' }),
+      ], { description: "k6's `vus` for the whole run (the monitor's one VU included), summed over the runners of a split run (instance_id); k6 does not tag it with the scenario.", unit: 'short' }),
       timeseries('Iterations per second', [
         influx('A', `SELECT ${PER_SECOND} FROM "iterations" WHERE ${f.workload} ${byTime('run')}`, { alias: 'iterations $tag_run' }),
       ], { description: "k6's `iterations` of this scenario per second (the monitor's single iteration is another scenario and is never counted).", unit: 'suffix: it/s' }),
