@@ -2,6 +2,9 @@
 # k6 is built by tools/k6.mjs exactly as `npm run k6:build` does locally: K6_VERSION and
 # EXTENSIONS from that file, xk6 pinned in tools/go.mod, through the Go module proxy.
 # Built from the repo root: docker compose build k6
+# Also the runner image of `npm run k8s` (k6-operator): the operator replaces the entrypoint with
+# its own `sh -c … k6 run … /rtbench/dist/<scenario>.js` and its initializer writes to /tmp, so the
+# image keeps sh, k6 on PATH, the scenarios at that path and a writable /tmp.
 FROM golang:1.26-bookworm AS go
 
 FROM node:20-bookworm AS build

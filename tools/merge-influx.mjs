@@ -7,7 +7,7 @@
 //   thresholds come from the scenario itself: `k6 inspect` with the settings the runners had,
 //   each runner's length is the span of its samples.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { influxQuery } from './influx.mjs';
 import { ensureK6 } from './k6.mjs';
@@ -41,8 +41,10 @@ export function metricTypes() {
  * @returns {Promise<Record<string, string[]>>}
  */
 export async function scenarioThresholds(scenario, env) {
+  const script = join(dist, `${scenario}.js`);
+  if (!existsSync(script)) throw new Error(`no ${script}: is '${scenario}' a scenario, and has \`npm run build\` run?`);
   const k6 = await ensureK6();
-  const res = spawnSync(k6, ['inspect', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), join(dist, `${scenario}.js`)], { encoding: 'utf8', timeout: 120_000 });
+  const res = spawnSync(k6, ['inspect', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script], { encoding: 'utf8', timeout: 120_000 });
   if (res.status !== 0) throw new Error(`k6 inspect ${scenario}: ${res.stderr.trim() || res.error?.message}`);
   const thresholds = JSON.parse(res.stdout).thresholds ?? {};
   // k6 may give a threshold as { threshold, abortOnFail }: the expression is what is judged here.
