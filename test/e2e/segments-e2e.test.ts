@@ -6,10 +6,11 @@
 // the single process's within one VU at every sample.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, startServers, type Servers } from '../helpers.ts';
+import { k6Bin, root, startServers, type Servers } from '../helpers.ts';
 import { runSegmented } from '../../tools/segments.mjs';
 import { mergeDirs, readPoints, sumStepCurves } from '../../tools/merge.mjs';
 
@@ -125,4 +126,18 @@ describe('execution segments, locally', () => {
     t.diagnostic(`vus single/split at each second: ${diffs.map((d) => `${d.single}/${d.split}`).join(' ')}`);
     assert.ok(worst <= 1, `summed curve off by ${worst} VUs: ${JSON.stringify(diffs)}`);
   });
+});
+
+test('npm start -- --segments 2: each run as 2 runners, one merged row', () => {
+  const results = tmp('start-segments');
+  const res = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'ws-image sequential', '--segments', '2', '-e', 'ITERATIONS=4', '-e', 'VUS=2', '-e', 'IMAGES=3', '--results', results], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /^ws-image sequential\s+12\s+[\d.]+/m, 'one row: 4 iterations × 3 images from 2 runners');
+  const dir = join(results, 'ws-image-sequential');
+  const runners = [1, 2].map((i) => JSON.parse(readFileSync(join(dir, `runner-${i}`, 'summary.json'), 'utf8')).metrics.rtb_messages.count);
+  assert.deepEqual(runners, [6, 6]);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).metrics.rtb_messages.count, 12);
+  const bad = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--segments', 'two'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--segments 'two': expected a whole number/);
 });
