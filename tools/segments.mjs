@@ -93,11 +93,18 @@ export async function runSegmented(script, env, { segments, dir, args = [], time
     }));
     if (ready.some((r) => !r)) await new Promise((r) => setTimeout(r, 100));
   }
+  let resumed = false;
   if (ready.every(Boolean)) {
-    const times = await Promise.all(bases.map((b) => rest(b, '/v1/status', status(false)).then(() => Date.now())));
-    resumeSpreadMs = Math.max(...times) - Math.min(...times);
-    startedAt = Math.min(...times);
-  } else {
+    try {
+      const times = await Promise.all(bases.map((b) => rest(b, '/v1/status', status(false)).then(() => Date.now())));
+      resumeSpreadMs = Math.max(...times) - Math.min(...times);
+      startedAt = Math.min(...times);
+      resumed = true;
+    } catch {
+      // a runner did not take the resume: stopped below with the rest
+    }
+  }
+  if (!resumed) {
     // One runner failed to start (or the wait ran out): stop the others instead of leaving them paused.
     await Promise.all(bases.map((b, i) => (exited[i] ? null : rest(b, '/v1/status', status(false, true)).catch(() => null))));
   }
@@ -106,8 +113,8 @@ export async function runSegmented(script, env, { segments, dir, args = [], time
   const stderr = results.map((r, i) => `── runner ${i + 1}\n${r.stderr}`).join('\n');
   // k6 exits 99 when its own slice crosses a threshold: the merged verdict replaces that.
   const broken = results.find((r) => r.code !== 0 && r.code !== 99 || r.summary === null);
-  if (!ready.every(Boolean) || broken) {
-    const why = ready.every(Boolean) ? `a runner failed (exit ${broken?.code})` : `not every runner was ready within ${readyTimeoutMs} ms`;
+  if (!resumed || broken) {
+    const why = broken ? `runner ${results.indexOf(broken) + 1} failed (exit ${broken.code})` : `not every runner was ready and resumed within ${readyTimeoutMs} ms`;
     return { code: broken?.code || 1, summary: null, thresholds: [], runners: results, resumeSpreadMs, startedAt, stdout, stderr: `${stderr}\nsegments: ${why}`, dir };
   }
   const merged = await mergeDirs(results.map((r) => r.dir));

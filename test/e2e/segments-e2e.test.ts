@@ -103,6 +103,15 @@ describe('execution segments, locally', () => {
     assert.ok(ratio > 1 / 3 && ratio < 3, `merged p95 ${m['p(95)'].toFixed(2)} ms vs single-process ${s['p(95)'].toFixed(2)} ms`);
   });
 
+  test('a runner that cannot start fails the split run with its own error, and none is left waiting', async () => {
+    const run = await runSegmented('ws-image.js', { ...servers.env(), PROFILE: 'bogus' }, { segments: 2, dir: tmp('bad') });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.summary, null);
+    assert.equal(run.runners.length, 2);
+    assert.match(run.stderr, /PROFILE/);
+    assert.match(run.stderr, /segments: runner \d failed \(exit \d+\)/);
+  });
+
   test('ramping VUs: the runners\' summed VU curve follows one process within one VU at every sample', async (t) => {
     // A slow ramp (one VU every 2 s) to 4 VUs and back; each k6 samples `vus` once a second.
     const env = { ...servers.env(), MODE: 'sequential', IMAGES: '1', STAGES: '8s:4,2s:4,8s:0', MONITOR: 'off' };
