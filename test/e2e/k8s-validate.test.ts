@@ -7,6 +7,7 @@
 // takes the published one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { stringify } from 'yaml';
 import { manifests, scenarioNames, toYaml } from '../../tools/k8s.mjs';
 import { validate } from '../../tools/k8s-validate.mjs';
 import { segmentArgs } from '../../tools/segments.mjs';
+import { root } from '../../tools/paths.mjs';
 
 const base = { scenario: 'ws-image', parallelism: 4, env: { PROFILE: 'load' }, image: 'rtbench-k6:latest', serversImage: 'rtbench-servers:latest', influx: 'http://influxdb:8086/k6', testid: 't-1', name: 'rtbench-ws-image', token: true };
 const statuses = (r: Awaited<ReturnType<typeof validate>>) => Object.fromEntries(r.resources.map((x) => [`${x.kind}/${x.name}`, x.status]));
@@ -119,4 +121,13 @@ test('with a TestRun CRD given, the TestRun is validated against its schema', as
   const res = await validate(toYaml([bad]), { crd: file });
   assert.equal(res.ok, false);
   assert.match(res.resources[0]!.msg, /expected integer, but got string|'imag' not allowed/);
+});
+
+test('npm run k8s -- … --validate says what it checked and what it could not', () => {
+  const res = spawnSync(process.execPath, [join(root, 'tools', 'k8s.mjs'), 'grpc-bidi', '--parallelism', '3', '--validate'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /^valid\s+Deployment\/rtbench-servers$/m);
+  assert.match(res.stdout, /^valid\s+Service\/rtbench-servers$/m);
+  assert.match(res.stdout, /^skipped\s+TestRun\/rtbench-grpc-bidi$/m);
+  assert.match(res.stdout, /TestRun not checked: give k6-operator's CRD with --crd FILE/);
 });

@@ -4,10 +4,11 @@
 // scenario itself (k6 inspect). The dashboards' VU query sums the runners instead of showing one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, startServers, type Servers } from '../helpers.ts';
+import { k6Bin, root, startServers, type Servers } from '../helpers.ts';
 import { startInflux, type Influx } from '../../tools/influx.mjs';
 import { runSegmented } from '../../tools/segments.mjs';
 import { mergeRunners } from '../../tools/merge.mjs';
@@ -53,6 +54,15 @@ describe('merging runners from InfluxDB', () => {
     assert.equal(merged.failed, true);
     // Each runner alone stays under it.
     for (const r of runners) assert.equal(mergeRunners([r], { thresholds }).thresholds.find((t) => t.expr === 'count<30')?.ok, true);
+
+    // The same from the command line, as the README shows it: exit 99 (k6's threshold code).
+    const file = join(tmp('merge-cli'), 'merged.json');
+    const settings = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    const cli = spawnSync(process.execPath, [join(root, 'tools', 'merge.mjs'), '--influx', influx.k6Out, '--testid', 'merge-1', '--scenario', 'ws-image', ...settings, '--out', file], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cli.status, 99, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^2 runners/m);
+    assert.match(cli.stdout, /^✗ rtb_messages: count<30 \(merged: 40\)$/m);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).metrics.rtb_messages.count, 40);
   });
 
   test('the dashboards\' VU query sums the runners of a split run', async () => {

@@ -84,10 +84,13 @@ describe('execution segments, locally', () => {
   });
 
   test('echo round trips: the merged p95 of thousands of samples matches one process within noise', async (t) => {
-    // 2 clients, one per runner when split, each echoing for 3 s on its own connection.
+    // 2 clients, one per runner when split, each echoing for 3 s on its own connection. The single
+    // process and the split pair run at the same time, so whatever else loads the machine loads both.
     const env = { ...servers.env(), MODE: 'sequential', WINDOW: '3s', ITERATIONS: '2', VUS: '2', MONITOR: 'off' };
-    const single = await runSegmented('ws-echo.js', env, { segments: 1, dir: tmp('echo-single') });
-    const split = await runSegmented('ws-echo.js', env, { segments: 2, dir: tmp('echo-split') });
+    const [single, split] = await Promise.all([
+      runSegmented('ws-echo.js', env, { segments: 1, dir: tmp('echo-single') }),
+      runSegmented('ws-echo.js', env, { segments: 2, dir: tmp('echo-split') }),
+    ]);
     assert.equal(single.code, 0, single.stderr.slice(-2000));
     assert.equal(split.code, 0, split.stderr.slice(-2000));
     const m = split.summary.metrics.rtb_latency;
@@ -96,11 +99,11 @@ describe('execution segments, locally', () => {
     assert.ok(m.count > 200 && s.count > 200, `round trips: split ${m.count}, single ${s.count}`);
     const p95s = split.runners.map((r) => r.summary.metrics.rtb_latency['p(95)'] as number);
     assert.ok(m['p(95)'] >= Math.min(...p95s) - 1e-9 && m['p(95)'] <= Math.max(...p95s) + 1e-9, `merged p95 ${m['p(95)']} within runners' [${p95s.join(', ')}]`);
-    // Noise on a shared 2-core machine is large; a merge that averaged or summed would still be
-    // caught by the exact checks above, this one catches a merge that picked the wrong samples.
+    // Noise on a shared 2-core machine is large, hence a factor of 4; this catches a merge that
+    // took the wrong samples or the wrong statistic (k6's own rule is checked exactly above).
     const ratio = m['p(95)'] / s['p(95)'];
     t.diagnostic(`rtb_latency p95: runners ${p95s.map((p) => p.toFixed(3)).join(' / ')} ms, merged ${m['p(95)'].toFixed(3)} ms (${m.count} samples), single process ${s['p(95)'].toFixed(3)} ms (${s.count})`);
-    assert.ok(ratio > 1 / 3 && ratio < 3, `merged p95 ${m['p(95)'].toFixed(2)} ms vs single-process ${s['p(95)'].toFixed(2)} ms`);
+    assert.ok(ratio > 1 / 4 && ratio < 4, `merged p95 ${m['p(95)'].toFixed(2)} ms vs single-process ${s['p(95)'].toFixed(2)} ms`);
   });
 
   test('a runner that cannot start fails the split run with its own error, and none is left waiting', async () => {
