@@ -27,7 +27,12 @@ const SCHEMA_FORMAT = 1;
 
 /** Built-in kinds we generate: schema file name (kubeconform's {{.ResourceKind}}{{.KindSuffix}}) → OpenAPI file and definition. */
 const BUILT_IN = {
-  'deployment-apps-v1': { spec: 'apis__apps__v1_openapi.json', def: 'io.k8s.api.apps.v1.Deployment', apiVersion: 'apps/v1', kind: 'Deployment' },
+  'deployment-apps-v1': {
+    spec: 'apis__apps__v1_openapi.json',
+    def: 'io.k8s.api.apps.v1.Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+  },
   'service-v1': { spec: 'api__v1_openapi.json', def: 'io.k8s.api.core.v1.Service', apiVersion: 'v1', kind: 'Service' },
   'pod-v1': { spec: 'api__v1_openapi.json', def: 'io.k8s.api.core.v1.Pod', apiVersion: 'v1', kind: 'Pod' },
 };
@@ -48,7 +53,8 @@ export function kubernetesOpenApiDir() {
     throw new Error(`go mod download ${KUBERNETES_MODULE}@${KUBERNETES_VERSION} failed: ${res.stderr || res.stdout}`);
   }
   if (info.Error) throw new Error(`go mod download ${KUBERNETES_MODULE}@${KUBERNETES_VERSION}: ${info.Error}`);
-  if (info.Sum !== KUBERNETES_SUM) throw new Error(`${KUBERNETES_MODULE}@${KUBERNETES_VERSION}: checksum ${info.Sum}, expected ${KUBERNETES_SUM}`);
+  if (info.Sum !== KUBERNETES_SUM)
+    throw new Error(`${KUBERNETES_MODULE}@${KUBERNETES_VERSION}: checksum ${info.Sum}, expected ${KUBERNETES_SUM}`);
   const dir = join(info.Dir, 'api', 'openapi-spec', 'v3');
   if (!existsSync(dir)) throw new Error(`${info.Dir} has no api/openapi-spec/v3`);
   return dir;
@@ -63,14 +69,27 @@ export function strict(s) {
   if (!s || typeof s !== 'object') return s;
   /** @type {Record<string, any>} */
   const out = {};
-  for (const [k, v] of Object.entries(s)) out[k] = k === 'properties' || k === 'definitions' ? Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, strict(ps)])) : strict(v);
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  for (const [k, v] of Object.entries(s))
+    out[k] =
+      k === 'properties' || k === 'definitions'
+        ? Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, strict(ps)]))
+        : strict(v);
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields'])
+    out.additionalProperties = false;
   return out;
 }
 
 /** @param {any} body @param {string} apiVersion @param {string} kind */
 function withKind(body, apiVersion, kind) {
-  return { ...body, properties: { ...body.properties, apiVersion: { type: 'string', enum: [apiVersion] }, kind: { type: 'string', enum: [kind] } }, required: [...new Set([...(body.required ?? []), 'apiVersion', 'kind'])] };
+  return {
+    ...body,
+    properties: {
+      ...body.properties,
+      apiVersion: { type: 'string', enum: [apiVersion] },
+      kind: { type: 'string', enum: [kind] },
+    },
+    required: [...new Set([...(body.required ?? []), 'apiVersion', 'kind'])],
+  };
 }
 
 /**
@@ -83,7 +102,11 @@ export function schemaFromOpenApi(openapi, def, apiVersion, kind) {
   if (!components[def]) throw new Error(`the OpenAPI document has no ${def}`);
   const text = JSON.stringify(components).replaceAll('"#/components/schemas/', '"#/definitions/');
   const definitions = strict(JSON.parse(text));
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...withKind(definitions[def], apiVersion, kind), definitions };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    ...withKind(definitions[def], apiVersion, kind),
+    definitions,
+  };
 }
 
 /**
@@ -97,7 +120,10 @@ export function schemaFromCrd(crdYaml, kind, version) {
   const v = crd.spec.versions?.find((/** @type {any} */ x) => x.name === version);
   const schema = v?.schema?.openAPIV3Schema;
   if (!schema) throw new Error(`the ${kind} CRD has no openAPIV3Schema for ${version}`);
-  return { $schema: 'http://json-schema.org/draft-07/schema#', ...withKind(strict(schema), `${crd.spec.group}/${version}`, kind) };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    ...withKind(strict(schema), `${crd.spec.group}/${version}`, kind),
+  };
 }
 
 /**
@@ -119,8 +145,12 @@ export function schemaDir({ crd } = {}) {
   if (!crd) return dir;
   // The CRD varies with the file given: its schema goes into a folder of its own beside the built-ins.
   const withCrd = mkdtempSync(join(tmpdir(), 'rtbench-schemas-'));
-  for (const file of Object.keys(BUILT_IN)) writeFileSync(join(withCrd, `${file}.json`), readFileSync(join(dir, `${file}.json`)));
-  writeFileSync(join(withCrd, 'testrun-k6-v1alpha1.json'), JSON.stringify(schemaFromCrd(readFileSync(crd, 'utf8'), 'TestRun', 'v1alpha1')));
+  for (const file of Object.keys(BUILT_IN))
+    writeFileSync(join(withCrd, `${file}.json`), readFileSync(join(dir, `${file}.json`)));
+  writeFileSync(
+    join(withCrd, 'testrun-k6-v1alpha1.json'),
+    JSON.stringify(schemaFromCrd(readFileSync(crd, 'utf8'), 'TestRun', 'v1alpha1')),
+  );
   return withCrd;
 }
 
@@ -137,7 +167,14 @@ export function schemaDir({ crd } = {}) {
 export async function validate(yamlText, { crd, log } = {}) {
   const bin = await goTool('github.com/yannh/kubeconform/cmd/kubeconform', { dir: 'tools/go/kubeconform', log });
   const dir = schemaDir({ crd });
-  const args = ['-strict', '-output', 'json', '-verbose', '-schema-location', `${dir}/{{.ResourceKind}}{{.KindSuffix}}.json`];
+  const args = [
+    '-strict',
+    '-output',
+    'json',
+    '-verbose',
+    '-schema-location',
+    `${dir}/{{.ResourceKind}}{{.KindSuffix}}.json`,
+  ];
   if (!crd) args.push('-skip', 'TestRun');
   const proc = spawn(bin, [...args, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

@@ -50,13 +50,15 @@ export function scenarioNames() {
 
 /** @param {string} what @param {string} v */
 function dnsLabel(what, v) {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)) throw new Error(`${what} '${v}': expected a DNS label (lower-case letters, digits and '-', at most 63)`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v))
+    throw new Error(`${what} '${v}': expected a DNS label (lower-case letters, digits and '-', at most 63)`);
   return v;
 }
 
 /** @param {string} what @param {string} v */
 function noSpace(what, v) {
-  if (!v || /\s/.test(v)) throw new Error(`${what} '${v}': must be non-empty and without spaces (it is passed on k6's command line)`);
+  if (!v || /\s/.test(v))
+    throw new Error(`${what} '${v}': must be non-empty and without spaces (it is passed on k6's command line)`);
   return v;
 }
 
@@ -65,29 +67,44 @@ function noSpace(what, v) {
  * @param {K8sOptions} o @returns {any[]}
  */
 export function manifests(o) {
-  if (!scenarioNames().includes(o.scenario)) throw new Error(`no scenario '${o.scenario}' (there are: ${scenarioNames().join(', ')})`);
-  if (!Number.isInteger(o.parallelism) || o.parallelism < 1 || o.parallelism > 1000) throw new Error(`--parallelism '${o.parallelism}': expected a whole number from 1 to 1000`);
+  if (!scenarioNames().includes(o.scenario))
+    throw new Error(`no scenario '${o.scenario}' (there are: ${scenarioNames().join(', ')})`);
+  if (!Number.isInteger(o.parallelism) || o.parallelism < 1 || o.parallelism > 1000)
+    throw new Error(`--parallelism '${o.parallelism}': expected a whole number from 1 to 1000`);
   dnsLabel('--name', o.name);
   if (o.namespace) dnsLabel('--namespace', o.namespace);
   noSpace('--testid', o.testid);
   if (o.influx !== null) noSpace('--influx', o.influx);
   for (const name of Object.keys(o.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`-e '${name}=…': '${name}' is not an environment variable name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new Error(`-e '${name}=…': '${name}' is not an environment variable name`);
   }
   const ns = o.namespace ? { namespace: o.namespace } : {};
   const labels = { 'app.kubernetes.io/name': SERVICE, 'app.kubernetes.io/part-of': 'rtbench' };
-  const tokenEnv = o.token ? [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET, key: 'TOKEN' } } }] : [];
+  const tokenEnv = o.token
+    ? [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET, key: 'TOKEN' } } }]
+    : [];
   const http = `${SERVICE}:${HTTP_PORT}`;
   // One address per protocol, as every scenario reads them; then the run's own settings.
-  const addresses = { WS_URL: `ws://${http}`, SSE_URL: `http://${http}/sse`, SOCKETIO_URL: `http://${http}`, GRPC_ADDR: `${SERVICE}:${GRPC_PORT}`, STATS_URL: `http://${http}/stats` };
+  const addresses = {
+    WS_URL: `ws://${http}`,
+    SSE_URL: `http://${http}/sse`,
+    SOCKETIO_URL: `http://${http}`,
+    GRPC_ADDR: `${SERVICE}:${GRPC_PORT}`,
+    STATS_URL: `http://${http}/stats`,
+  };
   const runnerEnv = [
-    ...Object.entries({ ...addresses, ...o.env }).filter(([k]) => k !== 'TOKEN').map(([name, value]) => ({ name, value })),
+    ...Object.entries({ ...addresses, ...o.env })
+      .filter(([k]) => k !== 'TOKEN')
+      .map(([name, value]) => ({ name, value })),
     ...tokenEnv,
   ];
   const args = [
     ...(o.influx ? ['--out', `influxdb=${o.influx}`] : []),
-    '--tag', `testid=${o.testid}`,
-    '--tag', `run=${o.scenario}`,
+    '--tag',
+    `testid=${o.testid}`,
+    '--tag',
+    `run=${o.scenario}`,
   ];
   const deployment = {
     apiVersion: 'apps/v1',
@@ -99,15 +116,20 @@ export function manifests(o) {
       template: {
         metadata: { labels },
         spec: {
-          containers: [{
-            name: 'servers',
-            image: o.serversImage,
-            env: [{ name: 'RTBENCH_HOST', value: '0.0.0.0' }, ...tokenEnv],
-            ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }, { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' }],
-            readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
-            livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
-            resources: { requests: { cpu: '1', memory: '512Mi' } },
-          }],
+          containers: [
+            {
+              name: 'servers',
+              image: o.serversImage,
+              env: [{ name: 'RTBENCH_HOST', value: '0.0.0.0' }, ...tokenEnv],
+              ports: [
+                { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+                { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
+              ],
+              readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+              resources: { requests: { cpu: '1', memory: '512Mi' } },
+            },
+          ],
           // the servers finish open work on SIGTERM
           terminationGracePeriodSeconds: 30,
         },
@@ -129,7 +151,11 @@ export function manifests(o) {
   const testRun = {
     apiVersion: 'k6.io/v1alpha1',
     kind: 'TestRun',
-    metadata: { name: o.name, ...ns, labels: { 'app.kubernetes.io/part-of': 'rtbench', 'rtbench/scenario': o.scenario } },
+    metadata: {
+      name: o.name,
+      ...ns,
+      labels: { 'app.kubernetes.io/part-of': 'rtbench', 'rtbench/scenario': o.scenario },
+    },
     spec: {
       parallelism: o.parallelism,
       script: { localFile: `${IMAGE_DIST}/${o.scenario}.js` },
@@ -142,7 +168,8 @@ export function manifests(o) {
 }
 
 /** @param {any[]} docs */
-export const toYaml = (docs) => docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+export const toYaml = (docs) =>
+  docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 
 const USAGE = `usage: npm run k8s -- <scenario> [options]
   Prints manifests that run <scenario> on k6-operator (${OPERATOR_VERSION}, k6.io/v1alpha1 TestRun) against
@@ -189,9 +216,15 @@ export function parseCli(argv, env = process.env) {
     },
   });
   if (values.help) return null;
-  if (positionals.length !== 1) throw new Error(positionals.length ? `one scenario at a time (got ${positionals.join(', ')})` : 'which scenario? (e.g. npm run k8s -- ws-image --parallelism 4)');
+  if (positionals.length !== 1)
+    throw new Error(
+      positionals.length
+        ? `one scenario at a time (got ${positionals.join(', ')})`
+        : 'which scenario? (e.g. npm run k8s -- ws-image --parallelism 4)',
+    );
   const scenario = positionals[0];
-  if (!/^\d+$/.test(values.parallelism)) throw new Error(`--parallelism '${values.parallelism}': expected a whole number from 1 to 1000`);
+  if (!/^\d+$/.test(values.parallelism))
+    throw new Error(`--parallelism '${values.parallelism}': expected a whole number from 1 to 1000`);
   /** @type {Record<string, string>} */
   const settings = { PROFILE: values.profile };
   for (const kv of values.env) {
@@ -199,7 +232,10 @@ export function parseCli(argv, env = process.env) {
     if (eq < 1) throw new Error(`-e '${kv}': expected NAME=VALUE`);
     settings[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d+Z$/, 'Z');
   if (values.crd && !values.validate) throw new Error('--crd is used with --validate');
   return {
     out: values.out,
@@ -227,7 +263,13 @@ async function main() {
     const docs = manifests(cli.options);
     if (cli.validate) {
       const res = await validate(toYaml(docs), cli.validate);
-      for (const r of res.resources) console.log(`${r.status.replace(/^status/, '').toLowerCase().padEnd(8)} ${r.kind}/${r.name}${r.msg ? `: ${r.msg}` : ''}`);
+      for (const r of res.resources)
+        console.log(
+          `${r.status
+            .replace(/^status/, '')
+            .toLowerCase()
+            .padEnd(8)} ${r.kind}/${r.name}${r.msg ? `: ${r.msg}` : ''}`,
+        );
       if (!cli.validate.crd) console.log(`TestRun not checked: give k6-operator's CRD with --crd FILE`);
       process.exit(res.ok ? 0 : 1);
     }
@@ -235,11 +277,16 @@ async function main() {
       mkdirSync(cli.out, { recursive: true });
       writeFileSync(join(cli.out, 'servers.yaml'), toYaml(docs.slice(0, 2)));
       writeFileSync(join(cli.out, 'testrun.yaml'), toYaml(docs.slice(2)));
-      console.error(`wrote ${join(cli.out, 'servers.yaml')} and ${join(cli.out, 'testrun.yaml')} (testid ${cli.options.testid})`);
+      console.error(
+        `wrote ${join(cli.out, 'servers.yaml')} and ${join(cli.out, 'testrun.yaml')} (testid ${cli.options.testid})`,
+      );
     } else {
       process.stdout.write(toYaml(docs));
     }
-    if (cli.options.token) console.error(`the run reads TOKEN from the Secret '${TOKEN_SECRET}': kubectl create secret generic ${TOKEN_SECRET} --from-literal=TOKEN=…`);
+    if (cli.options.token)
+      console.error(
+        `the run reads TOKEN from the Secret '${TOKEN_SECRET}': kubectl create secret generic ${TOKEN_SECRET} --from-literal=TOKEN=…`,
+      );
   } catch (err) {
     console.error(`k8s: ${/** @type {Error} */ (err).message}\n\n${USAGE}`);
     process.exit(2);

@@ -15,14 +15,42 @@ import { dist, root } from './paths.mjs';
 
 /** k6's own metrics by type (k6 docs, "Built-in metrics"). */
 const K6_BUILT_IN = {
-  counter: ['iterations', 'dropped_iterations', 'data_sent', 'data_received', 'http_reqs', 'ws_msgs_sent', 'ws_msgs_received', 'ws_sessions', 'grpc_streams', 'grpc_streams_msgs_sent', 'grpc_streams_msgs_received'],
+  counter: [
+    'iterations',
+    'dropped_iterations',
+    'data_sent',
+    'data_received',
+    'http_reqs',
+    'ws_msgs_sent',
+    'ws_msgs_received',
+    'ws_sessions',
+    'grpc_streams',
+    'grpc_streams_msgs_sent',
+    'grpc_streams_msgs_received',
+  ],
   gauge: ['vus', 'vus_max'],
   rate: ['checks', 'http_req_failed'],
-  trend: ['iteration_duration', 'http_req_duration', 'http_req_blocked', 'http_req_connecting', 'http_req_tls_handshaking', 'http_req_sending', 'http_req_waiting', 'http_req_receiving', 'ws_connecting', 'ws_session_duration', 'ws_ping', 'grpc_req_duration'],
+  trend: [
+    'iteration_duration',
+    'http_req_duration',
+    'http_req_blocked',
+    'http_req_connecting',
+    'http_req_tls_handshaking',
+    'http_req_sending',
+    'http_req_waiting',
+    'http_req_receiving',
+    'ws_connecting',
+    'ws_session_duration',
+    'ws_ping',
+    'grpc_req_duration',
+  ],
 };
 
 /** @param {string} dir @returns {string[]} */
-const tsFiles = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? tsFiles(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
+const tsFiles = (dir) =>
+  readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? tsFiles(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : [],
+  );
 
 /** Metric name → type: k6's built-ins and every `new Counter|Gauge|Rate|Trend('name'…)` under scripts/. */
 export function metricTypes() {
@@ -30,7 +58,8 @@ export function metricTypes() {
   const types = new Map();
   for (const [type, names] of Object.entries(K6_BUILT_IN)) for (const n of names) types.set(n, type);
   for (const file of tsFiles(join(root, 'scripts'))) {
-    for (const m of readFileSync(file, 'utf8').matchAll(/new (Counter|Gauge|Rate|Trend)\(\s*['"]([^'"]+)['"]/g)) types.set(m[2], m[1].toLowerCase());
+    for (const m of readFileSync(file, 'utf8').matchAll(/new (Counter|Gauge|Rate|Trend)\(\s*['"]([^'"]+)['"]/g))
+      types.set(m[2], m[1].toLowerCase());
   }
   return types;
 }
@@ -44,11 +73,19 @@ export async function scenarioThresholds(scenario, env) {
   const script = join(dist, `${scenario}.js`);
   if (!existsSync(script)) throw new Error(`no ${script}: is '${scenario}' a scenario, and has \`npm run build\` run?`);
   const k6 = await ensureK6();
-  const res = spawnSync(k6, ['inspect', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script], { encoding: 'utf8', timeout: 120_000 });
+  const res = spawnSync(k6, ['inspect', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (res.status !== 0) throw new Error(`k6 inspect ${scenario}: ${res.stderr.trim() || res.error?.message}`);
   const thresholds = JSON.parse(res.stdout).thresholds ?? {};
   // k6 may give a threshold as { threshold, abortOnFail }: the expression is what is judged here.
-  return Object.fromEntries(Object.entries(thresholds).map(([k, v]) => [k, /** @type {any[]} */ (v).map((t) => (typeof t === 'string' ? t : t.threshold))]));
+  return Object.fromEntries(
+    Object.entries(thresholds).map(([k, v]) => [
+      k,
+      /** @type {any[]} */ (v).map((t) => (typeof t === 'string' ? t : t.threshold)),
+    ]),
+  );
 }
 
 /** @param {string} s */
@@ -63,7 +100,8 @@ export async function readInfluxRunners({ url, db, testid, run }) {
   const where = `"testid" = ${quote(testid)}${run ? ` AND "run" = ${quote(run)}` : ''}`;
   const [shown] = await influxQuery(url, `SHOW MEASUREMENTS WHERE ${where}`, db);
   const measurements = (shown?.series?.[0]?.values ?? []).map((v) => String(v[0]));
-  if (measurements.length === 0) throw new Error(`no samples with testid=${testid}${run ? ` and run=${run}` : ''} in ${url} database ${db}`);
+  if (measurements.length === 0)
+    throw new Error(`no samples with testid=${testid}${run ? ` and run=${run}` : ''} in ${url} database ${db}`);
   const types = metricTypes();
   /** @type {Map<string, Map<string, import('./merge.mjs').MetricSamples>>} instance → metric → samples */
   const byInstance = new Map();
@@ -81,7 +119,9 @@ export async function readInfluxRunners({ url, db, testid, run }) {
     for (const row of s.values) {
       /** @type {Record<string, string>} */
       const tags = {};
-      for (const [c, i] of tagCols) if (row[/** @type {number} */ (i)] !== null && row[/** @type {number} */ (i)] !== '') tags[/** @type {string} */ (c)] = String(row[/** @type {number} */ (i)]);
+      for (const [c, i] of tagCols)
+        if (row[/** @type {number} */ (i)] !== null && row[/** @type {number} */ (i)] !== '')
+          tags[/** @type {string} */ (c)] = String(row[/** @type {number} */ (i)]);
       const instance = tags.instance_id ?? '';
       let metrics = byInstance.get(instance);
       if (!metrics) byInstance.set(instance, (metrics = new Map()));

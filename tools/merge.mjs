@@ -63,7 +63,8 @@ export async function readPoints(path) {
  */
 export function summaryDurationMs(summary) {
   for (const m of Object.values(summary?.metrics ?? {})) {
-    if (typeof m.count === 'number' && typeof m.rate === 'number' && m.count > 0 && m.rate > 0) return (1000 * m.count) / m.rate;
+    if (typeof m.count === 'number' && typeof m.rate === 'number' && m.count > 0 && m.rate > 0)
+      return (1000 * m.count) / m.rate;
   }
   return null;
 }
@@ -131,7 +132,10 @@ export function parseMetricKey(key) {
   for (const part of (m[2] ?? '').split(',').filter((p) => p.trim())) {
     const colon = part.indexOf(':');
     if (colon < 1) throw new Error(`bad submetric '${key}': '${part}' is not tag:value`);
-    tags[part.slice(0, colon).trim()] = part.slice(colon + 1).trim().replace(/^(["'`])(.*)\1$/, '$2');
+    tags[part.slice(0, colon).trim()] = part
+      .slice(colon + 1)
+      .trim()
+      .replace(/^(["'`])(.*)\1$/, '$2');
   }
   return { name: m[1].trim(), tags };
 }
@@ -158,7 +162,11 @@ export function sink(type, perRunner, durationMs) {
   if (type === 'gauge') {
     const curve = sumStepCurves(perRunner);
     const values = curve.map(([, v]) => v);
-    return { value: values.at(-1) ?? 0, min: values.reduce((a, b) => Math.min(a, b), values[0] ?? 0), max: values.reduce((a, b) => Math.max(a, b), values[0] ?? 0) };
+    return {
+      value: values.at(-1) ?? 0,
+      min: values.reduce((a, b) => Math.min(a, b), values[0] ?? 0),
+      max: values.reduce((a, b) => Math.max(a, b), values[0] ?? 0),
+    };
   }
   const sorted = all.map((x) => x.v).sort((a, b) => a - b);
   const n = sorted.length;
@@ -177,18 +185,35 @@ export function sink(type, perRunner, durationMs) {
 // Thresholds: k6's expression grammar `<aggregation> <operator> <number>`
 
 const OPS = /** @type {const} */ (['<=', '>=', '===', '==', '!=', '<', '>']);
-const AGGREGATIONS = { counter: ['count', 'rate'], gauge: ['value'], rate: ['rate'], trend: ['avg', 'min', 'max', 'med', 'count', 'p(N)'] };
+const AGGREGATIONS = {
+  counter: ['count', 'rate'],
+  gauge: ['value'],
+  rate: ['rate'],
+  trend: ['avg', 'min', 'max', 'med', 'count', 'p(N)'],
+};
 
 /**
  * Parses a threshold expression such as `p(95)<500`, `count == 0`, `rate>=0.99`.
  * @param {string} expr @returns {{ agg: string, q?: number, op: typeof OPS[number], value: number }}
  */
 export function parseThreshold(expr) {
-  const m = /^\s*(count|rate|value|avg|min|max|med|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i.exec(expr);
-  if (!m) throw new Error(`threshold '${expr}': expected <aggregation> <operator> <number>, e.g. p(95)<500 (aggregations: count, rate, value, avg, min, max, med, p(N))`);
+  const m =
+    /^\s*(count|rate|value|avg|min|max|med|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/i.exec(
+      expr,
+    );
+  if (!m)
+    throw new Error(
+      `threshold '${expr}': expected <aggregation> <operator> <number>, e.g. p(95)<500 (aggregations: count, rate, value, avg, min, max, med, p(N))`,
+    );
   const pct = m[2] === undefined ? undefined : Number(m[2]);
-  if (pct !== undefined && (pct < 0 || pct > 100)) throw new Error(`threshold '${expr}': percentile ${pct} is outside 0..100`);
-  return { agg: pct === undefined ? m[1].toLowerCase() : 'p', ...(pct === undefined ? {} : { q: pct / 100 }), op: /** @type {any} */ (m[3]), value: Number(m[4]) };
+  if (pct !== undefined && (pct < 0 || pct > 100))
+    throw new Error(`threshold '${expr}': percentile ${pct} is outside 0..100`);
+  return {
+    agg: pct === undefined ? m[1].toLowerCase() : 'p',
+    ...(pct === undefined ? {} : { q: pct / 100 }),
+    op: /** @type {any} */ (m[3]),
+    value: Number(m[4]),
+  };
 }
 
 /**
@@ -198,19 +223,27 @@ export function parseThreshold(expr) {
 function aggregate(type, s, t, expr) {
   const allowed = /** @type {Record<string, string[]>} */ (AGGREGATIONS)[type] ?? [];
   const name = t.agg === 'p' ? 'p(N)' : t.agg;
-  if (!allowed.includes(name)) throw new Error(`threshold '${expr}': a ${type} metric has no '${name}' (it has ${allowed.join(', ')})`);
+  if (!allowed.includes(name))
+    throw new Error(`threshold '${expr}': a ${type} metric has no '${name}' (it has ${allowed.join(', ')})`);
   return t.agg === 'p' ? s.p(t.q) : s[t.agg];
 }
 
 /** @param {number} a @param {string} op @param {number} b */
 function compare(a, op, b) {
   switch (op) {
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    case '==': case '===': return a === b;
-    default: return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '==':
+    case '===':
+      return a === b;
+    default:
+      return a !== b;
   }
 }
 
@@ -240,19 +273,22 @@ export function mergeRunners(runners, { thresholds: given } = {}) {
   for (const r of runners) {
     for (const [key, m] of Object.entries(r.summary?.metrics ?? {})) {
       const exprs = keys.get(key) ?? [];
-      for (const expr of Object.keys(/** @type {any} */ (m).thresholds ?? {})) if (!exprs.includes(expr)) exprs.push(expr);
+      for (const expr of Object.keys(/** @type {any} */ (m).thresholds ?? {}))
+        if (!exprs.includes(expr)) exprs.push(expr);
       keys.set(key, exprs);
     }
     if (!r.summary) for (const name of r.metrics.keys()) if (!keys.has(name)) keys.set(name, []);
   }
-  for (const [key, exprs] of Object.entries(given ?? {})) keys.set(key, [...new Set([...(keys.get(key) ?? []), ...exprs])]);
+  for (const [key, exprs] of Object.entries(given ?? {}))
+    keys.set(key, [...new Set([...(keys.get(key) ?? []), ...exprs])]);
   /** @type {Record<string, any>} */
   const metrics = {};
   /** @type {ThresholdResult[]} */
   const thresholds = [];
   for (const [key, exprs] of keys) {
     const { name, tags } = parseMetricKey(key);
-    const type = runners.map((r) => r.metrics.get(name)?.type).find((t) => t && t !== 'unknown') ?? typeFromSummary(runners, key);
+    const type =
+      runners.map((r) => r.metrics.get(name)?.type).find((t) => t && t !== 'unknown') ?? typeFromSummary(runners, key);
     const perRunner = runners.map((r) => (r.metrics.get(name)?.samples ?? []).filter((s) => matches(s, tags)));
     const s = sink(type, perRunner, durationMs);
     metrics[key] = summaryStats(type, s);
@@ -270,14 +306,21 @@ export function mergeRunners(runners, { thresholds: given } = {}) {
       }
     }
   }
-  const summary = { root_group: mergeGroups(runners.map((r) => r.summary?.root_group).filter(Boolean)), metrics, runners: runners.length, durationMs };
+  const summary = {
+    root_group: mergeGroups(runners.map((r) => r.summary?.root_group).filter(Boolean)),
+    metrics,
+    runners: runners.length,
+    durationMs,
+  };
   return { summary, thresholds, failed: thresholds.some((t) => !t.ok), durationMs };
 }
 
 /** @param {Runner[]} runners */
 function pointsSpanMs(runners) {
   let [first, last] = [Infinity, -Infinity];
-  for (const r of runners) for (const m of r.metrics.values()) for (const s of m.samples) [first, last] = [Math.min(first, s.t), Math.max(last, s.t)];
+  for (const r of runners)
+    for (const m of r.metrics.values())
+      for (const s of m.samples) [first, last] = [Math.min(first, s.t), Math.max(last, s.t)];
   return last > first ? last - first : 0;
 }
 
@@ -338,7 +381,10 @@ function mergeGroups(groups) {
  */
 export function formatThresholds(thresholds) {
   return thresholds
-    .map((t) => `${t.ok ? '✓' : '✗'} ${t.metric}: ${t.expr}${t.error ? ` (${t.error})` : ` (merged: ${Number.isInteger(t.actual) ? t.actual : t.actual?.toFixed(3)})`}`)
+    .map(
+      (t) =>
+        `${t.ok ? '✓' : '✗'} ${t.metric}: ${t.expr}${t.error ? ` (${t.error})` : ` (merged: ${Number.isInteger(t.actual) ? t.actual : t.actual?.toFixed(3)})`}`,
+    )
     .join('\n');
 }
 
@@ -409,7 +455,12 @@ async function main() {
       env[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
     const { readInfluxRunners, scenarioThresholds } = await import('./merge-influx.mjs');
-    const runners = await readInfluxRunners({ url: /** @type {string[]} */ (m)[1], db: /** @type {string[]} */ (m)[2], testid: v.testid, run: v.run });
+    const runners = await readInfluxRunners({
+      url: /** @type {string[]} */ (m)[1],
+      db: /** @type {string[]} */ (m)[2],
+      testid: v.testid,
+      run: v.run,
+    });
     merged = mergeRunners(runners, { thresholds: await scenarioThresholds(v.scenario, env) });
     out = v.out ?? 'merged-summary.json';
   } else {
@@ -418,12 +469,18 @@ async function main() {
     out = v.out ?? join(dirname(resolve(dirs[0])), 'merged-summary.json');
   }
   writeFileSync(out, JSON.stringify(merged.summary, null, 2));
-  console.log(`${merged.summary.runners} runners, ${(merged.durationMs / 1000).toFixed(1)} s\n${formatThresholds(merged.thresholds)}\nmerged summary: ${out}`);
+  console.log(
+    `${merged.summary.runners} runners, ${(merged.durationMs / 1000).toFixed(1)} s\n${formatThresholds(merged.thresholds)}\nmerged summary: ${out}`,
+  );
   if (merged.failed) process.exit(99);
 }
 
 // Run as a command only when this file itself is the entry point (it is also bundled into tests).
-if (import.meta.url.endsWith('/tools/merge.mjs') && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (
+  import.meta.url.endsWith('/tools/merge.mjs') &&
+  process.argv[1] &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url)
+) {
   main().catch((err) => {
     console.error(`merge: ${err?.message ?? err}`);
     process.exit(1);

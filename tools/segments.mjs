@@ -18,8 +18,10 @@ import { POINTS_FILE, formatThresholds, mergeDirs } from './merge.mjs';
  * @param {number} index @param {number} total @returns {string[]}
  */
 export function segmentArgs(index, total) {
-  if (!Number.isInteger(total) || total < 1) throw new Error(`segments: '${total}' is not a whole number of runners ≥ 1`);
-  if (!Number.isInteger(index) || index < 1 || index > total) throw new Error(`segments: runner ${index} is outside 1..${total}`);
+  if (!Number.isInteger(total) || total < 1)
+    throw new Error(`segments: '${total}' is not a whole number of runners ≥ 1`);
+  if (!Number.isInteger(index) || index < 1 || index > total)
+    throw new Error(`segments: runner ${index} is outside 1..${total}`);
   /** @param {number} i */
   const at = (i) => (i === 0 ? '0' : i === total ? '1' : `${i}/${total}`);
   const sequence = Array.from({ length: total + 1 }, (_, i) => at(i)).join(',');
@@ -39,7 +41,9 @@ async function rest(base, path, body) {
 }
 
 /** @param {boolean} paused @param {boolean} [stopped] */
-const status = (paused, stopped) => ({ data: { type: 'status', id: 'default', attributes: { paused, ...(stopped ? { stopped } : {}) } } });
+const status = (paused, stopped) => ({
+  data: { type: 'status', id: 'default', attributes: { paused, ...(stopped ? { stopped } : {}) } },
+});
 
 /**
  * @typedef {object} SegmentedRun
@@ -61,7 +65,11 @@ const status = (paused, stopped) => ({ data: { type: 'status', id: 'default', at
  * @param {{ segments: number, dir: string, args?: string[], timeoutMs?: number, readyTimeoutMs?: number, onLine?: (line: string) => void }} opts
  * @returns {Promise<SegmentedRun>}
  */
-export async function runSegmented(script, env, { segments, dir, args = [], timeoutMs = 600_000, readyTimeoutMs = 60_000, onLine }) {
+export async function runSegmented(
+  script,
+  env,
+  { segments, dir, args = [], timeoutMs = 600_000, readyTimeoutMs = 60_000, onLine },
+) {
   segmentArgs(1, segments);
   const ports = await Promise.all(Array.from({ length: segments }, () => freePort()));
   const bases = ports.map((p) => `http://127.0.0.1:${p}`);
@@ -74,11 +82,18 @@ export async function runSegmented(script, env, { segments, dir, args = [], time
       ...(segments > 1 ? segmentArgs(i + 1, segments) : []), // k6-operator gives one runner no segment flags
       '--paused',
       `--address=127.0.0.1:${port}`,
-      '--tag', `instance_id=${i + 1}`,
-      '--out', `json=${POINTS_FILE}`,
+      '--tag',
+      `instance_id=${i + 1}`,
+      '--out',
+      `json=${POINTS_FILE}`,
       ...args,
     ];
-    return runK6(script, env, { dir: runnerDir, args: runnerArgs, timeoutMs, onLine: onLine && ((line) => onLine(`[runner ${i + 1}] ${line}`)) }).finally(() => {
+    return runK6(script, env, {
+      dir: runnerDir,
+      args: runnerArgs,
+      timeoutMs,
+      onLine: onLine && ((line) => onLine(`[runner ${i + 1}] ${line}`)),
+    }).finally(() => {
       exited[i] = true;
     });
   });
@@ -88,9 +103,15 @@ export async function runSegmented(script, env, { segments, dir, args = [], time
   const until = Date.now() + readyTimeoutMs;
   const ready = bases.map(() => false);
   while (ready.some((r) => !r) && !exited.some(Boolean) && Date.now() < until) {
-    await Promise.all(bases.map(async (b, i) => {
-      if (!ready[i]) ready[i] = await rest(b, '/v1/status').then((s) => s.data.attributes.paused === true, () => false);
-    }));
+    await Promise.all(
+      bases.map(async (b, i) => {
+        if (!ready[i])
+          ready[i] = await rest(b, '/v1/status').then(
+            (s) => s.data.attributes.paused === true,
+            () => false,
+          );
+      }),
+    );
     if (ready.some((r) => !r)) await new Promise((r) => setTimeout(r, 100));
   }
   let resumed = false;
@@ -106,20 +127,44 @@ export async function runSegmented(script, env, { segments, dir, args = [], time
   }
   if (!resumed) {
     // One runner failed to start (or the wait ran out): stop the others instead of leaving them paused.
-    await Promise.all(bases.map((b, i) => (exited[i] ? null : rest(b, '/v1/status', status(false, true)).catch(() => null))));
+    await Promise.all(
+      bases.map((b, i) => (exited[i] ? null : rest(b, '/v1/status', status(false, true)).catch(() => null))),
+    );
   }
   const results = await Promise.all(runs);
   const stdout = results.map((r, i) => `── runner ${i + 1}\n${r.stdout}`).join('\n');
   const stderr = results.map((r, i) => `── runner ${i + 1}\n${r.stderr}`).join('\n');
   // k6 exits 99 when its own slice crosses a threshold: the merged verdict replaces that.
-  const broken = results.find((r) => r.code !== 0 && r.code !== 99 || r.summary === null);
+  const broken = results.find((r) => (r.code !== 0 && r.code !== 99) || r.summary === null);
   if (!resumed || broken) {
-    const why = broken ? `runner ${results.indexOf(broken) + 1} failed (exit ${broken.code})` : `not every runner was ready and resumed within ${readyTimeoutMs} ms`;
-    return { code: broken?.code || 1, summary: null, thresholds: [], runners: results, resumeSpreadMs, startedAt, stdout, stderr: `${stderr}\nsegments: ${why}`, dir };
+    const why = broken
+      ? `runner ${results.indexOf(broken) + 1} failed (exit ${broken.code})`
+      : `not every runner was ready and resumed within ${readyTimeoutMs} ms`;
+    return {
+      code: broken?.code || 1,
+      summary: null,
+      thresholds: [],
+      runners: results,
+      resumeSpreadMs,
+      startedAt,
+      stdout,
+      stderr: `${stderr}\nsegments: ${why}`,
+      dir,
+    };
   }
   const merged = await mergeDirs(results.map((r) => r.dir));
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(merged.summary, null, 2));
   writeFileSync(join(dir, 'thresholds.txt'), formatThresholds(merged.thresholds) + '\n');
   const verdict = `merged thresholds (${segments} runners):\n${formatThresholds(merged.thresholds)}`;
-  return { code: merged.failed ? 99 : 0, summary: merged.summary, thresholds: merged.thresholds, runners: results, resumeSpreadMs, startedAt, stdout, stderr: `${stderr}\n${verdict}`, dir };
+  return {
+    code: merged.failed ? 99 : 0,
+    summary: merged.summary,
+    thresholds: merged.thresholds,
+    runners: results,
+    resumeSpreadMs,
+    startedAt,
+    stdout,
+    stderr: `${stderr}\n${verdict}`,
+    dir,
+  };
 }

@@ -17,18 +17,35 @@ import { validate } from '../../tools/k8s-validate.mjs';
 import { segmentArgs } from '../../tools/segments.mjs';
 import { root } from '../../tools/paths.mjs';
 
-const base = { scenario: 'ws-image', parallelism: 4, env: { PROFILE: 'load' }, image: 'rtbench-k6:latest', serversImage: 'rtbench-servers:latest', influx: 'http://influxdb:8086/k6', testid: 't-1', name: 'rtbench-ws-image', token: true };
-const statuses = (r: Awaited<ReturnType<typeof validate>>) => Object.fromEntries(r.resources.map((x) => [`${x.kind}/${x.name}`, x.status]));
+const base = {
+  scenario: 'ws-image',
+  parallelism: 4,
+  env: { PROFILE: 'load' },
+  image: 'rtbench-k6:latest',
+  serversImage: 'rtbench-servers:latest',
+  influx: 'http://influxdb:8086/k6',
+  testid: 't-1',
+  name: 'rtbench-ws-image',
+  token: true,
+};
+const statuses = (r: Awaited<ReturnType<typeof validate>>) =>
+  Object.fromEntries(r.resources.map((x) => [`${x.kind}/${x.name}`, x.status]));
 
-test('every scenario\'s Deployment and Service are valid Kubernetes objects', async () => {
+test("every scenario's Deployment and Service are valid Kubernetes objects", async () => {
   const docs = scenarioNames().flatMap((scenario) => {
-    const [deployment, service, testRun] = manifests({ ...base, scenario, name: `rtbench-${scenario}`, namespace: scenario });
+    const [deployment, service, testRun] = manifests({
+      ...base,
+      scenario,
+      name: `rtbench-${scenario}`,
+      namespace: scenario,
+    });
     return [deployment, service, testRun];
   });
   const res = await validate(toYaml(docs));
   assert.equal(res.ok, true, res.output);
   assert.equal(res.resources.length, docs.length);
-  for (const r of res.resources) assert.equal(r.status, r.kind === 'TestRun' ? 'statusSkipped' : 'statusValid', `${r.kind}/${r.name}: ${r.msg}`);
+  for (const r of res.resources)
+    assert.equal(r.status, r.kind === 'TestRun' ? 'statusSkipped' : 'statusValid', `${r.kind}/${r.name}: ${r.msg}`);
 });
 
 test('the validator really checks: a misspelt field, a wrong type and a missing required field fail', async () => {
@@ -45,11 +62,15 @@ test('the validator really checks: a misspelt field, a wrong type and a missing 
   missing.metadata.name = 'missing';
   const res = await validate(toYaml([typo, wrongType, missing]));
   assert.equal(res.ok, false);
-  assert.deepEqual(statuses(res), { 'Deployment/typo': 'statusInvalid', 'Service/wrong-type': 'statusInvalid', 'Deployment/missing': 'statusInvalid' });
+  assert.deepEqual(statuses(res), {
+    'Deployment/typo': 'statusInvalid',
+    'Service/wrong-type': 'statusInvalid',
+    'Deployment/missing': 'statusInvalid',
+  });
   assert.match(res.resources.find((r) => r.name === 'typo')!.msg, /'replica' not allowed/);
 });
 
-test('the TestRun\'s runner becomes a valid Pod container: image, env with the Secret reference, the k6 command', async () => {
+test("the TestRun's runner becomes a valid Pod container: image, env with the Secret reference, the k6 command", async () => {
   const [, , testRun] = manifests(base);
   const spec = testRun.spec;
   const pod = {
@@ -58,12 +79,23 @@ test('the TestRun\'s runner becomes a valid Pod container: image, env with the S
     metadata: { name: `${testRun.metadata.name}-2` },
     spec: {
       restartPolicy: 'Never',
-      containers: [{
-        name: 'k6',
-        image: spec.runner.image,
-        env: spec.runner.env,
-        command: ['k6', 'run', '--quiet', ...segmentArgs(2, spec.parallelism), ...spec.arguments.split(' '), spec.script.localFile, '--address=0.0.0.0:6565', '--paused'],
-      }],
+      containers: [
+        {
+          name: 'k6',
+          image: spec.runner.image,
+          env: spec.runner.env,
+          command: [
+            'k6',
+            'run',
+            '--quiet',
+            ...segmentArgs(2, spec.parallelism),
+            ...spec.arguments.split(' '),
+            spec.script.localFile,
+            '--address=0.0.0.0:6565',
+            '--paused',
+          ],
+        },
+      ],
     },
   };
   const res = await validate(stringify(pod));
@@ -82,31 +114,50 @@ test('with a TestRun CRD given, the TestRun is validated against its schema', as
       group: 'k6.io',
       names: { kind: 'TestRun', plural: 'testruns' },
       scope: 'Namespaced',
-      versions: [{
-        name: 'v1alpha1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: {
-                type: 'object',
-                required: ['parallelism', 'script'],
-                properties: {
-                  parallelism: { type: 'integer', format: 'int32' },
-                  arguments: { type: 'string' },
-                  script: { type: 'object', properties: { localFile: { type: 'string' } } },
-                  runner: { type: 'object', properties: { image: { type: 'string' }, env: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, value: { type: 'string' }, valueFrom: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } } },
+      versions: [
+        {
+          name: 'v1alpha1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: {
+                  type: 'object',
+                  required: ['parallelism', 'script'],
+                  properties: {
+                    parallelism: { type: 'integer', format: 'int32' },
+                    arguments: { type: 'string' },
+                    script: { type: 'object', properties: { localFile: { type: 'string' } } },
+                    runner: {
+                      type: 'object',
+                      properties: {
+                        image: { type: 'string' },
+                        env: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['name'],
+                            properties: {
+                              name: { type: 'string' },
+                              value: { type: 'string' },
+                              valueFrom: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
                 },
               },
             },
           },
         },
-      }],
+      ],
     },
   };
   const file = join(mkdtempSync(join(tmpdir(), 'rtbench-crd-')), 'testruns.yaml');
@@ -124,7 +175,11 @@ test('with a TestRun CRD given, the TestRun is validated against its schema', as
 });
 
 test('npm run k8s -- … --validate says what it checked and what it could not', () => {
-  const res = spawnSync(process.execPath, [join(root, 'tools', 'k8s.mjs'), 'grpc-bidi', '--parallelism', '3', '--validate'], { encoding: 'utf8', timeout: 300_000 });
+  const res = spawnSync(
+    process.execPath,
+    [join(root, 'tools', 'k8s.mjs'), 'grpc-bidi', '--parallelism', '3', '--validate'],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
   assert.equal(res.status, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /^valid\s+Deployment\/rtbench-servers$/m);
   assert.match(res.stdout, /^valid\s+Service\/rtbench-servers$/m);

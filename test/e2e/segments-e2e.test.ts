@@ -30,8 +30,19 @@ describe('execution segments, locally', () => {
     // 8 iterations of 5 images = 40 messages in all, 20 per runner: the threshold count<30 holds
     // for each runner's slice and fails for the whole, split or not.
     const config = join(tmp('config'), 'rtbench.config.json');
-    writeFileSync(config, JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_messages: ['count<30'] } } } }));
-    const env = { ...servers.env(), MODE: 'sequential', IMAGES: '5', ITERATIONS: '8', VUS: '2', MONITOR: 'off', RTBENCH_CONFIG: config };
+    writeFileSync(
+      config,
+      JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_messages: ['count<30'] } } } }),
+    );
+    const env = {
+      ...servers.env(),
+      MODE: 'sequential',
+      IMAGES: '5',
+      ITERATIONS: '8',
+      VUS: '2',
+      MONITOR: 'off',
+      RTBENCH_CONFIG: config,
+    };
     const single = await runSegmented('ws-image.js', env, { segments: 1, dir: tmp('single') });
     const split = await runSegmented('ws-image.js', env, { segments: 2, dir: tmp('split') });
 
@@ -54,7 +65,8 @@ describe('execution segments, locally', () => {
     }
     assert.ok(split.resumeSpreadMs < 1000, `runners resumed ${split.resumeSpreadMs} ms apart`);
     // …while the merged run crosses it, exactly as the single process does, and passes the rest.
-    const verdict = (run: typeof split) => Object.fromEntries(run.thresholds.map((t) => [`${t.metric}: ${t.expr}`, t.ok]));
+    const verdict = (run: typeof split) =>
+      Object.fromEntries(run.thresholds.map((t) => [`${t.metric}: ${t.expr}`, t.ok]));
     assert.deepEqual(verdict(split), {
       'rtb_messages: count<30': false,
       'rtb_latency: p(95)<5000': true,
@@ -69,14 +81,23 @@ describe('execution segments, locally', () => {
     // Merging one runner reproduces k6's own summary: same percentile rule, same counts.
     const own = single.runners[0]!.summary.metrics;
     for (const stat of ['avg', 'min', 'med', 'p(90)', 'p(95)', 'max', 'count']) {
-      assert.ok(Math.abs(s.rtb_latency[stat] - own.rtb_latency[stat]) <= 1e-9 * Math.max(1, own.rtb_latency[stat]), `rtb_latency ${stat}: merged ${s.rtb_latency[stat]} vs k6 ${own.rtb_latency[stat]}`);
+      assert.ok(
+        Math.abs(s.rtb_latency[stat] - own.rtb_latency[stat]) <= 1e-9 * Math.max(1, own.rtb_latency[stat]),
+        `rtb_latency ${stat}: merged ${s.rtb_latency[stat]} vs k6 ${own.rtb_latency[stat]}`,
+      );
     }
-    assert.ok(Math.abs(s.rtb_messages.rate - own.rtb_messages.rate) / own.rtb_messages.rate < 1e-6, 'counter rate recomputed as k6 does');
+    assert.ok(
+      Math.abs(s.rtb_messages.rate - own.rtb_messages.rate) / own.rtb_messages.rate < 1e-6,
+      'counter rate recomputed as k6 does',
+    );
 
     // The merged p95 comes from the pooled samples: inside the runners' own p95s, near the single process's.
     const p95s = split.runners.map((r) => r.summary.metrics.rtb_latency['p(95)'] as number);
     const p95 = m.rtb_latency['p(95)'] as number;
-    assert.ok(p95 >= Math.min(...p95s) - 1e-9 && p95 <= Math.max(...p95s) + 1e-9, `merged p95 ${p95} within runners' [${p95s.join(', ')}]`);
+    assert.ok(
+      p95 >= Math.min(...p95s) - 1e-9 && p95 <= Math.max(...p95s) + 1e-9,
+      `merged p95 ${p95} within runners' [${p95s.join(', ')}]`,
+    );
     // The same merge from the runner folders (what `npm run merge` does) gives the same result.
     const again = await mergeDirs(split.runners.map((r) => r.dir));
     assert.equal(again.summary.metrics.rtb_latency['p(95)'], p95);
@@ -95,19 +116,35 @@ describe('execution segments, locally', () => {
     assert.equal(split.code, 0, split.stderr.slice(-2000));
     const m = split.summary.metrics.rtb_latency;
     const s = single.summary.metrics.rtb_latency;
-    assert.equal(m.count, split.runners.reduce((n, r) => n + r.summary.metrics.rtb_latency.count, 0), 'every runner\'s samples pooled');
+    assert.equal(
+      m.count,
+      split.runners.reduce((n, r) => n + r.summary.metrics.rtb_latency.count, 0),
+      "every runner's samples pooled",
+    );
     assert.ok(m.count > 200 && s.count > 200, `round trips: split ${m.count}, single ${s.count}`);
     const p95s = split.runners.map((r) => r.summary.metrics.rtb_latency['p(95)'] as number);
-    assert.ok(m['p(95)'] >= Math.min(...p95s) - 1e-9 && m['p(95)'] <= Math.max(...p95s) + 1e-9, `merged p95 ${m['p(95)']} within runners' [${p95s.join(', ')}]`);
+    assert.ok(
+      m['p(95)'] >= Math.min(...p95s) - 1e-9 && m['p(95)'] <= Math.max(...p95s) + 1e-9,
+      `merged p95 ${m['p(95)']} within runners' [${p95s.join(', ')}]`,
+    );
     // Noise on a shared 2-core machine is large, hence a factor of 4; this catches a merge that
     // took the wrong samples or the wrong statistic (k6's own rule is checked exactly above).
     const ratio = m['p(95)'] / s['p(95)'];
-    t.diagnostic(`rtb_latency p95: runners ${p95s.map((p) => p.toFixed(3)).join(' / ')} ms, merged ${m['p(95)'].toFixed(3)} ms (${m.count} samples), single process ${s['p(95)'].toFixed(3)} ms (${s.count})`);
-    assert.ok(ratio > 1 / 4 && ratio < 4, `merged p95 ${m['p(95)'].toFixed(2)} ms vs single-process ${s['p(95)'].toFixed(2)} ms`);
+    t.diagnostic(
+      `rtb_latency p95: runners ${p95s.map((p) => p.toFixed(3)).join(' / ')} ms, merged ${m['p(95)'].toFixed(3)} ms (${m.count} samples), single process ${s['p(95)'].toFixed(3)} ms (${s.count})`,
+    );
+    assert.ok(
+      ratio > 1 / 4 && ratio < 4,
+      `merged p95 ${m['p(95)'].toFixed(2)} ms vs single-process ${s['p(95)'].toFixed(2)} ms`,
+    );
   });
 
   test('a runner that cannot start fails the split run with its own error, and none is left waiting', async () => {
-    const run = await runSegmented('ws-image.js', { ...servers.env(), PROFILE: 'bogus' }, { segments: 2, dir: tmp('bad') });
+    const run = await runSegmented(
+      'ws-image.js',
+      { ...servers.env(), PROFILE: 'bogus' },
+      { segments: 2, dir: tmp('bad') },
+    );
     assert.notEqual(run.code, 0);
     assert.equal(run.summary, null);
     assert.equal(run.runners.length, 2);
@@ -115,7 +152,7 @@ describe('execution segments, locally', () => {
     assert.match(run.stderr, /segments: runner \d failed \(exit \d+\)/);
   });
 
-  test('ramping VUs: the runners\' summed VU curve follows one process within one VU at every sample', async (t) => {
+  test("ramping VUs: the runners' summed VU curve follows one process within one VU at every sample", async (t) => {
     // A slow ramp (one VU every 2 s) to 4 VUs and back; each k6 samples `vus` once a second.
     const env = { ...servers.env(), MODE: 'sequential', IMAGES: '1', STAGES: '8s:4,2s:4,8s:0', MONITOR: 'off' };
     const single = await runSegmented('ws-image.js', env, { segments: 1, dir: tmp('ramp-single') });
@@ -123,10 +160,14 @@ describe('execution segments, locally', () => {
     assert.equal(single.code, 0, single.stderr.slice(-2000));
     assert.equal(split.code, 0, split.stderr.slice(-2000));
 
-    const vus = async (run: typeof split) => Promise.all(run.runners.map(async (r) => (await readPoints(join(r.dir, 'points.json.gz'))).get('vus')!.samples));
+    const vus = async (run: typeof split) =>
+      Promise.all(run.runners.map(async (r) => (await readPoints(join(r.dir, 'points.json.gz'))).get('vus')!.samples));
     const one = (await vus(single))[0]!.filter((x) => x.t >= single.startedAt);
     const perRunner = await vus(split);
-    assert.ok(perRunner.every((s) => s.some((x) => x.v > 0)), 'both runners ran VUs');
+    assert.ok(
+      perRunner.every((s) => s.some((x) => x.v > 0)),
+      'both runners ran VUs',
+    );
     const sum = sumStepCurves(perRunner).filter(([t]) => t >= split.startedAt);
     // The sum at a time since start: the latest summed sample at or before it.
     const sumAt = (since: number) => [...sum].reverse().find(([t]) => t - split.startedAt <= since)?.[1] ?? 0;
@@ -142,14 +183,36 @@ describe('execution segments, locally', () => {
 
 test('npm start -- --segments 2: each run as 2 runners, one merged row', () => {
   const results = tmp('start-segments');
-  const res = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'ws-image sequential', '--segments', '2', '-e', 'ITERATIONS=4', '-e', 'VUS=2', '-e', 'IMAGES=3', '--results', results], { encoding: 'utf8', timeout: 300_000 });
+  const res = spawnSync(
+    process.execPath,
+    [
+      join(root, 'tools', 'start.mjs'),
+      '--only',
+      'ws-image sequential',
+      '--segments',
+      '2',
+      '-e',
+      'ITERATIONS=4',
+      '-e',
+      'VUS=2',
+      '-e',
+      'IMAGES=3',
+      '--results',
+      results,
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
   assert.equal(res.status, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /^ws-image sequential\s+12\s+[\d.]+/m, 'one row: 4 iterations × 3 images from 2 runners');
   const dir = join(results, 'ws-image-sequential');
-  const runners = [1, 2].map((i) => JSON.parse(readFileSync(join(dir, `runner-${i}`, 'summary.json'), 'utf8')).metrics.rtb_messages.count);
+  const runners = [1, 2].map(
+    (i) => JSON.parse(readFileSync(join(dir, `runner-${i}`, 'summary.json'), 'utf8')).metrics.rtb_messages.count,
+  );
   assert.deepEqual(runners, [6, 6]);
   assert.equal(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).metrics.rtb_messages.count, 12);
-  const bad = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--segments', 'two'], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--segments', 'two'], {
+    encoding: 'utf8',
+  });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--segments 'two': expected a whole number/);
 });

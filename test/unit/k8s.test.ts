@@ -10,7 +10,17 @@ import { parseAllDocuments } from 'yaml';
 import { manifests, parseCli, scenarioNames, toYaml } from '../../tools/k8s.mjs';
 import { root } from '../../tools/paths.mjs';
 
-const base = { scenario: 'ws-image', parallelism: 4, env: { PROFILE: 'load', VUS: '5000' }, image: 'registry.example/rtbench-k6:1', serversImage: 'registry.example/rtbench-servers:1', influx: 'http://influxdb:8086/k6', testid: 'run-1', name: 'rtbench-ws-image', token: false };
+const base = {
+  scenario: 'ws-image',
+  parallelism: 4,
+  env: { PROFILE: 'load', VUS: '5000' },
+  image: 'registry.example/rtbench-k6:1',
+  serversImage: 'registry.example/rtbench-servers:1',
+  influx: 'http://influxdb:8086/k6',
+  testid: 'run-1',
+  name: 'rtbench-ws-image',
+  token: false,
+};
 const envOf = (doc: any) => Object.fromEntries(doc.spec.runner.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
 test('a TestRun for k6-operator: N runners of the rtbench image, the scenario as a local file, influx output and testid', () => {
@@ -35,15 +45,31 @@ test('a TestRun for k6-operator: N runners of the rtbench image, the scenario as
   assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
   assert.deepEqual(deployment.spec.template.metadata.labels['app.kubernetes.io/name'], 'rtbench-servers');
   const container = deployment.spec.template.spec.containers[0];
-  assert.deepEqual(container.ports.map((p: any) => [p.name, p.containerPort]), [['http', 8080], ['grpc', 50051]]);
-  assert.deepEqual(service.spec.ports.map((p: any) => [p.port, p.targetPort]), [[8080, 'http'], [50051, 'grpc']]);
+  assert.deepEqual(
+    container.ports.map((p: any) => [p.name, p.containerPort]),
+    [
+      ['http', 8080],
+      ['grpc', 50051],
+    ],
+  );
+  assert.deepEqual(
+    service.spec.ports.map((p: any) => [p.port, p.targetPort]),
+    [
+      [8080, 'http'],
+      [50051, 'grpc'],
+    ],
+  );
   assert.equal(container.readinessProbe.httpGet.path, '/healthz');
   assert.deepEqual(container.env, [{ name: 'RTBENCH_HOST', value: '0.0.0.0' }]);
 });
 
 test('every scenario gets manifests; the scenario list is scripts/', () => {
   assert.ok(scenarioNames().includes('grpc-over-ws'));
-  for (const scenario of scenarioNames()) assert.equal(manifests({ ...base, scenario, name: `rtbench-${scenario}` })[2].spec.script.localFile, `/rtbench/dist/${scenario}.js`);
+  for (const scenario of scenarioNames())
+    assert.equal(
+      manifests({ ...base, scenario, name: `rtbench-${scenario}` })[2].spec.script.localFile,
+      `/rtbench/dist/${scenario}.js`,
+    );
 });
 
 test('a token is read from a Secret by servers and runners, and its value is never written', () => {
@@ -72,18 +98,32 @@ test('the CLI: --help, multi-document YAML on stdout, files with --out, defaults
   const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /usage: npm run k8s -- <scenario>/);
-  const res = spawnSync(process.execPath, [cli, 'sse-feed', '--parallelism', '3', '-e', 'MODE=fanout', '--testid', 'x1'], { encoding: 'utf8' });
+  const res = spawnSync(
+    process.execPath,
+    [cli, 'sse-feed', '--parallelism', '3', '-e', 'MODE=fanout', '--testid', 'x1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(res.status, 0, res.stderr);
   const docs = parseAllDocuments(res.stdout).map((d) => d.toJS());
-  assert.deepEqual(docs.map((d) => d.kind), ['Deployment', 'Service', 'TestRun']);
+  assert.deepEqual(
+    docs.map((d) => d.kind),
+    ['Deployment', 'Service', 'TestRun'],
+  );
   assert.equal(docs[2].metadata.name, 'rtbench-sse-feed');
   assert.equal(docs[2].spec.parallelism, 3);
   assert.equal(envOf(docs[2]).MODE, 'fanout');
   assert.equal(envOf(docs[2]).PROFILE, 'compare');
   const out = mkdtempSync(join(tmpdir(), 'rtbench-k8s-'));
-  const files = spawnSync(process.execPath, [cli, 'sse-feed', '--parallelism', '3', '-e', 'MODE=fanout', '--testid', 'x1', '--out', out], { encoding: 'utf8' });
+  const files = spawnSync(
+    process.execPath,
+    [cli, 'sse-feed', '--parallelism', '3', '-e', 'MODE=fanout', '--testid', 'x1', '--out', out],
+    { encoding: 'utf8' },
+  );
   assert.equal(files.status, 0, files.stderr);
-  assert.equal(readFileSync(join(out, 'servers.yaml'), 'utf8') + '---\n' + readFileSync(join(out, 'testrun.yaml'), 'utf8'), res.stdout);
+  assert.equal(
+    readFileSync(join(out, 'servers.yaml'), 'utf8') + '---\n' + readFileSync(join(out, 'testrun.yaml'), 'utf8'),
+    res.stdout,
+  );
   const bad = spawnSync(process.execPath, [cli, 'nope'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /k8s: no scenario 'nope'/);
