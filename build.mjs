@@ -2,7 +2,7 @@
 // Builds everything rtbench runs:
 //   scripts/*.ts      → dist/<name>.js          k6 scenarios (ESM, k6 modules external)
 //   servers/*.ts      → dist/servers/<name>.js   Node servers
-//   test/<tier>/*.test.ts → dist/test/<tier>/<name>.js  node:test suites (tiers: unit, servers, e2e)
+//   test/<tier>/*.test.ts → dist/test/<tier>/<name>.js  node:test suites (tiers: unit, servers, e2e, browser)
 //   dashboards/src/generate.ts → dist/dashboards/src/generate.js   `npm run dashboards`
 //   tools/png.mjs     → dist/assets/image-533k.png  the deterministic test image
 // Type errors are caught by `npm run typecheck` (tsc), which `npm test` runs; esbuild only strips types.
@@ -24,7 +24,7 @@ const entries = (dir, keep) =>
 const scenarios = entries('scripts', (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 const servers = [join(root, 'servers', 'main.ts')];
 const tools = [join(root, 'dashboards', 'src', 'generate.ts')]; // `npm run dashboards`
-const TEST_TIERS = ['unit', 'servers', 'e2e'];
+const TEST_TIERS = ['unit', 'servers', 'e2e', 'browser'];
 const tests = TEST_TIERS.flatMap((tier) => entries(join('test', tier), (f) => f.endsWith('.test.ts')));
 
 /** @type {import('esbuild').BuildOptions} */

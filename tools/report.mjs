@@ -9,7 +9,9 @@
  * @property {string} run
  * @property {number | null} msgs        rtb_messages count
  * @property {number | null} p50         rtb_latency, ms
+ * @property {number | null} p90
  * @property {number | null} p95
+ * @property {number | null} p99
  * @property {number | null} max
  * @property {number | null} batch       rtb_batch_time median, ms (e.g. total time for N images)
  * @property {number | null} msgsPerSec  rtb_messages rate over the whole run
@@ -20,6 +22,8 @@
  * @property {number | null} wirePerMsg  bytes the workload's connections sent + received, per delivered message
  * @property {number} failedChecks
  * @property {number | null} exitCode
+ * @property {boolean} [generatorBound]  k6 itself was the limit of this run (set by whoever measures it); never a winner
+ * @property {Record<string, string | null>} [conditions]  what the run went through, e.g. { network: 'wan', proxy: null }
  */
 
 /** @param {any} summary @param {string} metric @param {string} stat */
@@ -52,7 +56,9 @@ export function comparisonRow(run, summary, { exitCode, failedChecks }, { server
     run,
     msgs,
     p50: stat(summary, 'rtb_latency', 'med'),
+    p90: stat(summary, 'rtb_latency', 'p(90)'),
     p95: stat(summary, 'rtb_latency', 'p(95)'),
+    p99: stat(summary, 'rtb_latency', 'p(99)'),
     max: stat(summary, 'rtb_latency', 'max'),
     batch: stat(summary, 'rtb_batch_time', 'med'),
     msgsPerSec: stat(summary, 'rtb_messages', 'rate'),
@@ -101,4 +107,38 @@ export function formatTable(rows) {
     'wire B/msg: bytes the workload\'s connections sent + received as k6 counts them on the socket (data_sent + data_received',
     '  of the scenario: handshakes, headers and framing included, the monitor\'s polls not), per delivered message.',
   ].join('\n');
+}
+
+/**
+ * The table of entries over their repeats: each figure's central value and its min–max spread
+ * (see tools/report/stats.mjs for the method).
+ * @param {Map<string, import('./report/verdicts.mjs').EntryStats>} stats @returns {string}
+ */
+export function formatStatsTable(stats) {
+  /** @type {Array<[string, (s: import('./report/verdicts.mjs').EntryStats) => string]>} */
+  const cols = [
+    ['runs', (s) => String(s.runs)],
+    ['p50 ms', (s) => cell(s.figures.p50, 2)],
+    ['p95 ms', (s) => cell(s.figures.p95, 2)],
+    ['p99 ms', (s) => cell(s.figures.p99, 2)],
+    ['msgs/s', (s) => cell(s.figures.msgsPerSec, 0)],
+    ['connect ms', (s) => cell(s.figures.connect, 2)],
+    ['srv CPU ms/1k', (s) => cell(s.figures.cpuPer1k, 0)],
+    ['wire B/msg', (s) => cell(s.figures.wirePerMsg, 0)],
+    ['failed checks', (s) => `${s.failedChecks}${s.generatorBound ? ' gen-bound' : ''}`],
+  ];
+  const head = ['entry', ...cols.map(([h]) => h)];
+  const body = [...stats.values()].map((s) => [s.name, ...cols.map(([, f]) => f(s))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  /** @param {string[]} cells */
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** "0.25 [0.24–0.28]" @param {import('./report/stats.mjs').Spread | null} s @param {number} digits */
+function cell(s, digits) {
+  if (!s) return '–';
+  /** @param {number} v */
+  const f = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(Math.min(1, digits)) : v.toFixed(digits));
+  return s.n < 2 ? f(s.center) : `${f(s.center)} [${f(s.min)}–${f(s.max)}]`;
 }

@@ -1,114 +1,64 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm start`: build what is missing (k6 included), start the servers, run every comparison
-// scenario at one load profile, print the side-by-side table, write each run's k6 summary JSON
-// under results/, stop the servers, and exit non-zero if any check or threshold failed.
+// entry several times in a seeded random interleaved order, then print each figure's central
+// value and spread, a verdict per workload, and write results/<run>/report.html beside every
+// run's k6 summary and k6 web-dashboard export. Exits non-zero if any check or threshold failed.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { root } from './paths.mjs';
 import { checksOf, k6Bin, runK6, startServers } from './harness.mjs';
-import { comparisonRow, formatTable } from './report.mjs';
+import { comparisonRow, formatStatsTable } from './report.mjs';
 import { startInflux } from './influx.mjs';
-import { runSegmented } from './segments.mjs';
+import { runOrder } from './report/stats.mjs';
+import { METHOD, formatVerdicts } from './report/verdicts.mjs';
+import { buildReport, environment } from './report/html.mjs';
+import { COMPARISON, USAGE, parseOptions, selectEntries } from './start-options.mjs';
 
-/**
- * The comparison: each entry is one k6 run. Add a scenario here to put it in the table.
- * @type {Array<{ name: string, script: string, env?: Record<string, string> }>}
- */
-export const COMPARISON = [
-  { name: 'ws-image sequential', script: 'ws-image.js', env: { MODE: 'sequential' } },
-  { name: 'grpc-image sequential', script: 'grpc-image.js', env: { MODE: 'sequential' } },
-  { name: 'ws-image concurrent', script: 'ws-image.js', env: { MODE: 'concurrent' } },
-  { name: 'grpc-image concurrent', script: 'grpc-image.js', env: { MODE: 'concurrent' } },
-  // seed 001: server push, one stream per VU, then one channel fanned out to 10 subscribers per VU
-  { name: 'sse-feed', script: 'sse-feed.js', env: { MODE: 'normal' } },
-  { name: 'ws-feed', script: 'ws-feed.js', env: { MODE: 'normal' } },
-  { name: 'sse-feed fanout', script: 'sse-feed.js', env: { MODE: 'fanout' } },
-  { name: 'ws-feed fanout', script: 'ws-feed.js', env: { MODE: 'fanout' } },
-  // seed 004: gRPC's four call patterns, COUNT messages of PAYLOAD_BYTES per iteration
-  { name: 'grpc-unary', script: 'grpc-unary.js' },
-  { name: 'grpc-server-stream', script: 'grpc-server-stream.js' },
-  { name: 'grpc-client-stream', script: 'grpc-client-stream.js' },
-  { name: 'grpc-bidi pipelined', script: 'grpc-bidi.js', env: { MODE: 'pipelined' } },
-  // seed 003: the same CreateOrder and ProcessOrders calls tunnelled through the WebSocket bridge
-  { name: 'grpc-over-ws unary', script: 'grpc-over-ws.js', env: { CALL: 'unary' } },
-  { name: 'grpc-over-ws bidi pipelined', script: 'grpc-over-ws.js', env: { CALL: 'bidi', MODE: 'pipelined' } },
-  // seed 002: echo round trips, the text 'hi', one message in flight, a 5 s window per client
-  { name: 'ws-echo', script: 'ws-echo.js', env: { MODE: 'sequential', WINDOW: '5s' } },
-  { name: 'socketio-echo', script: 'socketio-echo.js', env: { MODE: 'sequential', WINDOW: '5s' } },
-  // seed 002 over gRPC: echo round trips in a 5 s window on one stream
-  { name: 'grpc-echo', script: 'grpc-echo.js', env: { MODE: 'sequential' } },
-];
-
-const USAGE = `usage: npm start -- [options]
-  --profile NAME     load profile for every run (default compare; smoke, compare, load, stress, spike, soak)
-  --model M          closed (ramping VUs) or open (arrival rate); default closed
-  --duration D       stretch or shrink the profile to this total length, e.g. 20s
-  --only A,B         run only the comparison entries whose name contains one of these words
-  -e NAME=VALUE      pass a setting to every scenario (e.g. -e IMAGES=50); repeatable
-  --out URI          also stream results to a k6 output, e.g. influxdb=http://127.0.0.1:8086/k6
-  --influx           stream to InfluxDB: $INFLUX_URL (e.g. http://127.0.0.1:8086/k6) if set, else a
-                     local influxd (npm run influx) whose data stays in the results folder
-  --results DIR      where to write the run's results (default results/<timestamp>)
-  --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
-                     into one row with every threshold evaluated on the merged result
-  --help             this text
-Runs: ${COMPARISON.map((r) => r.name).join(', ')}`;
-
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {{ env: Record<string, string>, only: string[], out: string[], influx: boolean, results?: string, segments: number }} */
-  const o = { env: { PROFILE: 'compare' }, only: [], out: [], influx: false, segments: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--help' || arg === '-h') { console.log(USAGE); process.exit(0); }
-    else if (arg === '--profile') o.env.PROFILE = value();
-    else if (arg === '--model') o.env.MODEL = value();
-    else if (arg === '--duration') o.env.DURATION = value();
-    else if (arg === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (arg === '--out') o.out.push(value());
-    else if (arg === '--influx') o.influx = true;
-    else if (arg === '--results') o.results = value();
-    else if (arg === '--segments') {
-      const v = value();
-      o.segments = Number(v);
-      if (!/^\d+$/.test(v) || o.segments < 1 || o.segments > 64) throw new Error(`--segments '${v}': expected a whole number of k6 processes, 1 to 64`);
-    }
-    else if (arg === '-e' || arg === '--env') {
-      const kv = value();
-      const eq = kv.indexOf('=');
-      if (eq < 1) throw new Error(`-e '${kv}': expected NAME=VALUE`);
-      o.env[kv.slice(0, eq)] = kv.slice(eq + 1);
-    } else throw new Error(`unknown option '${arg}' (see --help)`);
-  }
-  return o;
+/** @param {string} msg @returns {never} */
+function usageError(msg) {
+  console.error(`npm start: ${msg}\n(see npm start -- --help)`);
+  process.exit(2);
 }
 
+/** @param {number} s */
+const clock = (s) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+/** Shell-quotes one argument for the reproduce command. @param {string} a */
+const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
 async function main() {
+  const argv = process.argv.slice(2);
   let opts;
   try {
-    opts = parseArgs(process.argv.slice(2));
+    opts = parseOptions(argv);
   } catch (err) {
-    console.error(`npm start: ${/** @type {Error} */ (err).message}\n\n${USAGE}`);
-    process.exit(2);
+    usageError(/** @type {Error} */ (err).message);
   }
-  const runs = COMPARISON.filter((r) => opts.only.length === 0 || opts.only.some((w) => r.name.includes(w)));
-  if (runs.length === 0) {
-    console.error(`npm start: --only ${opts.only.join(',')} matches no run (runs: ${COMPARISON.map((r) => r.name).join(', ')})`);
-    process.exit(2);
+  if (opts.help) {
+    console.log(USAGE);
+    return;
   }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  if (opts.reportFrom) {
+    const file = join(opts.reportFrom, 'comparison.json');
+    if (!existsSync(file)) usageError(`--report-from ${opts.reportFrom}: no comparison.json there`);
+    const { html, verdicts: list } = buildReport(JSON.parse(readFileSync(file, 'utf8')));
+    writeFileSync(join(opts.reportFrom, 'report.html'), html);
+    console.log(`${formatVerdicts(list)}\n\nreport: ${join(opts.reportFrom, 'report.html')}`);
+    return;
+  }
+  const entries = selectEntries(opts);
+  if (entries.length === 0) usageError(`--only ${opts.only.join(',')} matches no entry (entries: ${COMPARISON.map((r) => r.name).join(', ')})`);
+  const order = runOrder(entries, opts.repeats, opts.seed);
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
   const resultsDir = opts.results ?? join(root, 'results', stamp);
   mkdirSync(resultsDir, { recursive: true });
+  const command = ['npm', 'start', '--', ...argv.map(quote), ...(opts.seedGiven ? [] : ['--seed', String(opts.seed)])].join(' ');
 
   console.log('▶ building scenarios and servers');
-  const build = spawnSync(process.execPath, [join(root, 'build.mjs')], { stdio: 'inherit' });
+  const build = spawnSync(process.execPath, [join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
   console.log('▶ checking k6');
   const k6 = await k6Bin();
@@ -135,24 +85,37 @@ async function main() {
     await servers.stop();
     await influx?.stop();
   };
-  process.on('SIGINT', () => { stop().finally(() => process.exit(130)); });
+  process.on('SIGINT', () => {
+    stop().finally(() => process.exit(130));
+  });
+  // k6's web dashboard, headless (port -1), exported as HTML at the end of each run; a 1 s
+  // aggregation period so that short runs have enough points to export.
+  process.env.K6_WEB_DASHBOARD = 'true';
+  process.env.K6_WEB_DASHBOARD_PORT = '-1';
+  process.env.K6_WEB_DASHBOARD_PERIOD = '1s';
+  process.env.K6_WEB_DASHBOARD_EXPORT = 'dashboard.html';
 
+  console.log(
+    `▶ ${order.length} runs: ${entries.length} entries × ${opts.repeats} repeats, profile ${opts.env.PROFILE}` +
+      `${opts.env.DURATION ? ` in ${opts.env.DURATION}` : ''}${opts.env.MODEL ? `, ${opts.env.MODEL} model` : ''}, order seed ${opts.seed}`,
+  );
+  /** @type {import('./report/verdicts.mjs').RunRow[]} */
   const rows = [];
+  /** @type {Map<string, number[]>} seconds each entry's runs took, for the estimate */
+  const took = new Map();
   let failed = 0;
   try {
-    for (const [i, run] of runs.entries()) {
-      const file = run.name.replace(/\s+/g, '-');
-      const dir = join(resultsDir, file);
+    for (const [i, { entry, repeat }] of order.entries()) {
+      const file = entry.name.replace(/\s+/g, '-');
+      const dir = join(resultsDir, file, `run-${repeat}`);
       mkdirSync(dir, { recursive: true });
       const started = Date.now();
-      console.log(`▶ [${i + 1}/${runs.length}] ${run.name} (profile ${opts.env.PROFILE}${opts.env.MODEL ? `, ${opts.env.MODEL} model` : ''})`);
+      console.log(`▶ [${i + 1}/${order.length}] ${entry.name}, repeat ${repeat}/${opts.repeats}${eta(order.slice(i), took, opts.env.DURATION)}`);
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
-      const env = { ...servers.env(), ...opts.env, ...(run.env ?? {}) };
-      /** @type {Parameters<typeof runK6>[2] & { dir: string }} */
-      const k6Opts = {
+      const res = await runK6(entry.script, { ...servers.env(), ...entry.runEnv }, {
         dir,
-        args: [...opts.out.flatMap((o) => ['--out', o]), '--tag', `testid=${testid}`, '--tag', `run=${file}`],
+        args: [...opts.out.flatMap((o) => ['--out', o]), '--tag', `testid=${testid}`, '--tag', `run=${file}`, '--tag', `repeat=${repeat}`],
         onLine: (line) => {
           // k6's own progress line, shown at most every 5 s
           if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
@@ -160,9 +123,7 @@ async function main() {
             console.log(`    ${line.trim()}`);
           }
         },
-      };
-      // --segments N (tools/segments.mjs): N k6 processes split like k6-operator's runners, merged.
-      const res = opts.segments > 1 ? await runSegmented(run.script, env, { ...k6Opts, segments: opts.segments }) : await runK6(run.script, env, k6Opts);
+      });
       writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
       const checks = res.summary ? checksOf(res.summary) : {};
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);
@@ -170,24 +131,64 @@ async function main() {
       if (!ok) failed++;
       const cpuAfter = await serverCpuMs(servers.httpUrl);
       const serverCpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-      rows.push(comparisonRow(run.name, res.summary, { exitCode: res.code, failedChecks }, { serverCpuMs: serverCpu }));
-      console.log(`  ${ok ? '✓' : '✗'} ${run.name}: k6 exit ${res.code}, ${failedChecks} failed checks, ${((Date.now() - started) / 1000).toFixed(0)} s → ${dir}`);
+      const row = comparisonRow(entry.name, res.summary, { exitCode: res.code, failedChecks }, { serverCpuMs: serverCpu });
+      const dashboard = existsSync(join(dir, 'dashboard.html')) ? relative(resultsDir, join(dir, 'dashboard.html')) : null;
+      rows.push({ ...row, entry: entry.name, repeat, latencyResolutionMs: entry.wholeMs ? 1 : 0, conditions: { ...opts.conditions }, dir: relative(resultsDir, dir), dashboard });
+      const secs = (Date.now() - started) / 1000;
+      took.set(entry.name, [...(took.get(entry.name) ?? []), secs]);
+      console.log(`  ${ok ? '✓' : '✗'} ${entry.name} #${repeat}: k6 exit ${res.code}, ${failedChecks} failed checks, ${secs.toFixed(0)} s`);
       if (!ok) console.log(res.stderr.split('\n').filter((l) => /level=error|ERRO|✗/.test(l)).slice(-5).join('\n'));
     }
   } finally {
     await stop();
   }
-  const table = formatTable(rows);
-  console.log(`\n${table}`);
-  writeFileSync(join(resultsDir, 'comparison.txt'), table + '\n');
-  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ settings: opts.env, testid, rows }, null, 2));
-  console.log(`\nresults: ${resultsDir}`);
+  const wallSeconds = (Date.now() - startedAt.getTime()) / 1000;
+  const meta = {
+    version: 2,
+    testid,
+    startedAt: startedAt.toISOString(),
+    wallSeconds,
+    command,
+    seed: opts.seed,
+    repeats: opts.repeats,
+    full: opts.full,
+    settings: opts.env,
+    conditions: opts.conditions,
+    environment: environment(k6),
+    method: METHOD,
+    order: order.map((o) => ({ entry: o.entry.name, repeat: o.repeat })),
+    entries: entries.map((e) => ({ name: e.name, script: e.script, env: e.runEnv })),
+  };
+  // the raw runs first: a report can be rebuilt from them (--report-from)
+  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ ...meta, runs: rows }, null, 2));
+  const { html, stats, verdicts: list } = buildReport({ ...meta, runs: rows });
+  const table = formatStatsTable(stats);
+  const verdictText = formatVerdicts(list);
+  console.log(`\n${table}\n\nMethod: ${METHOD}.\n\nVerdicts (${opts.repeats} runs per entry):\n${verdictText}`);
+  writeFileSync(join(resultsDir, 'comparison.txt'), `${table}\n\nMethod: ${METHOD}.\n\n${verdictText}\n`);
+  writeFileSync(join(resultsDir, 'report.html'), html);
+  console.log(`\nreport: ${join(resultsDir, 'report.html')}\nresults: ${resultsDir} (${clock(wallSeconds)} in all)`);
+  console.log(`reproduce: ${command}`);
   if (opts.out.length) console.log(`streamed with testid=${testid}`);
   if (influx) console.log(`InfluxDB data kept in ${influx.dir}: \`npm run influx -- --data ${influx.dir}\` serves it again`);
   if (failed) {
-    console.error(`${failed} of ${runs.length} runs failed (a check, a threshold or k6 itself): see the k6.log files`);
+    console.error(`${failed} of ${order.length} runs failed (a check, a threshold or k6 itself): see the k6.log files`);
     process.exit(1);
   }
+}
+
+/**
+ * "· about 3m10s left": the runs still to go, each at its entry's mean so far, else the mean of
+ * all runs so far, else the planned duration plus a few seconds of k6 start-up.
+ * @param {Array<{ entry: import('./start-options.mjs').Entry }>} remaining @param {Map<string, number[]>} took @param {string | undefined} duration
+ */
+function eta(remaining, took, duration) {
+  const all = [...took.values()].flat();
+  const planned = duration ? Number(/^(\d+)s$/.exec(duration)?.[1] ?? 30) + 2 : 34;
+  const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const guess = all.length ? mean(all) : planned;
+  const left = remaining.reduce((s, { entry }) => s + (took.has(entry.name) ? mean(/** @type {number[]} */ (took.get(entry.name))) : guess), 0);
+  return ` · about ${clock(left)} left${all.length ? '' : ' (estimated)'}`;
 }
 
 /**

@@ -18,9 +18,12 @@ import { EXTENSIONS } from './k6.mjs';
 import { root } from './paths.mjs';
 
 export const TIERS = ['unit', 'servers', 'e2e'];
+/** Tiers that need an optional extra and run only when named: browser needs Chromium. */
+export const OPTIONAL_TIERS = ['browser'];
 const HELP = `usage: node tools/test.mjs [options] [name …]
 
-  --tier T          unit | servers | e2e | all (default all); unit needs neither k6 nor influxd
+  --tier T          unit | servers | e2e | all (default all); unit needs neither k6 nor influxd;
+                    browser (not in all) needs Chromium, an optional extra: \`npm run test:browser\`
   --test-timeout S  seconds one test may take before it fails (default 600)
   --max-minutes M   bound on the whole run; past it everything it started is killed (default 60)
   -h, --help        this text
@@ -53,12 +56,29 @@ if (opts.help) {
   process.exit(0);
 }
 const tiers = opts.tier === 'all' ? TIERS : [String(opts.tier)];
-if (!tiers.every((t) => TIERS.includes(t))) usage(`--tier must be one of ${TIERS.join(', ')}, all (got '${opts.tier}')`);
+if (!tiers.every((t) => TIERS.includes(t) || OPTIONAL_TIERS.includes(t))) usage(`--tier must be one of ${[...TIERS, ...OPTIONAL_TIERS].join(', ')}, all (got '${opts.tier}')`);
+if (tiers.includes('browser') && !chromium()) {
+  console.error(
+    'test: the browser tier needs Chromium, an optional extra. Install it (Debian/Ubuntu: `apt-get install -y chromium`)\n' +
+      'or point CHROMIUM_BIN at a Chromium or Chrome binary, then run `npm run test:browser` again.',
+  );
+  process.exit(1);
+}
 const testTimeoutS = Number(opts['test-timeout']);
 if (!(testTimeoutS > 0)) usage(`--test-timeout must be a positive number of seconds (got '${opts['test-timeout']}')`);
 const maxMinutes = Number(opts['max-minutes']);
 if (!(maxMinutes > 0)) usage(`--max-minutes must be a positive number (got '${opts['max-minutes']}')`);
 const deadline = Date.now() + maxMinutes * 60_000;
+
+/** The Chromium the browser tier drives: $CHROMIUM_BIN, else Debian's or a PATH one; null if none. */
+export function chromium() {
+  if (process.env.CHROMIUM_BIN) return existsSync(process.env.CHROMIUM_BIN) ? process.env.CHROMIUM_BIN : null;
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) return found;
+  }
+  return null;
+}
 
 /** @param {string} title @param {number} started */
 const done = (title, started) => console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -134,7 +154,7 @@ const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
 step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
 step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
-if (tiers.length > 1 || tiers[0] !== 'unit') {
+if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   for (const ext of EXTENSIONS) {
     gofmtStep(ext.dir);
     step(`go vet ${ext.dir}`, 'go', ['vet', './...'], join(root, ext.dir));
