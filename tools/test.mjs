@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXTENSIONS } from './k6.mjs';
 import { root } from './paths.mjs';
+import { chromium } from './chromium.mjs';
 
 export const TIERS = ['unit', 'servers', 'e2e'];
 /** Tiers that need an optional extra and run only when named: browser needs Chromium. */
@@ -69,16 +70,6 @@ if (!(testTimeoutS > 0)) usage(`--test-timeout must be a positive number of seco
 const maxMinutes = Number(opts['max-minutes']);
 if (!(maxMinutes > 0)) usage(`--max-minutes must be a positive number (got '${opts['max-minutes']}')`);
 const deadline = Date.now() + maxMinutes * 60_000;
-
-/** The Chromium the browser tier drives: $CHROMIUM_BIN, else Debian's or a PATH one; null if none. */
-export function chromium() {
-  if (process.env.CHROMIUM_BIN) return existsSync(process.env.CHROMIUM_BIN) ? process.env.CHROMIUM_BIN : null;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-    if (found) return found;
-  }
-  return null;
-}
 
 /** @param {string} title @param {number} started */
 const done = (title, started) => console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
