@@ -63,7 +63,8 @@ const scriptJson = (v) => JSON.stringify(v).replace(/</g, '\\u003c');
 function chartJs() {
   // the package's exports map hides dist/ files; its main entry sits in the same folder
   const code = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
-  return code.replace(/<\/script/gi, '<\\/script');
+  // no source-map comment: a browser's developer tools would try to fetch the map
+  return code.replace(/<\/script/gi, '<\\/script').replace(/^\/\/# sourceMappingURL=.*$/gm, '');
 }
 
 const PERCENTILES = /** @type {const} */ ([
