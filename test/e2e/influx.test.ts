@@ -106,18 +106,18 @@ describe('npm run influx', () => {
 describe('runs streamed into InfluxDB, read back by every dashboard query', () => {
   test('npm start --influx: every run under one testid with a run tag; the table has server CPU per 1,000 messages and wire bytes per message', () => {
     const results = mkdtempSync(join(tmpdir(), 'rtbench-results-'));
-    const res = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'image', '--duration', '3s', '-e', 'IMAGES=2', '--influx', '--results', results], {
+    const res = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'image', '--repeats', '1', '--duration', '3s', '-e', 'IMAGES=2', '--influx', '--results', results], {
       encoding: 'utf8',
       timeout: 300_000,
       env: { ...process.env, INFLUX_URL: influx.k6Out },
     });
     assert.equal(res.status, 0, res.stdout + res.stderr);
-    const comparison = JSON.parse(readFileSync(join(results, 'comparison.json'), 'utf8')) as { testid: string; rows: Array<{ run: string; msgs: number; cpuPer1k: number; wirePerMsg: number }> };
+    const comparison = JSON.parse(readFileSync(join(results, 'comparison.json'), 'utf8')) as { testid: string; runs: Array<{ run: string; msgs: number; cpuPer1k: number; wirePerMsg: number }> };
     testid = comparison.testid;
     assert.match(res.stdout, new RegExp(`streaming to influxdb=${escapeRegex(influx.k6Out)} with testid=${testid}`));
     assert.match(res.stdout, /srv CPU ms\/1k\s+wire B\/msg/);
-    assert.equal(comparison.rows.length, 4);
-    for (const row of comparison.rows) {
+    assert.equal(comparison.runs.length, 4);
+    for (const row of comparison.runs) {
       assert.ok(row.cpuPer1k > 0, `${row.run}: server CPU per 1,000 messages measured (${row.cpuPer1k})`);
       assert.ok(row.wirePerMsg > IMAGE_BYTES && row.wirePerMsg < 1.2 * IMAGE_BYTES, `${row.run}: an image and its ack on the wire per message (${row.wirePerMsg})`);
     }
