@@ -31,13 +31,21 @@ function main() {
   const result = compareResults(A, B, { margin: opts.margin, figures: opts.figures });
   console.log(`A: ${opts.dirA}\nB: ${opts.dirB}\n`);
   const differs = ['conditions', 'settings'].filter((k) => JSON.stringify(A[k] ?? {}) !== JSON.stringify(B[k] ?? {}));
-  if (differs.length) console.log(`note: the runs differ in ${differs.map((k) => `${k} (A ${JSON.stringify(A[k] ?? {})}, B ${JSON.stringify(B[k] ?? {})})`).join('; ')}\n`);
-  for (const c of result.changes) console.log(`${c.regression ? '✗' : c.outcome === 'no-clear-change' ? ' ' : c.outcome === 'better' ? '+' : '-'} ${c.text}`);
+  if (differs.length)
+    console.log(
+      `note: the runs differ in ${differs.map((k) => `${k} (A ${JSON.stringify(A[k] ?? {})}, B ${JSON.stringify(B[k] ?? {})})`).join('; ')}\n`,
+    );
+  for (const c of result.changes)
+    console.log(
+      `${c.regression ? '✗' : c.outcome === 'no-clear-change' ? ' ' : c.outcome === 'better' ? '+' : '-'} ${c.text}`,
+    );
   if (result.onlyA.length) console.log(`only in A: ${result.onlyA.join(', ')}`);
   if (result.onlyB.length) console.log(`only in B: ${result.onlyB.join(', ')}`);
   const html = opts.html ?? join(opts.dirB, 'compare.html');
   writeFileSync(html, compareHtml({ dirA: opts.dirA, dirB: opts.dirB, A, B, margin: opts.margin, result }));
-  console.log(`\n${result.regressions.length ? `${result.regressions.length} regression(s)` : 'no regression'} beyond ${Math.round(opts.margin * 100)}% (${result.changes.length} figures compared) → ${html}`);
+  console.log(
+    `\n${result.regressions.length ? `${result.regressions.length} regression(s)` : 'no regression'} beyond ${Math.round(opts.margin * 100)}% (${result.changes.length} figures compared) → ${html}`,
+  );
   if (result.regressions.length) process.exit(1);
 }
 

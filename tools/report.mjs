@@ -87,25 +87,51 @@ const num = (v, digits = 1) => (v === null ? '–' : v >= 1000 ? v.toFixed(0) : 
 
 /** @param {Row[]} rows @returns {string} */
 export function formatTable(rows) {
-  const head = ['run', 'msgs', 'p50 ms', 'p95 ms', 'max ms', 'batch ms', 'trips/client min/avg/max', 'msgs/s', 'MB/s', 'connect ms', 'srv CPU ms/1k', 'wire B/msg', 'failed checks'];
+  const head = [
+    'run',
+    'msgs',
+    'p50 ms',
+    'p95 ms',
+    'max ms',
+    'batch ms',
+    'trips/client min/avg/max',
+    'msgs/s',
+    'MB/s',
+    'connect ms',
+    'srv CPU ms/1k',
+    'wire B/msg',
+    'failed checks',
+  ];
   const body = rows.map((r) => [
     r.run,
     r.msgs === null ? '–' : String(r.msgs),
-    num(r.p50), num(r.p95), num(r.max), num(r.batch), r.trips ? [r.trips.min, r.trips.avg, r.trips.max].map((v) => v.toFixed(0)).join('/') : '–', num(r.msgsPerSec), num(r.mbPerSec), num(r.connect), num(r.cpuPer1k), num(r.wirePerMsg, 0),
+    num(r.p50),
+    num(r.p95),
+    num(r.max),
+    num(r.batch),
+    r.trips ? [r.trips.min, r.trips.avg, r.trips.max].map((v) => v.toFixed(0)).join('/') : '–',
+    num(r.msgsPerSec),
+    num(r.mbPerSec),
+    num(r.connect),
+    num(r.cpuPer1k),
+    num(r.wirePerMsg, 0),
     `${r.failedChecks}${r.exitCode !== 0 ? ` (k6 exit ${r.exitCode})` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
   /** @param {string[]} cells */
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line),
+  return [
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
     '',
     'p50/p95/max: per-message latency (rtb_latency; for images: send → ack, see README "How latency is taken").',
-    'batch: median time for one iteration\'s batch (e.g. all N images). msgs/s and MB/s: over the whole run.',
+    "batch: median time for one iteration's batch (e.g. all N images). msgs/s and MB/s: over the whole run.",
     'trips/client: echo runs: round trips one client completed in its window (rtb_round_trips), min/mean/max over clients.',
-    'srv CPU ms/1k: the server process\'s CPU time (user + system, GET /stats read before and after the run) per 1,000',
+    "srv CPU ms/1k: the server process's CPU time (user + system, GET /stats read before and after the run) per 1,000",
     '  delivered messages (rtb_messages). One Node process hosts every protocol, so idle cost during the run is included.',
-    'wire B/msg: bytes the workload\'s connections sent + received as k6 counts them on the socket (data_sent + data_received',
-    '  of the scenario: handshakes, headers and framing included, the monitor\'s polls not), per delivered message.',
+    "wire B/msg: bytes the workload's connections sent + received as k6 counts them on the socket (data_sent + data_received",
+    "  of the scenario: handshakes, headers and framing included, the monitor's polls not), per delivered message.",
   ].join('\n');
 }
 
@@ -139,6 +165,7 @@ export function formatStatsTable(stats) {
 function cell(s, digits) {
   if (!s) return '–';
   /** @param {number} v */
-  const f = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(Math.min(1, digits)) : v.toFixed(digits));
+  const f = (v) =>
+    Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(Math.min(1, digits)) : v.toFixed(digits);
   return s.n < 2 ? f(s.center) : `${f(s.center)} [${f(s.min)}–${f(s.max)}]`;
 }

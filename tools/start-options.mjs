@@ -31,10 +31,20 @@ export const COMPARISON = [
   { name: 'grpc-bidi pipelined', script: 'grpc-bidi.js', env: { MODE: 'pipelined' }, quick: {}, wholeMs: true },
   // seed 003: the same CreateOrder and ProcessOrders calls tunnelled through the WebSocket bridge
   { name: 'grpc-over-ws unary', script: 'grpc-over-ws.js', env: { CALL: 'unary' }, quick: {} },
-  { name: 'grpc-over-ws bidi pipelined', script: 'grpc-over-ws.js', env: { CALL: 'bidi', MODE: 'pipelined' }, quick: {} },
+  {
+    name: 'grpc-over-ws bidi pipelined',
+    script: 'grpc-over-ws.js',
+    env: { CALL: 'bidi', MODE: 'pipelined' },
+    quick: {},
+  },
   // seed 002: echo round trips, the text 'hi', one message in flight, a 5 s window per client
   { name: 'ws-echo', script: 'ws-echo.js', env: { MODE: 'sequential', WINDOW: '5s' }, quick: { WINDOW: '2s' } },
-  { name: 'socketio-echo', script: 'socketio-echo.js', env: { MODE: 'sequential', WINDOW: '5s' }, quick: { WINDOW: '2s' } },
+  {
+    name: 'socketio-echo',
+    script: 'socketio-echo.js',
+    env: { MODE: 'sequential', WINDOW: '5s' },
+    quick: { WINDOW: '2s' },
+  },
   // seed 002 over gRPC: echo round trips in a window on one stream
   { name: 'grpc-echo', script: 'grpc-echo.js', env: { MODE: 'sequential' }, quick: { WINDOW: '2s' }, wholeMs: true },
 ];
@@ -108,9 +118,16 @@ export function parseOptions(argv) {
     throw new Error(unknown ? `unknown option '${unknown[1]}'` : e.message.split('\n')[0]);
   }
   const v = /** @type {any} */ (parsed.values);
-  const count = (/** @type {string} */ name, /** @type {string | undefined} */ raw, /** @type {number} */ dflt, min = 1, max = 1000) => {
+  const count = (
+    /** @type {string} */ name,
+    /** @type {string | undefined} */ raw,
+    /** @type {number} */ dflt,
+    min = 1,
+    max = 1000,
+  ) => {
     if (raw === undefined) return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new Error(`--${name} '${raw}': expected a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+      throw new Error(`--${name} '${raw}': expected a whole number from ${min} to ${max}`);
     return Number(raw);
   };
   /** @type {Record<string, string>} */
@@ -124,7 +141,10 @@ export function parseOptions(argv) {
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   /** @type {string[]} */
-  const only = (v.only ?? '').split(',').map((/** @type {string} */ s) => s.trim()).filter(Boolean);
+  const only = (v.only ?? '')
+    .split(',')
+    .map((/** @type {string} */ s) => s.trim())
+    .filter(Boolean);
   return {
     help: /** @type {boolean} */ (v.help),
     full: /** @type {boolean} */ (v.full),
@@ -151,7 +171,10 @@ export function selectEntries(opts) {
   const pool = opts.full || opts.only.length ? COMPARISON : quickEntries;
   return pool
     .filter((r) => opts.only.length === 0 || opts.only.some((w) => r.name.includes(w)))
-    .map((r) => ({ ...r, runEnv: { ...opts.env, ...(r.env ?? {}), ...(opts.full || r.quick === false ? {} : r.quick), ...userEnv(opts) } }));
+    .map((r) => ({
+      ...r,
+      runEnv: { ...opts.env, ...(r.env ?? {}), ...(opts.full || r.quick === false ? {} : r.quick), ...userEnv(opts) },
+    }));
 }
 
 /** -e settings win over an entry's own. @param {ReturnType<typeof parseOptions>} opts */
@@ -159,4 +182,3 @@ function userEnv(opts) {
   const keep = Object.entries(opts.env).filter(([k]) => !['PROFILE', 'MODEL', 'DURATION'].includes(k));
   return Object.fromEntries(keep);
 }
-

@@ -23,7 +23,8 @@ function usageError(msg) {
 }
 
 /** @param {number} s */
-const clock = (s) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+const clock = (s) =>
+  s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
 
 /** Shell-quotes one argument for the reproduce command. @param {string} a */
 const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -49,13 +50,23 @@ async function main() {
     return;
   }
   const entries = selectEntries(opts);
-  if (entries.length === 0) usageError(`--only ${opts.only.join(',')} matches no entry (entries: ${COMPARISON.map((r) => r.name).join(', ')})`);
+  if (entries.length === 0)
+    usageError(`--only ${opts.only.join(',')} matches no entry (entries: ${COMPARISON.map((r) => r.name).join(', ')})`);
   const order = runOrder(entries, opts.repeats, opts.seed);
   const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d+Z$/, 'Z');
   const resultsDir = opts.results ?? join(root, 'results', stamp);
   mkdirSync(resultsDir, { recursive: true });
-  const command = ['npm', 'start', '--', ...argv.map(quote), ...(opts.seedGiven ? [] : ['--seed', String(opts.seed)])].join(' ');
+  const command = [
+    'npm',
+    'start',
+    '--',
+    ...argv.map(quote),
+    ...(opts.seedGiven ? [] : ['--seed', String(opts.seed)]),
+  ].join(' ');
 
   console.log('▶ building scenarios and servers');
   const build = spawnSync(process.execPath, [join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
@@ -110,20 +121,34 @@ async function main() {
       const dir = join(resultsDir, file, `run-${repeat}`);
       mkdirSync(dir, { recursive: true });
       const started = Date.now();
-      console.log(`▶ [${i + 1}/${order.length}] ${entry.name}, repeat ${repeat}/${opts.repeats}${eta(order.slice(i), took, opts.env.DURATION)}`);
+      console.log(
+        `▶ [${i + 1}/${order.length}] ${entry.name}, repeat ${repeat}/${opts.repeats}${eta(order.slice(i), took, opts.env.DURATION)}`,
+      );
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
-      const res = await runK6(entry.script, { ...servers.env(), ...entry.runEnv }, {
-        dir,
-        args: [...opts.out.flatMap((o) => ['--out', o]), '--tag', `testid=${testid}`, '--tag', `run=${file}`, '--tag', `repeat=${repeat}`],
-        onLine: (line) => {
-          // k6's own progress line, shown at most every 5 s
-          if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
-            lastProgress = Date.now();
-            console.log(`    ${line.trim()}`);
-          }
+      const res = await runK6(
+        entry.script,
+        { ...servers.env(), ...entry.runEnv },
+        {
+          dir,
+          args: [
+            ...opts.out.flatMap((o) => ['--out', o]),
+            '--tag',
+            `testid=${testid}`,
+            '--tag',
+            `run=${file}`,
+            '--tag',
+            `repeat=${repeat}`,
+          ],
+          onLine: (line) => {
+            // k6's own progress line, shown at most every 5 s
+            if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
+              lastProgress = Date.now();
+              console.log(`    ${line.trim()}`);
+            }
+          },
         },
-      });
+      );
       writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
       const checks = res.summary ? checksOf(res.summary) : {};
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);
@@ -131,13 +156,37 @@ async function main() {
       if (!ok) failed++;
       const cpuAfter = await serverCpuMs(servers.httpUrl);
       const serverCpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-      const row = comparisonRow(entry.name, res.summary, { exitCode: res.code, failedChecks }, { serverCpuMs: serverCpu });
-      const dashboard = existsSync(join(dir, 'dashboard.html')) ? relative(resultsDir, join(dir, 'dashboard.html')) : null;
-      rows.push({ ...row, entry: entry.name, repeat, latencyResolutionMs: entry.wholeMs ? 1 : 0, conditions: { ...opts.conditions }, dir: relative(resultsDir, dir), dashboard });
+      const row = comparisonRow(
+        entry.name,
+        res.summary,
+        { exitCode: res.code, failedChecks },
+        { serverCpuMs: serverCpu },
+      );
+      const dashboard = existsSync(join(dir, 'dashboard.html'))
+        ? relative(resultsDir, join(dir, 'dashboard.html'))
+        : null;
+      rows.push({
+        ...row,
+        entry: entry.name,
+        repeat,
+        latencyResolutionMs: entry.wholeMs ? 1 : 0,
+        conditions: { ...opts.conditions },
+        dir: relative(resultsDir, dir),
+        dashboard,
+      });
       const secs = (Date.now() - started) / 1000;
       took.set(entry.name, [...(took.get(entry.name) ?? []), secs]);
-      console.log(`  ${ok ? '✓' : '✗'} ${entry.name} #${repeat}: k6 exit ${res.code}, ${failedChecks} failed checks, ${secs.toFixed(0)} s`);
-      if (!ok) console.log(res.stderr.split('\n').filter((l) => /level=error|ERRO|✗/.test(l)).slice(-5).join('\n'));
+      console.log(
+        `  ${ok ? '✓' : '✗'} ${entry.name} #${repeat}: k6 exit ${res.code}, ${failedChecks} failed checks, ${secs.toFixed(0)} s`,
+      );
+      if (!ok)
+        console.log(
+          res.stderr
+            .split('\n')
+            .filter((l) => /level=error|ERRO|✗/.test(l))
+            .slice(-5)
+            .join('\n'),
+        );
     }
   } finally {
     await stop();
@@ -170,7 +219,8 @@ async function main() {
   console.log(`\nreport: ${join(resultsDir, 'report.html')}\nresults: ${resultsDir} (${clock(wallSeconds)} in all)`);
   console.log(`reproduce: ${command}`);
   if (opts.out.length) console.log(`streamed with testid=${testid}`);
-  if (influx) console.log(`InfluxDB data kept in ${influx.dir}: \`npm run influx -- --data ${influx.dir}\` serves it again`);
+  if (influx)
+    console.log(`InfluxDB data kept in ${influx.dir}: \`npm run influx -- --data ${influx.dir}\` serves it again`);
   if (failed) {
     console.error(`${failed} of ${order.length} runs failed (a check, a threshold or k6 itself): see the k6.log files`);
     process.exit(1);
@@ -187,7 +237,10 @@ function eta(remaining, took, duration) {
   const planned = duration ? Number(/^(\d+)s$/.exec(duration)?.[1] ?? 30) + 2 : 34;
   const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const guess = all.length ? mean(all) : planned;
-  const left = remaining.reduce((s, { entry }) => s + (took.has(entry.name) ? mean(/** @type {number[]} */ (took.get(entry.name))) : guess), 0);
+  const left = remaining.reduce(
+    (s, { entry }) => s + (took.has(entry.name) ? mean(/** @type {number[]} */ (took.get(entry.name))) : guess),
+    0,
+  );
   return ` · about ${clock(left)} left${all.length ? '' : ' (estimated)'}`;
 }
 
@@ -197,7 +250,9 @@ function eta(remaining, took, duration) {
  */
 async function serverCpuMs(httpUrl) {
   try {
-    const s = /** @type {{ cpuUserMs: number, cpuSystemMs: number }} */ (await (await fetch(`${httpUrl}/stats`)).json());
+    const s = /** @type {{ cpuUserMs: number, cpuSystemMs: number }} */ (
+      await (await fetch(`${httpUrl}/stats`)).json()
+    );
     return s.cpuUserMs + s.cpuSystemMs;
   } catch {
     return null;

@@ -15,7 +15,15 @@ import { chromium as playwright, type Browser, type Page } from 'playwright-core
 import { k6Bin, root } from '../helpers.ts';
 import { chromium } from '../../tools/chromium.mjs';
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** How many distinct colours a PNG holds (8-bit RGB or RGBA, not interlaced): a blank page has one. */
 function distinctColours(png: Buffer): number {
@@ -24,7 +32,7 @@ function distinctColours(png: Buffer): number {
   let height = 0;
   let channels = 0;
   const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
+  for (let at = 8; at < png.length;) {
     const len = png.readUInt32BE(at);
     const type = png.subarray(at + 4, at + 8).toString('latin1');
     const body = png.subarray(at + 8, at + 8 + len);
@@ -49,7 +57,9 @@ function distinctColours(png: Buffer): number {
       const b = y > 0 ? out[(y - 1) * stride + x]! : 0;
       const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels]! : 0;
       const p = a + b - c;
-      const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter]!;
       out[y * stride + x] = (v + pred) & 0xff;
     }
@@ -82,7 +92,21 @@ test('report.html opens offline in headless Chromium with its charts drawn and n
   assert.ok(bin, 'Chromium (npm run test:browser checks this before running)');
   await k6Bin();
   const results = mkdtempSync(join(tmpdir(), 'rtbench-browser-'));
-  const run = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'ws-echo,socketio', '--repeats', '2', '--duration', '2s', '--results', results], { encoding: 'utf8', timeout: 300_000 });
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(root, 'tools', 'start.mjs'),
+      '--only',
+      'ws-echo,socketio',
+      '--repeats',
+      '2',
+      '--duration',
+      '2s',
+      '--results',
+      results,
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
   assert.equal(run.status, 0, run.stdout + run.stderr);
   const html = readFileSync(join(results, 'report.html'), 'utf8');
   const data = JSON.parse(/<script id="rtb-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
@@ -94,23 +118,44 @@ test('report.html opens offline in headless Chromium with its charts drawn and n
     const page: Page = report.page;
     // every chart exists and holds the run's numbers
     const charts = await page.evaluate(() => {
-      const C = (globalThis as unknown as { Chart: { instances: Record<string, { canvas: HTMLCanvasElement; data: { datasets: Array<{ data: unknown[] }> } }> } }).Chart;
-      return Object.values(C.instances).map((c) => ({ id: c.canvas.id, data: c.data.datasets.map((d) => d.data), drawn: c.canvas.width > 0 && c.canvas.height > 0 }));
+      const C = (
+        globalThis as unknown as {
+          Chart: {
+            instances: Record<string, { canvas: HTMLCanvasElement; data: { datasets: Array<{ data: unknown[] }> } }>;
+          };
+        }
+      ).Chart;
+      return Object.values(C.instances).map((c) => ({
+        id: c.canvas.id,
+        data: c.data.datasets.map((d) => d.data),
+        drawn: c.canvas.width > 0 && c.canvas.height > 0,
+      }));
     });
     const echo = data.workloads.find((w: { id: string }) => w.id === 'echo');
     const expected = [`latency-echo`, ...echo.bars.map((b: { key: string }) => `${b.key}-echo`)];
     assert.deepEqual(charts.map((c) => c.id).sort(), expected.sort());
     assert.ok(charts.every((c) => c.drawn));
     const latency = charts.find((c) => c.id === 'latency-echo')!;
-    assert.deepEqual(latency.data, echo.latency.series.map((s: { values: Array<number | null> }) => s.values.map((v) => (v !== null && v > 0 ? v : null))));
+    assert.deepEqual(
+      latency.data,
+      echo.latency.series.map((s: { values: Array<number | null> }) =>
+        s.values.map((v) => (v !== null && v > 0 ? v : null)),
+      ),
+    );
     const tput = charts.find((c) => c.id === 'msgsPerSec-echo')!;
-    assert.deepEqual(tput.data[0], echo.bars.find((b: { key: string }) => b.key === 'msgsPerSec').series.map((s: { center: number }) => s.center));
+    assert.deepEqual(
+      tput.data[0],
+      echo.bars.find((b: { key: string }) => b.key === 'msgsPerSec').series.map((s: { center: number }) => s.center),
+    );
     const text = await page.locator('#verdicts').evaluate((e) => e.nextElementSibling?.textContent ?? '');
     assert.match(text, /echo round trips/);
     const shot = await page.screenshot({ fullPage: true });
     writeFileSync(join(results, 'report.png'), shot);
     const colours = distinctColours(shot);
-    assert.ok(colours > 50, `the screenshot has ${colours} colours (blank pages have 1); saved at ${join(results, 'report.png')}`);
+    assert.ok(
+      colours > 50,
+      `the screenshot has ${colours} colours (blank pages have 1); saved at ${join(results, 'report.png')}`,
+    );
     // the charts' own pixels are not blank either
     const inked = await page.evaluate(() =>
       [...document.querySelectorAll('canvas')].map((c) => {
@@ -120,7 +165,10 @@ test('report.html opens offline in headless Chromium with its charts drawn and n
         return n;
       }),
     );
-    assert.ok(inked.every((n) => n > 500), `ink per chart: ${inked.join(', ')}`);
+    assert.ok(
+      inked.every((n) => n > 500),
+      `ink per chart: ${inked.join(', ')}`,
+    );
     // printable: print media lays the page out without errors
     await page.emulateMedia({ media: 'print' });
     await page.pdf({ path: join(results, 'report.pdf') });

@@ -12,16 +12,35 @@ import { join } from 'node:path';
 import { k6Bin, root } from '../helpers.ts';
 import { median } from '../../tools/report/stats.mjs';
 
-const start = (args: string[], timeout = 420_000) => spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), ...args], { encoding: 'utf8', timeout });
-const compare = (args: string[]) => spawnSync(process.execPath, [join(root, 'tools', 'compare.mjs'), ...args], { encoding: 'utf8', timeout: 60_000 });
+const start = (args: string[], timeout = 420_000) =>
+  spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), ...args], { encoding: 'utf8', timeout });
+const compare = (args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'tools', 'compare.mjs'), ...args], { encoding: 'utf8', timeout: 60_000 });
 
 type Series = { label: string; values?: Array<number | null>; center?: number; min?: number; max?: number };
-type ChartData = { workloads: Array<{ id: string; latency: { labels: string[]; series: Series[] } | null; bars: Array<{ key: string; series: Series[] }> }> };
+type ChartData = {
+  workloads: Array<{
+    id: string;
+    latency: { labels: string[]; series: Series[] } | null;
+    bars: Array<{ key: string; series: Series[] }>;
+  }>;
+};
 
-test('npm start: repeats, verdicts, a report whose charts hold the runs\' numbers, and compare', async () => {
+test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers, and compare", async () => {
   await k6Bin();
   const results = mkdtempSync(join(tmpdir(), 'rtbench-results-'));
-  const res = start(['--only', 'ws-echo,socketio,sse-feed,ws-feed', '--repeats', '2', '--duration', '2s', '--seed', '7', '--results', results]);
+  const res = start([
+    '--only',
+    'ws-echo,socketio,sse-feed,ws-feed',
+    '--repeats',
+    '2',
+    '--duration',
+    '2s',
+    '--seed',
+    '7',
+    '--results',
+    results,
+  ]);
   assert.equal(res.status, 0, res.stdout + res.stderr);
   const entries = ['ws-echo', 'socketio-echo', 'sse-feed', 'ws-feed', 'sse-feed fanout', 'ws-feed fanout'];
   // progress: entry, repeat, time left; the order is seeded, every entry once per round
@@ -31,22 +50,56 @@ test('npm start: repeats, verdicts, a report whose charts hold the runs\' number
   const verdictsAt = res.stdout.indexOf('Verdicts (2 runs per entry):');
   assert.ok(verdictsAt > 0, res.stdout);
   const printed = res.stdout.slice(verdictsAt);
-  for (const title of ['server push, one stream per client', 'fan-out, one channel', 'echo round trips']) assert.match(printed, new RegExp(title));
-  const criteria = printed.split('\n').filter((l) => /^  (p50|p95|p99) latency|^  (throughput|connect time|server CPU|wire bytes):/.test(l));
+  for (const title of ['server push, one stream per client', 'fan-out, one channel', 'echo round trips'])
+    assert.match(printed, new RegExp(title));
+  const criteria = printed
+    .split('\n')
+    .filter((l) => /^  (p50|p95|p99) latency|^  (throughput|connect time|server CPU|wire bytes):/.test(l));
   assert.ok(criteria.length >= 3 * 5, printed);
-  for (const line of criteria) assert.match(line, /: (\S.* wins, [\d.]+× (lower|higher) \([−+][\d.,]+ .+\)|no clear difference \(.+\)|no verdict.*): .+ vs /, line);
+  for (const line of criteria)
+    assert.match(
+      line,
+      /: (\S.* wins, [\d.]+× (lower|higher) \([−+][\d.,]+ .+\)|no clear difference \(.+\)|no verdict.*): .+ vs /,
+      line,
+    );
 
   const json = JSON.parse(readFileSync(join(results, 'comparison.json'), 'utf8'));
   assert.equal(json.runs.length, 12);
   assert.equal(json.seed, 7);
-  assert.match(json.command, /^npm start -- --only ws-echo,socketio,sse-feed,ws-feed --repeats 2 --duration 2s --seed 7 --results /);
-  for (let r = 1; r <= 2; r++) assert.deepEqual(json.order.filter((o: { repeat: number }) => o.repeat === r).map((o: { entry: string }) => o.entry).sort(), [...entries].sort());
+  assert.match(
+    json.command,
+    /^npm start -- --only ws-echo,socketio,sse-feed,ws-feed --repeats 2 --duration 2s --seed 7 --results /,
+  );
+  for (let r = 1; r <= 2; r++)
+    assert.deepEqual(
+      json.order
+        .filter((o: { repeat: number }) => o.repeat === r)
+        .map((o: { entry: string }) => o.entry)
+        .sort(),
+      [...entries].sort(),
+    );
 
   const html = readFileSync(join(results, 'report.html'), 'utf8');
-  const data = JSON.parse(/<script id="rtb-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!) as ChartData;
+  const data = JSON.parse(
+    /<script id="rtb-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!,
+  ) as ChartData;
   assert.deepEqual(data.workloads.map((w) => w.id).sort(), ['echo', 'fanout', 'push']);
-  const labels: Record<string, string> = { 'ws-echo': 'WebSocket', 'socketio-echo': 'Socket.IO', 'sse-feed': 'SSE', 'ws-feed': 'WebSocket', 'sse-feed fanout': 'SSE', 'ws-feed fanout': 'WebSocket' };
-  const workloadOf: Record<string, string> = { 'ws-echo': 'echo', 'socketio-echo': 'echo', 'sse-feed': 'push', 'ws-feed': 'push', 'sse-feed fanout': 'fanout', 'ws-feed fanout': 'fanout' };
+  const labels: Record<string, string> = {
+    'ws-echo': 'WebSocket',
+    'socketio-echo': 'Socket.IO',
+    'sse-feed': 'SSE',
+    'ws-feed': 'WebSocket',
+    'sse-feed fanout': 'SSE',
+    'ws-feed fanout': 'WebSocket',
+  };
+  const workloadOf: Record<string, string> = {
+    'ws-echo': 'echo',
+    'socketio-echo': 'echo',
+    'sse-feed': 'push',
+    'ws-feed': 'push',
+    'sse-feed fanout': 'fanout',
+    'ws-feed fanout': 'fanout',
+  };
   for (const entry of entries) {
     const summaries = [1, 2].map((r) => {
       const dir = join(results, entry.replace(/ /g, '-'), `run-${r}`);
@@ -58,20 +111,33 @@ test('npm start: repeats, verdicts, a report whose charts hold the runs\' number
     // the latency curve: each percentile the median over runs of the summaries' own figure
     const curve = w.latency!.series.find((s) => s.label === labels[entry])!;
     const stats = ['med', 'p(90)', 'p(95)', 'p(99)', 'max'];
-    assert.deepEqual(curve.values, stats.map((st) => median(summaries.map((s) => s.metrics.rtb_latency[st]))), `${entry} latency curve`);
+    assert.deepEqual(
+      curve.values,
+      stats.map((st) => median(summaries.map((s) => s.metrics.rtb_latency[st]))),
+      `${entry} latency curve`,
+    );
     // bars: connect time and wire bytes per message, with their spread
     const connect = w.bars.find((b) => b.key === 'connect')!.series.find((s) => s.label === labels[entry])!;
     const values = summaries.map((s) => s.metrics.rtb_connect_time.med);
-    assert.deepEqual([connect.center, connect.min, connect.max], [median(values), Math.min(...values), Math.max(...values)], `${entry} connect`);
+    assert.deepEqual(
+      [connect.center, connect.min, connect.max],
+      [median(values), Math.min(...values), Math.max(...values)],
+      `${entry} connect`,
+    );
     const wire = w.bars.find((b) => b.key === 'wirePerMsg')!.series.find((s) => s.label === labels[entry])!;
     const perMsg = summaries.map((s) => {
-      const bytes = Object.entries(s.metrics as Record<string, { count?: number }>).filter(([k]) => /^data_(sent|received)\{scenario:/.test(k)).reduce((n, [, m]) => n + (m.count ?? 0), 0);
+      const bytes = Object.entries(s.metrics as Record<string, { count?: number }>)
+        .filter(([k]) => /^data_(sent|received)\{scenario:/.test(k))
+        .reduce((n, [, m]) => n + (m.count ?? 0), 0);
       return bytes / s.metrics.rtb_messages.count;
     });
     assert.ok(Math.abs(wire.center! - median(perMsg)) < 1e-9, `${entry} wire bytes`);
     if (w.id === 'echo') {
       const tput = w.bars.find((b) => b.key === 'msgsPerSec')!.series.find((s) => s.label === labels[entry])!;
-      assert.ok(Math.abs(tput.center! - median(summaries.map((s) => s.metrics.rtb_messages.rate))) < 1e-9, `${entry} throughput`);
+      assert.ok(
+        Math.abs(tput.center! - median(summaries.map((s) => s.metrics.rtb_messages.rate))) < 1e-9,
+        `${entry} throughput`,
+      );
     }
   }
   // every workload has its verdict block and its charts in the page; environment and command too
@@ -96,7 +162,9 @@ test('npm start: repeats, verdicts, a report whose charts hold the runs\' number
     ...json,
     runs: json.runs.map((r: Record<string, number | null>) => ({
       ...r,
-      ...Object.fromEntries(['p50', 'p90', 'p95', 'p99', 'max'].map((k) => [k, r[k] === null ? null : (r[k] as number) * 3 + 5])),
+      ...Object.fromEntries(
+        ['p50', 'p90', 'p95', 'p99', 'max'].map((k) => [k, r[k] === null ? null : (r[k] as number) * 3 + 5]),
+      ),
       msgsPerSec: r.msgsPerSec === null ? null : (r.msgsPerSec as number) / 3,
     })),
   };

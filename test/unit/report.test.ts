@@ -4,7 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { margin, median, overlaps, rng, runOrder, spread } from '../../tools/report/stats.mjs';
-import { FIGURES, WORKLOADS, entryStats, judge, statsByEntry, verdicts, type RunRow } from '../../tools/report/verdicts.mjs';
+import {
+  FIGURES,
+  WORKLOADS,
+  entryStats,
+  judge,
+  statsByEntry,
+  verdicts,
+  type RunRow,
+} from '../../tools/report/verdicts.mjs';
 import { compareResults } from '../../tools/report/compare.mjs';
 import { chartData, reportHtml } from '../../tools/report/html.mjs';
 import { COMPARISON, parseOptions, selectEntries } from '../../tools/start-options.mjs';
@@ -13,8 +21,27 @@ import { parseOptions as parseCompareOptions } from '../../tools/report/compare-
 const figure = (key: string) => FIGURES.find((f) => f.key === key)!;
 
 /** A run row with the given figures; the rest null. */
-function run(entry: string, repeat: number, figures: Partial<Record<string, number>>, extra: Partial<RunRow> = {}): RunRow {
-  const blank = { msgs: 100, p50: null, p90: null, p95: null, p99: null, max: null, batch: null, msgsPerSec: null, mbPerSec: null, connect: null, trips: null, cpuPer1k: null, wirePerMsg: null };
+function run(
+  entry: string,
+  repeat: number,
+  figures: Partial<Record<string, number>>,
+  extra: Partial<RunRow> = {},
+): RunRow {
+  const blank = {
+    msgs: 100,
+    p50: null,
+    p90: null,
+    p95: null,
+    p99: null,
+    max: null,
+    batch: null,
+    msgsPerSec: null,
+    mbPerSec: null,
+    connect: null,
+    trips: null,
+    cpuPer1k: null,
+    wirePerMsg: null,
+  };
   return { run: entry, entry, repeat, failedChecks: 0, exitCode: 0, ...blank, ...figures, ...extra } as RunRow;
 }
 
@@ -49,9 +76,17 @@ test('run order: every entry once per round, reproducible from the seed, differe
   }
   assert.deepEqual(runOrder(entries, 3, 42), order);
   const other = runOrder(entries, 3, 43);
-  assert.notDeepEqual(other.map((o) => o.entry), order.map((o) => o.entry));
+  assert.notDeepEqual(
+    other.map((o) => o.entry),
+    order.map((o) => o.entry),
+  );
   // rounds are shuffled, not all the same order
-  const rounds = [1, 2, 3].map((r) => order.filter((o) => o.repeat === r).map((o) => o.entry).join());
+  const rounds = [1, 2, 3].map((r) =>
+    order
+      .filter((o) => o.repeat === r)
+      .map((o) => o.entry)
+      .join(),
+  );
   assert.ok(new Set(rounds).size > 1, `rounds differ: ${rounds.join(' | ')}`);
   const r = rng(7);
   for (let i = 0; i < 1000; i++) {
@@ -72,13 +107,19 @@ test('judge: a clear winner with its margin; overlapping spreads are no clear di
   assert.equal(c.winner!.label, 'A');
   assert.equal(c.ratio, 3);
   assert.equal(c.abs, 4);
-  assert.match(c.text, /^p50 latency: A wins, 3\.00× lower \(−4\.00 ms\): A 2\.00 ms \[1\.00–3\.00\] vs B 6\.00 ms \[5\.00–7\.00\]$/);
+  assert.match(
+    c.text,
+    /^p50 latency: A wins, 3\.00× lower \(−4\.00 ms\): A 2\.00 ms \[1\.00–3\.00\] vs B 6\.00 ms \[5\.00–7\.00\]$/,
+  );
 
   const tie = judge(figure('p50'), [statsOf('A', [1, 2, 3]), statsOf('B', [2.5, 4, 5])]);
   assert.equal(tie.outcome, 'no-clear-difference');
   assert.match(tie.text, /no clear difference \(spreads overlap\)/);
 
-  const up = judge(figure('msgsPerSec'), [statsOf('A', [100, 110, 120], 'msgsPerSec'), statsOf('B', [200, 210, 220], 'msgsPerSec')]);
+  const up = judge(figure('msgsPerSec'), [
+    statsOf('A', [100, 110, 120], 'msgsPerSec'),
+    statsOf('B', [200, 210, 220], 'msgsPerSec'),
+  ]);
   assert.equal(up.outcome, 'winner');
   assert.equal(up.winner!.label, 'B');
   assert.match(up.text, /B wins, 1\.91× higher \(\+100 msg\/s\)/);
@@ -87,7 +128,10 @@ test('judge: a clear winner with its margin; overlapping spreads are no clear di
   assert.equal(single.outcome, 'no-clear-difference');
   assert.match(single.text, /one run gives no spread/);
 
-  const close = judge(figure('wirePerMsg'), [statsOf('A', [1000, 1000], 'wirePerMsg'), statsOf('B', [1040, 1040], 'wirePerMsg')]);
+  const close = judge(figure('wirePerMsg'), [
+    statsOf('A', [1000, 1000], 'wirePerMsg'),
+    statsOf('B', [1040, 1040], 'wirePerMsg'),
+  ]);
   assert.equal(close.outcome, 'no-clear-difference');
   assert.match(close.text, /within 5%/);
 
@@ -122,7 +166,10 @@ test('judge: a whole-ms clock widens the spread by 1 ms each way', () => {
   const d = judge(figure('p50'), [statsOf('gRPC', [1, 1, 1], 'p50', whole), statsOf('Socket.IO', [3, 3.5, 4])]);
   assert.equal(d.outcome, 'winner');
   // not for counts: throughput is not widened
-  const e = judge(figure('msgsPerSec'), [statsOf('gRPC', [10, 10.2], 'msgsPerSec', whole), statsOf('ws', [12, 12.5], 'msgsPerSec')]);
+  const e = judge(figure('msgsPerSec'), [
+    statsOf('gRPC', [10, 10.2], 'msgsPerSec', whole),
+    statsOf('ws', [12, 12.5], 'msgsPerSec'),
+  ]);
   assert.equal(e.outcome, 'winner');
 });
 
@@ -133,7 +180,10 @@ test('verdicts: every workload with two entries that ran, its skipped figures le
     run('ws-echo', 1, { p50: 0.2 }),
   ];
   const list = verdicts(statsByEntry(rows));
-  assert.deepEqual(list.map((v) => v.workload.id), ['push']);
+  assert.deepEqual(
+    list.map((v) => v.workload.id),
+    ['push'],
+  );
   assert.ok(!list[0]!.criteria.some((c) => c.figure.key === 'msgsPerSec'), 'paced feeds: no throughput verdict');
   assert.equal(list[0]!.criteria.find((c) => c.figure.key === 'p50')!.winner!.label, 'SSE');
   // every workload names entries that exist in npm start's comparison
@@ -142,24 +192,37 @@ test('verdicts: every workload with two entries that ran, its skipped figures le
 });
 
 test('compare: a run against itself has no regression; slower latency beyond the margin is one', () => {
-  const A = { runs: [1, 2, 3].flatMap((r) => [run('ws-echo', r, { p50: 0.2 + r / 100, msgsPerSec: 5000 + r * 10 }), run('grpc-echo', r, { p50: 1, msgsPerSec: 3000 }, { latencyResolutionMs: 1 })]) };
+  const A = {
+    runs: [1, 2, 3].flatMap((r) => [
+      run('ws-echo', r, { p50: 0.2 + r / 100, msgsPerSec: 5000 + r * 10 }),
+      run('grpc-echo', r, { p50: 1, msgsPerSec: 3000 }, { latencyResolutionMs: 1 }),
+    ]),
+  };
   const same = compareResults(A, A, { margin: 0.1 });
   assert.equal(same.regressions.length, 0);
   assert.ok(same.changes.length >= 4);
   assert.ok(same.changes.every((c) => c.outcome === 'no-clear-change'));
 
-  const slow = { runs: A.runs.map((r) => ({ ...r, p50: (r.p50 as number) * 3, msgsPerSec: (r.msgsPerSec as number) / 3 })) };
+  const slow = {
+    runs: A.runs.map((r) => ({ ...r, p50: (r.p50 as number) * 3, msgsPerSec: (r.msgsPerSec as number) / 3 })),
+  };
   const res = compareResults(A, slow, { margin: 0.1 });
   const keys = res.regressions.map((c) => `${c.entry} ${c.figure.key}`).sort();
   // grpc-echo's 1 ms → 3 ms is clear even with whole-ms widening ([0,2] vs [2,4] touch: not clear)
   assert.deepEqual(keys, ['grpc-echo msgsPerSec', 'ws-echo msgsPerSec', 'ws-echo p50']);
-  assert.match(res.regressions.find((c) => c.figure.key === 'p50')!.text, /ws-echo · p50 latency: .* worse, 3\.00×, \+0\.44 ms — REGRESSION beyond 10%/);
+  assert.match(
+    res.regressions.find((c) => c.figure.key === 'p50')!.text,
+    /ws-echo · p50 latency: .* worse, 3\.00×, \+0\.44 ms — REGRESSION beyond 10%/,
+  );
   // a generous margin lets the same change pass
   assert.equal(compareResults(A, slow, { margin: 5 }).regressions.length, 0);
   // an improvement is never a regression
   assert.equal(compareResults(slow, A, { margin: 0 }).regressions.length, 0);
   // only the figures asked for
-  assert.deepEqual(compareResults(A, slow, { margin: 0.1, figures: ['p50'] }).regressions.map((c) => c.entry), ['ws-echo']);
+  assert.deepEqual(
+    compareResults(A, slow, { margin: 0.1, figures: ['p50'] }).regressions.map((c) => c.entry),
+    ['ws-echo'],
+  );
 });
 
 test('npm start options: defaults, repeats, seed, and errors that name the flag', () => {
@@ -190,16 +253,50 @@ test('npm start options: defaults, repeats, seed, and errors that name the flag'
 
 test('report page: self-contained, verdicts first, chart data from the runs', () => {
   const runs = [1, 2, 3].flatMap((r) => [
-    run('ws-echo', r, { p50: 0.2, p90: 0.5, p95: 0.6, p99: 1 + r, max: 5, msgsPerSec: 5000 + r, connect: 2, cpuPer1k: 50, wirePerMsg: 12 }, { dir: `ws-echo/run-${r}`, dashboard: `ws-echo/run-${r}/dashboard.html` } as Partial<RunRow>),
-    run('socketio-echo', r, { p50: 0.5, p90: 0.9, p95: 1, p99: 2, max: 7, msgsPerSec: 2000, connect: 3, cpuPer1k: 120, wirePerMsg: 38 }, { dir: `socketio-echo/run-${r}` } as Partial<RunRow>),
+    run(
+      'ws-echo',
+      r,
+      {
+        p50: 0.2,
+        p90: 0.5,
+        p95: 0.6,
+        p99: 1 + r,
+        max: 5,
+        msgsPerSec: 5000 + r,
+        connect: 2,
+        cpuPer1k: 50,
+        wirePerMsg: 12,
+      },
+      { dir: `ws-echo/run-${r}`, dashboard: `ws-echo/run-${r}/dashboard.html` } as Partial<RunRow>,
+    ),
+    run(
+      'socketio-echo',
+      r,
+      { p50: 0.5, p90: 0.9, p95: 1, p99: 2, max: 7, msgsPerSec: 2000, connect: 3, cpuPer1k: 120, wirePerMsg: 38 },
+      { dir: `socketio-echo/run-${r}` } as Partial<RunRow>,
+    ),
   ]);
   const stats = statsByEntry(runs);
   const list = verdicts(stats);
-  const html = reportHtml({ meta: { repeats: 3, seed: 1, command: 'npm start -- --seed 1', environment: { machine: 'test box' }, settings: { PROFILE: 'compare' } }, runs, stats, verdicts: list });
+  const html = reportHtml({
+    meta: {
+      repeats: 3,
+      seed: 1,
+      command: 'npm start -- --seed 1',
+      environment: { machine: 'test box' },
+      settings: { PROFILE: 'compare' },
+    },
+    runs,
+    stats,
+    verdicts: list,
+  });
   assert.ok(!/<(script|link|img)[^>]+(src|href)=/i.test(html), 'nothing loaded from elsewhere');
   // the only addresses are Chart.js's own comments and strings, none fetched
   const addresses = new Set(html.match(/https?:\/\/[\w.-]+/g));
-  assert.deepEqual([...addresses].filter((a) => !['https://www.chartjs.org', 'https://github.com'].includes(a)), []);
+  assert.deepEqual(
+    [...addresses].filter((a) => !['https://www.chartjs.org', 'https://github.com'].includes(a)),
+    [],
+  );
   assert.ok(html.indexOf('id="verdicts"') < html.indexOf('id="w-echo"'), 'verdicts come first');
   assert.match(html, /p50 latency: WebSocket wins, 2\.50× lower/);
   assert.match(html, /href="ws-echo\/run-2\/dashboard\.html"/);
@@ -209,5 +306,11 @@ test('report page: self-contained, verdicts first, chart data from the runs', ()
   assert.deepEqual(data.workloads, list.map(chartData));
   const echo = data.workloads[0];
   assert.deepEqual(echo.latency.series[0], { label: 'WebSocket', values: [0.2, 0.5, 0.6, 3, 5] });
-  assert.deepEqual(echo.bars.find((b: { key: string }) => b.key === 'msgsPerSec').series[0], { label: 'WebSocket', center: 5002, min: 5001, max: 5003, n: 3 });
+  assert.deepEqual(echo.bars.find((b: { key: string }) => b.key === 'msgsPerSec').series[0], {
+    label: 'WebSocket',
+    center: 5002,
+    min: 5001,
+    max: 5003,
+    n: 3,
+  });
 });

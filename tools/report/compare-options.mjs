@@ -37,12 +37,20 @@ export function parseOptions(argv) {
   }
   const { values: v, positionals } = parsed;
   if (v.help) return { help: true, dirA: '', dirB: '', margin: 0, figures: undefined, html: undefined };
-  if (positionals.length !== 2) throw new Error(`expected two results folders, got ${positionals.length}${positionals.length ? ` (${positionals.join(' ')})` : ''}`);
+  if (positionals.length !== 2)
+    throw new Error(
+      `expected two results folders, got ${positionals.length}${positionals.length ? ` (${positionals.join(' ')})` : ''}`,
+    );
   const margin = Number(v.margin);
-  if (!/^\d+(\.\d+)?$/.test(String(v.margin)) || margin > 1000) throw new Error(`--margin '${v.margin}': expected a percentage from 0 to 1000`);
+  if (!/^\d+(\.\d+)?$/.test(String(v.margin)) || margin > 1000)
+    throw new Error(`--margin '${v.margin}': expected a percentage from 0 to 1000`);
   const keys = FIGURES.map((f) => f.key);
-  const figures = v.figures?.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const f of figures ?? []) if (!keys.includes(/** @type {any} */ (f))) throw new Error(`--figures: unknown figure '${f}' (one of ${keys.join(', ')})`);
+  const figures = v.figures
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const f of figures ?? [])
+    if (!keys.includes(/** @type {any} */ (f)))
+      throw new Error(`--figures: unknown figure '${f}' (one of ${keys.join(', ')})`);
   return { help: false, dirA: positionals[0], dirB: positionals[1], margin: margin / 100, figures, html: v.html };
 }
-

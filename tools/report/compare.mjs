@@ -21,7 +21,8 @@ export function loadResults(dir) {
     throw new Error(`${dir}: no comparison.json (is it a folder npm start wrote?)`);
   }
   const json = JSON.parse(text);
-  if (!Array.isArray(json.runs)) throw new Error(`${dir}/comparison.json: no "runs" (written by an older npm start without repeats?)`);
+  if (!Array.isArray(json.runs))
+    throw new Error(`${dir}/comparison.json: no "runs" (written by an older npm start without repeats?)`);
   return json;
 }
 
@@ -67,7 +68,12 @@ export function compareResults(A, B, { margin, figures }) {
       const outcome = !clear ? 'no-clear-change' : worse ? 'worse' : 'better';
       const regression = outcome === 'worse' && worseBy > margin;
       const delta = `${b.center - a.center >= 0 ? '+' : '−'}${formatNumber(Math.abs(b.center - a.center), figure.digits)} ${figure.unit}`;
-      const how = outcome === 'no-clear-change' ? (a.n < 2 || b.n < 2 ? 'no clear change (one run gives no spread)' : 'no clear change (spreads overlap)') : `${outcome}, ${Number.isFinite(ratio) ? `${formatRatio(ratio)}, ` : ''}${delta}`;
+      const how =
+        outcome === 'no-clear-change'
+          ? a.n < 2 || b.n < 2
+            ? 'no clear change (one run gives no spread)'
+            : 'no clear change (spreads overlap)'
+          : `${outcome}, ${Number.isFinite(ratio) ? `${formatRatio(ratio)}, ` : ''}${delta}`;
       changes.push({
         entry,
         figure,
@@ -87,7 +93,11 @@ export function compareResults(A, B, { margin, figures }) {
 }
 
 /** @param {unknown} s */
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const esc = (s) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 /**
  * The comparison as a self-contained page.
@@ -95,7 +105,11 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
  */
 export function compareHtml({ dirA, dirB, A, B, margin, result }) {
   const side = (/** @type {any} */ r) =>
-    `${esc(r.environment?.machine ?? '?')}; Node ${esc(r.environment?.node ?? '?')}; ${esc(r.environment?.k6 ?? '?')}; commit ${esc(r.environment?.commit ?? '?')}; ${esc(r.repeats ?? '?')} runs per entry; ${esc(Object.entries(r.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}; conditions ${esc(JSON.stringify(r.conditions ?? {}))}`;
+    `${esc(r.environment?.machine ?? '?')}; Node ${esc(r.environment?.node ?? '?')}; ${esc(r.environment?.k6 ?? '?')}; commit ${esc(r.environment?.commit ?? '?')}; ${esc(r.repeats ?? '?')} runs per entry; ${esc(
+      Object.entries(r.settings ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    )}; conditions ${esc(JSON.stringify(r.conditions ?? {}))}`;
   const rows = result.changes
     .map(
       (c) =>

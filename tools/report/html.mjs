@@ -35,7 +35,11 @@ export function environment(k6) {
     os: `${platform()} ${release()}`,
     node: process.version,
     k6: (version.stdout ?? '').split('\n')[0].trim() || '?',
-    k6Extensions: (version.stdout ?? '').split('\n').slice(1).map((l) => l.trim()).filter((l) => l && !/^Extensions:?$/.test(l)),
+    k6Extensions: (version.stdout ?? '')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter((l) => l && !/^Extensions:?$/.test(l)),
     packages,
     commit: git.status === 0 ? `${git.stdout.trim()}${dirty.stdout?.trim() ? ' (with local changes)' : ''}` : '?',
   };
@@ -48,13 +52,20 @@ export function environment(k6) {
  */
 export function buildReport(json) {
   const { runs, ...meta } = json;
-  const stats = statsByEntry(runs, meta.entries?.map((/** @type {{ name: string }} */ e) => e.name));
+  const stats = statsByEntry(
+    runs,
+    meta.entries?.map((/** @type {{ name: string }} */ e) => e.name),
+  );
   const verdicts = judgeAll(stats);
   return { html: reportHtml({ meta, runs, stats, verdicts }), stats, verdicts };
 }
 
 /** @param {unknown} s */
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const esc = (s) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 /** JSON safe inside a <script> element. @param {unknown} v */
 const scriptJson = (v) => JSON.stringify(v).replace(/</g, '\\u003c');
@@ -123,21 +134,33 @@ export function reportHtml({ meta, runs, stats, verdicts }) {
   const conditions = Object.entries(meta.conditions ?? {}).filter(([, v]) => v);
   const verdictList = verdicts
     .map(
-      (v) => `<section class="verdict"><h3><a href="#w-${esc(v.workload.id)}">${esc(v.workload.title)}</a></h3><ul>${v.criteria
-        .filter((c) => c.outcome !== 'not-measured')
-        .map((c) => `<li class="${c.outcome}">${c.outcome === 'winner' ? '<b>' : ''}${esc(c.text)}${c.outcome === 'winner' ? '</b>' : ''}</li>`)
-        .join('')}</ul>${v.workload.note ? `<p class="note">${esc(v.workload.note)}</p>` : ''}</section>`,
+      (v) =>
+        `<section class="verdict"><h3><a href="#w-${esc(v.workload.id)}">${esc(v.workload.title)}</a></h3><ul>${v.criteria
+          .filter((c) => c.outcome !== 'not-measured')
+          .map(
+            (c) =>
+              `<li class="${c.outcome}">${c.outcome === 'winner' ? '<b>' : ''}${esc(c.text)}${c.outcome === 'winner' ? '</b>' : ''}</li>`,
+          )
+          .join('')}</ul>${v.workload.note ? `<p class="note">${esc(v.workload.note)}</p>` : ''}</section>`,
     )
     .join('\n');
   const workloadSections = verdicts
     .map((v) => {
       const d = chartData(v);
       const canvases = [
-        d.latency ? `<div class="chart"><canvas id="latency-${esc(v.workload.id)}" role="img" aria-label="latency percentiles"></canvas></div>` : '',
-        ...d.bars.map((b) => `<div class="chart"><canvas id="${b.key}-${esc(v.workload.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div>`),
+        d.latency
+          ? `<div class="chart"><canvas id="latency-${esc(v.workload.id)}" role="img" aria-label="latency percentiles"></canvas></div>`
+          : '',
+        ...d.bars.map(
+          (b) =>
+            `<div class="chart"><canvas id="${b.key}-${esc(v.workload.id)}" role="img" aria-label="${esc(b.title)}"></canvas></div>`,
+        ),
       ].join('');
       return `<section class="workload" id="w-${esc(v.workload.id)}"><h2>${esc(v.workload.title)}</h2>
-${entryTable(v.rows.map((r) => ({ label: r.label, stats: r.stats })), runs)}
+${entryTable(
+  v.rows.map((r) => ({ label: r.label, stats: r.stats })),
+  runs,
+)}
 <div class="charts">${canvases}</div></section>`;
     })
     .join('\n');
@@ -154,21 +177,45 @@ ${entryTable(v.rows.map((r) => ({ label: r.label, stats: r.stats })), runs)}
 <h2 id="verdicts">Verdicts</h2>
 ${verdictList || '<p>No workload had two of its entries in this run.</p>'}
 ${workloadSections}
-${others.length ? `<section class="workload"><h2>Other entries (no counterpart in this run)</h2>${entryTable(others.map((s) => ({ label: s.name, stats: s })), runs)}</section>` : ''}
+${
+  others.length
+    ? `<section class="workload"><h2>Other entries (no counterpart in this run)</h2>${entryTable(
+        others.map((s) => ({ label: s.name, stats: s })),
+        runs,
+      )}</section>`
+    : ''
+}
 <section id="environment"><h2>Environment and how to reproduce</h2>
 <table class="env">
 <tr><th>machine</th><td>${esc(env.machine ?? '?')}, ${esc(env.os ?? '')}</td></tr>
 <tr><th>Node</th><td>${esc(env.node ?? '?')}</td></tr>
 <tr><th>k6</th><td>${esc(env.k6 ?? '?')}${env.k6Extensions?.length ? ` (${esc(env.k6Extensions.join(', '))})` : ''}</td></tr>
-<tr><th>packages</th><td>${esc(Object.entries(env.packages ?? {}).map(([k, v]) => `${k} ${v}`).join(', '))}</td></tr>
+<tr><th>packages</th><td>${esc(
+    Object.entries(env.packages ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  )}</td></tr>
 <tr><th>commit</th><td>${esc(env.commit ?? '?')}</td></tr>
-<tr><th>load</th><td>${esc(Object.entries(meta.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}${meta.full ? ' (--full)' : ''}</td></tr>
+<tr><th>load</th><td>${esc(
+    Object.entries(meta.settings ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  )}${meta.full ? ' (--full)' : ''}</td></tr>
 <tr><th>conditions</th><td>${conditions.length ? esc(conditions.map(([k, v]) => `${k}: ${v}`).join(', ')) : 'loopback (127.0.0.1), no network shaping, no proxy'}</td></tr>
 <tr><th>runs</th><td>${esc(meta.repeats)} per entry, random interleaved order, seed ${esc(meta.seed)}</td></tr>
 <tr><th>reproduce</th><td><code>${esc(meta.command ?? '')}</code></td></tr>
 </table>
 <details><summary>Run order</summary><ol class="order">${(meta.order ?? []).map((/** @type {any} */ o) => `<li>${esc(o.entry)} #${esc(o.repeat)}</li>`).join('')}</ol></details>
-<details><summary>Each entry's settings</summary><ul>${(meta.entries ?? []).map((/** @type {any} */ e) => `<li><code>${esc(e.script)}</code> ${esc(e.name)}: <code>${esc(Object.entries(e.env ?? {}).map(([k, v]) => `${k}=${v}`).join(' '))}</code></li>`).join('')}</ul></details>
+<details><summary>Each entry's settings</summary><ul>${(meta.entries ?? [])
+    .map(
+      (/** @type {any} */ e) =>
+        `<li><code>${esc(e.script)}</code> ${esc(e.name)}: <code>${esc(
+          Object.entries(e.env ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' '),
+        )}</code></li>`,
+    )
+    .join('')}</ul></details>
 <p class="note">Latencies are k6's <code>rtb_latency</code> per message (how each protocol takes it: see the README, "How latency is taken"); throughput is <code>rtb_messages</code> per second over each run; connect time <code>rtb_connect_time</code>; server CPU the servers' user + system CPU time per 1,000 delivered messages (GET /stats before and after each run); wire bytes what the workload's connections sent and received per delivered message.</p>
 </section>
 </main>

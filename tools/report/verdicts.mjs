@@ -74,7 +74,12 @@ export const WORKLOADS = [
   {
     id: 'grpc-patterns',
     title: 'gRPC call patterns moving the same messages (seed 004)',
-    entries: { 'grpc-unary': 'unary', 'grpc-server-stream': 'server stream', 'grpc-client-stream': 'client stream', 'grpc-bidi pipelined': 'bidi pipelined' },
+    entries: {
+      'grpc-unary': 'unary',
+      'grpc-server-stream': 'server stream',
+      'grpc-client-stream': 'client stream',
+      'grpc-bidi pipelined': 'bidi pipelined',
+    },
     skip: ['p50', 'p95', 'p99', 'connect'],
     note: 'latency is left out: each pattern takes it differently (round trip, one-way, or none for a client stream)',
   },
@@ -106,7 +111,8 @@ export function entryStats(rows) {
   if (rows.length === 0) throw new Error('entryStats of no runs');
   /** @type {any} */
   const figures = {};
-  for (const key of [...FIGURES.map((f) => f.key), ...EXTRA_KEYS]) figures[key] = spread(rows.map((r) => /** @type {any} */ (r)[key]));
+  for (const key of [...FIGURES.map((f) => f.key), ...EXTRA_KEYS])
+    figures[key] = spread(rows.map((r) => /** @type {any} */ (r)[key]));
   return {
     name: rows[0].entry,
     runs: rows.length,
@@ -144,7 +150,9 @@ const TIMED = ['p50', 'p95', 'p99', 'connect'];
 
 /** A contender's spread widened by its clock's resolution (a whole-ms reading v means v−1 to v+1). @param {Contender} c */
 function widened(c) {
-  return c.resolution ? { ...c.value, min: Math.max(0, c.value.min - c.resolution), max: c.value.max + c.resolution } : c.value;
+  return c.resolution
+    ? { ...c.value, min: Math.max(0, c.value.min - c.resolution), max: c.value.max + c.resolution }
+    : c.value;
 }
 
 /**
@@ -175,11 +183,17 @@ export function judge(figure, rows) {
       generatorBound: r.stats.generatorBound,
       resolution: TIMED.includes(figure.key) ? r.stats.resolutionMs : 0,
     }))
-    .sort((a, b) => (isBetter(a.value, b.value, figure.better) ? -1 : isBetter(b.value, a.value, figure.better) ? 1 : 0));
+    .sort((a, b) =>
+      isBetter(a.value, b.value, figure.better) ? -1 : isBetter(b.value, a.value, figure.better) ? 1 : 0,
+    );
   const missing = rows.filter((r) => !r.stats.figures[figure.key]).map((r) => r.label);
   const base = { figure, contenders };
   if (contenders.length < 2) {
-    return { ...base, outcome: 'not-measured', text: `${figure.label}: not measured${missing.length ? ` for ${missing.join(', ')}` : ''}` };
+    return {
+      ...base,
+      outcome: 'not-measured',
+      text: `${figure.label}: not measured${missing.length ? ` for ${missing.join(', ')}` : ''}`,
+    };
   }
   const fmt = (/** @type {Contender} */ c) =>
     `${c.label} ${formatSpread(c.value, figure)}${c.resolution ? ` (whole ${figure.unit})` : ''}${c.generatorBound ? ' (generator-bound)' : ''}`;
@@ -204,10 +218,24 @@ export function judge(figure, rows) {
         : overlaps(best.value, runnerUp.value)
           ? 'spreads overlap'
           : `spreads overlap within the ${best.resolution || runnerUp.resolution} ${figure.unit} clock resolution`;
-    return { ...base, outcome: 'no-clear-difference', runnerUp, ratio: m.ratio, abs: m.abs, text: `${figure.label}: no clear difference (${why}): ${contenders.map(fmt).join(' vs ')}` };
+    return {
+      ...base,
+      outcome: 'no-clear-difference',
+      runnerUp,
+      ratio: m.ratio,
+      abs: m.abs,
+      text: `${figure.label}: no clear difference (${why}): ${contenders.map(fmt).join(' vs ')}`,
+    };
   }
   if (m.ratio < 1 + NEGLIGIBLE) {
-    return { ...base, outcome: 'no-clear-difference', runnerUp, ratio: m.ratio, abs: m.abs, text: `${figure.label}: no clear difference (within ${NEGLIGIBLE * 100}%): ${contenders.map(fmt).join(' vs ')}` };
+    return {
+      ...base,
+      outcome: 'no-clear-difference',
+      runnerUp,
+      ratio: m.ratio,
+      abs: m.abs,
+      text: `${figure.label}: no clear difference (within ${NEGLIGIBLE * 100}%): ${contenders.map(fmt).join(' vs ')}`,
+    };
   }
   const way = figure.better === 'lower' ? 'lower' : 'higher';
   const absText = `${figure.better === 'lower' ? '−' : '+'}${formatNumber(m.abs, figure.digits)} ${figure.unit}`;
@@ -277,5 +305,7 @@ export function formatRatio(ratio) {
 /** "12.3 ms [11.9–13.0]" @param {import('./stats.mjs').Spread} s @param {{ unit: string, digits: number }} figure */
 export function formatSpread(s, figure) {
   const core = `${formatNumber(s.center, figure.digits)} ${figure.unit}`;
-  return s.n < 2 ? `${core} (1 run)` : `${core} [${formatNumber(s.min, figure.digits)}–${formatNumber(s.max, figure.digits)}]`;
+  return s.n < 2
+    ? `${core} (1 run)`
+    : `${core} [${formatNumber(s.min, figure.digits)}–${formatNumber(s.max, figure.digits)}]`;
 }
