@@ -17,7 +17,14 @@ const start = (args: string[], timeout = 420_000) =>
 const compare = (args: string[]) =>
   spawnSync(process.execPath, [join(root, 'tools', 'compare.mjs'), ...args], { encoding: 'utf8', timeout: 60_000 });
 
-type Series = { label: string; values?: Array<number | null>; center?: number; min?: number; max?: number };
+type Series = {
+  label: string;
+  values?: Array<number | null>;
+  center?: number;
+  // numbers for a bar's spread, one per percentile for a latency band
+  min?: number | Array<number | null>;
+  max?: number | Array<number | null>;
+};
 type ChartData = {
   workloads: Array<{
     id: string;
@@ -115,6 +122,16 @@ test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers
       curve.values,
       stats.map((st) => median(summaries.map((s) => s.metrics.rtb_latency[st]))),
       `${entry} latency curve`,
+    );
+    assert.deepEqual(
+      curve.min,
+      stats.map((st) => Math.min(...summaries.map((s) => s.metrics.rtb_latency[st]))),
+      `${entry} latency band, low`,
+    );
+    assert.deepEqual(
+      curve.max,
+      stats.map((st) => Math.max(...summaries.map((s) => s.metrics.rtb_latency[st]))),
+      `${entry} latency band, high`,
     );
     // bars: connect time and wire bytes per message, with their spread
     const connect = w.bars.find((b) => b.key === 'connect')!.series.find((s) => s.label === labels[entry])!;

@@ -305,7 +305,12 @@ test('report page: self-contained, verdicts first, chart data from the runs', ()
   const data = JSON.parse(/<script id="rtb-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]!);
   assert.deepEqual(data.workloads, list.map(chartData));
   const echo = data.workloads[0];
-  assert.deepEqual(echo.latency.series[0], { label: 'WebSocket', values: [0.2, 0.5, 0.6, 3, 5] });
+  assert.deepEqual(echo.latency.series[0], {
+    label: 'WebSocket',
+    values: [0.2, 0.5, 0.6, 3, 5],
+    min: [0.2, 0.5, 0.6, 2, 5],
+    max: [0.2, 0.5, 0.6, 4, 5],
+  });
   assert.deepEqual(echo.bars.find((b: { key: string }) => b.key === 'msgsPerSec').series[0], {
     label: 'WebSocket',
     center: 5002,

@@ -99,7 +99,12 @@ export function chartData(v) {
     : {
         labels: PERCENTILES.map(([, l]) => l),
         series: v.rows
-          .map((r) => ({ label: r.label, values: PERCENTILES.map(([k]) => r.stats.figures[k]?.center ?? null) }))
+          .map((r) => ({
+            label: r.label,
+            values: PERCENTILES.map(([k]) => r.stats.figures[k]?.center ?? null),
+            min: PERCENTILES.map(([k]) => r.stats.figures[k]?.min ?? null),
+            max: PERCENTILES.map(([k]) => r.stats.figures[k]?.max ?? null),
+          }))
           .filter((s) => s.values.some((x) => x !== null)),
       };
   const bars = BARS.filter((k) => !skip.includes(k))
@@ -277,13 +282,23 @@ const CLIENT = `
   function fmt(v) { return v == null ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3); }
   data.workloads.forEach(function (w) {
     if (w.latency) {
+      // per protocol: the median line, and its min–max band over runs (two hidden-label lines
+      // filled between them)
+      var datasets = [];
+      w.latency.series.forEach(function (s, i) {
+        var colour = palette[i % palette.length];
+        var pos = function (xs) { return xs.map(function (v) { return v > 0 ? v : null; }); };
+        datasets.push({ label: s.label, data: pos(s.values), borderColor: colour, backgroundColor: colour, spanGaps: true });
+        datasets.push({ label: s.label + ' min', band: true, data: pos(s.min), borderWidth: 0, pointRadius: 0, fill: false, spanGaps: true });
+        datasets.push({ label: s.label + ' max', band: true, data: pos(s.max), borderWidth: 0, pointRadius: 0, fill: '-1', backgroundColor: colour + '26', spanGaps: true });
+      });
       new Chart(document.getElementById('latency-' + w.id), {
         type: 'line',
-        data: { labels: w.latency.labels, datasets: w.latency.series.map(function (s, i) {
-          return { label: s.label, data: s.values.map(function (v) { return v > 0 ? v : null; }), borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], spanGaps: true };
-        }) },
+        data: { labels: w.latency.labels, datasets: datasets },
         options: { scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms (log scale)' } } },
-          plugins: { title: { display: true, text: 'latency percentiles, median over runs' } } }
+          plugins: { title: { display: true, text: 'latency percentiles: median over runs, band min\\u2013max' },
+            legend: { labels: { filter: function (item, chart) { return !chart.datasets[item.datasetIndex].band; } } },
+            tooltip: { filter: function (item) { return !item.dataset.band; } } } }
       });
     }
     w.bars.forEach(function (b) {
