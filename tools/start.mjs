@@ -101,9 +101,10 @@ async function main() {
   });
   // k6's web dashboard, headless (port -1), exported as HTML at the end of each run; a 1 s
   // aggregation period so that short runs have enough points to export.
+  // A K6_WEB_DASHBOARD_PORT of your own (e.g. 5665) lets you watch each run live as well.
   process.env.K6_WEB_DASHBOARD = 'true';
-  process.env.K6_WEB_DASHBOARD_PORT = '-1';
-  process.env.K6_WEB_DASHBOARD_PERIOD = '1s';
+  process.env.K6_WEB_DASHBOARD_PORT ??= '-1';
+  process.env.K6_WEB_DASHBOARD_PERIOD ??= '1s';
   process.env.K6_WEB_DASHBOARD_EXPORT = 'dashboard.html';
 
   console.log(
