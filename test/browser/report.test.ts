@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -192,4 +192,6 @@ test('report.html opens offline in headless Chromium with its charts drawn and n
   } finally {
     await browser.close();
   }
+  // kept (with report.png) for a look when anything above failed; gone when all passed
+  rmSync(results, { recursive: true, force: true });
 });

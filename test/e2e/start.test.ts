@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { k6Bin, root } from '../helpers.ts';
@@ -195,6 +195,9 @@ test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers
   const rebuilt = start(['--report-from', results], 30_000);
   assert.equal(rebuilt.status, 0, rebuilt.stderr);
   assert.equal(readFileSync(join(results, 'report.html'), 'utf8'), html);
+  // kept for a look when anything above failed; gone when all passed
+  rmSync(results, { recursive: true, force: true });
+  rmSync(slow, { recursive: true, force: true });
 });
 
 test('npm start and compare reject bad options by name', () => {
