@@ -75,6 +75,8 @@ about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes wit
   --influx           stream to InfluxDB: $INFLUX_URL (e.g. http://127.0.0.1:8086/k6) if set, else a
                      local influxd (npm run influx) whose data stays in the results folder
   --results DIR      where to write the run's results (default results/<timestamp>)
+  --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
+                     into one result with every threshold evaluated on the merged result
   --report-from DIR  run nothing: rebuild DIR/report.html from DIR/comparison.json
   -h, --help         this text
 
@@ -108,6 +110,7 @@ export function parseOptions(argv) {
         influx: { type: 'boolean', default: false },
         results: { type: 'string' },
         'report-from': { type: 'string' },
+        segments: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -157,6 +160,7 @@ export function parseOptions(argv) {
     influx: /** @type {boolean} */ (v.influx),
     results: /** @type {string | undefined} */ (v.results),
     reportFrom: /** @type {string | undefined} */ (v['report-from']),
+    segments: v.segments === undefined ? 1 : segmentCount(v.segments),
     /**
      * Conditions every run goes through, shown beside every figure: the network and proxy
      * options fill these in (null: loopback, no proxy).
@@ -164,6 +168,14 @@ export function parseOptions(argv) {
      */
     conditions: { network: null, proxy: null },
   };
+}
+
+/** @param {string} raw */
+function segmentCount(raw) {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) {
+    throw new Error(`--segments '${raw}': expected a whole number of k6 processes, 1 to 64`);
+  }
+  return Number(raw);
 }
 
 /** The entries a run takes, with the settings for each. @param {ReturnType<typeof parseOptions>} opts */

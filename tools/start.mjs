@@ -11,6 +11,7 @@ import { root } from './paths.mjs';
 import { checksOf, k6Bin, runK6, startServers } from './harness.mjs';
 import { comparisonRow, formatStatsTable } from './report.mjs';
 import { startInflux } from './influx.mjs';
+import { runSegmented } from './segments.mjs';
 import { runOrder } from './report/stats.mjs';
 import { METHOD, formatVerdicts } from './report/verdicts.mjs';
 import { buildReport, environment } from './report/html.mjs';
@@ -127,29 +128,33 @@ async function main() {
       );
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
-      const res = await runK6(
-        entry.script,
-        { ...servers.env(), ...entry.runEnv },
-        {
-          dir,
-          args: [
-            ...opts.out.flatMap((o) => ['--out', o]),
-            '--tag',
-            `testid=${testid}`,
-            '--tag',
-            `run=${file}`,
-            '--tag',
-            `repeat=${repeat}`,
-          ],
-          onLine: (line) => {
-            // k6's own progress line, shown at most every 5 s
-            if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
-              lastProgress = Date.now();
-              console.log(`    ${line.trim()}`);
-            }
-          },
+      const env = { ...servers.env(), ...entry.runEnv };
+      /** @type {Parameters<typeof runK6>[2] & { dir: string }} */
+      const k6Opts = {
+        dir,
+        args: [
+          ...opts.out.flatMap((o) => ['--out', o]),
+          '--tag',
+          `testid=${testid}`,
+          '--tag',
+          `run=${file}`,
+          '--tag',
+          `repeat=${repeat}`,
+        ],
+        onLine: (line) => {
+          // k6's own progress line, shown at most every 5 s
+          if (/running \(/.test(line) && Date.now() - lastProgress > 5000) {
+            lastProgress = Date.now();
+            console.log(`    ${line.trim()}`);
+          }
         },
-      );
+      };
+      // --segments N (tools/segments.mjs): N k6 processes split like k6-operator's runners, merged;
+      // each runner's files (and its dashboard export) are in runner-<i>/ of the run's folder.
+      const res =
+        opts.segments > 1
+          ? await runSegmented(entry.script, env, { ...k6Opts, segments: opts.segments })
+          : await runK6(entry.script, env, k6Opts);
       writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
       const checks = res.summary ? checksOf(res.summary) : {};
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);

@@ -189,6 +189,8 @@ test('npm start -- --segments 2: each run as 2 runners, one merged row', () => {
       join(root, 'tools', 'start.mjs'),
       '--only',
       'ws-image sequential',
+      '--repeats',
+      '1',
       '--segments',
       '2',
       '-e',
@@ -203,8 +205,13 @@ test('npm start -- --segments 2: each run as 2 runners, one merged row', () => {
     { encoding: 'utf8', timeout: 300_000 },
   );
   assert.equal(res.status, 0, res.stdout + res.stderr);
-  assert.match(res.stdout, /^ws-image sequential\s+12\s+[\d.]+/m, 'one row: 4 iterations × 3 images from 2 runners');
-  const dir = join(results, 'ws-image-sequential');
+  const runs = JSON.parse(readFileSync(join(results, 'comparison.json'), 'utf8')).runs;
+  assert.deepEqual(
+    runs.map((r: { entry: string; msgs: number }) => [r.entry, r.msgs]),
+    [['ws-image sequential', 12]],
+    'one row: 4 iterations × 3 images from 2 runners',
+  );
+  const dir = join(results, 'ws-image-sequential', 'run-1');
   const runners = [1, 2].map(
     (i) => JSON.parse(readFileSync(join(dir, `runner-${i}`, 'summary.json'), 'utf8')).metrics.rtb_messages.count,
   );
