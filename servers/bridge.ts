@@ -1,27 +1,29 @@
-// gRPC over WebSocket (seed 003): a bridge at /grpc-ws that takes gRPC calls framed over a
-// WebSocket and forwards them to a gRPC server (by default this process's own), streaming in
-// every direction. The wire format is in contracts/grpc-ws-frames.ts; in short: one call per
-// connection; the first message is a text header, the method path plus optional `name: value`
-// metadata lines; then one gRPC-Web frame (flag byte, 4-byte big-endian length, protobuf) per
-// binary message; the client half-closes with an empty 0x02 frame (a unary or server-streaming
-// call starts there, with its one request; request streams are forwarded as they arrive); the
-// bridge answers with 0x00 response frames, ends with a 0x80 trailer (`grpc-status`,
-// `grpc-message`) and closes 1000.
+// gRPC over WebSocket (seed 003): a bridge that takes gRPC calls over WebSockets and forwards
+// them to a gRPC server (by default this process's own), streaming in every direction. It speaks
+// improbable-eng's `grpc-websockets` protocol (contracts/grpc-websockets.ts), so the official
+// `@improbable-eng/grpc-web` client with its WebsocketTransport works against it: one call per
+// connection at ws://host:port/grpc-ws/<package.Service>/<Method> with subprotocol
+// grpc-websockets; the first message holds the request headers (metadata), then each client
+// message is 0x00 + gRPC-Web frames, and the single byte 0x01 is the finish-send (a unary or
+// server-streaming call starts there, with its one request; request streams are forwarded as
+// they arrive); the bridge answers with a 0x80 headers frame, 0x00 response frames and a 0x80
+// trailer (`grpc-status`, `grpc-message`), then closes 1000.
 //
 // The bridge never decodes protobuf: it forwards bytes with grpc-js's generic client (identity
 // serializers), so it serves any method of the contracts in proto/, whose streaming kind it reads
 // from them. Invalid protobuf reaches the gRPC server, which answers INVALID_ARGUMENT, relayed in
-// the trailer.
+// the trailer. Request metadata is forwarded, except HTTP and gRPC-Web headers (content-type,
+// x-grpc-web, user-agent, …); `grpc-timeout` becomes the call's deadline.
 //
 // Refused input gets a trailer with its status, then a close with a reason:
-//   unknown method                              UNIMPLEMENTED       1000 (a normal gRPC answer)
-//   first message not a text header, bad header,
-//   a text message after it, a truncated frame, a length that disagrees with the message, a
-//   second request on a unary or server-streaming call, a request after the half-close
-//                                               INVALID_ARGUMENT    1007
-//   a compressed frame (flag 0x01)              UNIMPLEMENTED       1007
-//   a frame announcing more than the maximum message size
-//                                               RESOURCE_EXHAUSTED  1009
+//   an upgrade without the grpc-websockets subprotocol   HTTP 400, no WebSocket
+//   a path naming no method of proto/                    UNIMPLEMENTED       1000 (a normal gRPC answer)
+//   a text message, a bad header line, a data message not starting with 0x00, a frame left
+//   unfinished at the finish-send, a second request on a unary or server-streaming call, a
+//   message after the finish-send                        INVALID_ARGUMENT    1007
+//   a compressed frame (flag 0x01)                       UNIMPLEMENTED       1007
+//   a frame announcing more than the maximum message size, headers over 16 KiB
+//                                                        RESOURCE_EXHAUSTED  1009
 //   A WebSocket message larger than a maximum-size frame is refused by ws itself: close 1009,
 //   no trailer. A refused call is cancelled upstream; the bridge keeps serving.
 //
@@ -38,13 +40,13 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { readdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { HttpHost } from './lib/http.ts';
+import { sendJson, type HttpHost } from './lib/http.ts';
 import { loadProtos, protoDir } from './lib/grpc.ts';
 import { statsFor } from './lib/stats.ts';
 import {
-  BRIDGE_PATH, CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FLAG_HALF_CLOSE, FrameError, PREFIX_BYTES, Status,
-  decodeFrame, encodeFrame, encodeTrailer, parseHeader, statusName,
-} from '../contracts/grpc-ws-frames.ts';
+  BRIDGE_PATH, CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FrameError, FrameReader, PREFIX_BYTES, SUBPROTOCOL, Status,
+  encodeFrame, encodeHeadersFrame, encodeTrailer, methodOfPath, parseGrpcTimeout, parseHeaderLines, readClientMessage, statusName,
+} from '../contracts/grpc-websockets.ts';
 
 /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
 const HIGH_WATER_BYTES = 1 << 20;
@@ -101,16 +103,31 @@ function closeReason(text: string): string {
   return reason;
 }
 
+/** Request headers that are HTTP or gRPC-Web plumbing, not the call's metadata. */
+const NOT_METADATA = new Set([
+  'content-type', 'content-length', 'x-grpc-web', 'x-user-agent', 'user-agent', 'te', 'host', 'connection', 'accept-encoding',
+  'grpc-accept-encoding', 'grpc-encoding', 'grpc-timeout',
+]);
+
+/** Response metadata as header lines (binary values base64, as gRPC-Web carries them). */
+function metadataFields(md: grpc.Metadata | undefined): Array<[string, string[]]> {
+  if (!md) return [];
+  return Object.entries(md.toJSON()).map(([name, values]) => [name, values.map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64')))]);
+}
+
+const RESPONSE_HEADERS: Array<[string, string]> = [['content-type', 'application/grpc-web+proto']];
+
 /** One WebSocket connection carrying one call. */
 class BridgedCall {
   private header = false;
-  private path = '';
-  private kind: MethodKind | null = null;
   private readonly metadata = new grpc.Metadata();
+  private deadline: Date | undefined;
+  private readonly frames: FrameReader;
   private call: Call | null = null;
-  /** A unary or server-streaming call's one request, held until the half-close starts the call. */
+  /** A unary or server-streaming call's one request, held until the finish-send starts the call. */
   private single: Buffer | null = null;
   private halfClosed = false;
+  private headersSent = false;
   private done = false;
   private readingPaused = false;
   private responsesPaused = false;
@@ -121,9 +138,11 @@ class BridgedCall {
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly client: grpc.Client,
-    private readonly kinds: Map<string, MethodKind>,
-    private readonly maxMessageBytes: number,
+    private readonly path: string,
+    private readonly kind: MethodKind | null,
+    maxMessageBytes: number,
   ) {
+    this.frames = new FrameReader(maxMessageBytes);
     ws.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
     ws.on('close', () => {
       // The client went away (or we closed after the trailer): nothing more to forward.
@@ -132,19 +151,23 @@ class BridgedCall {
         this.call?.cancel();
       }
     });
+    if (!kind) this.finish(Status.UNIMPLEMENTED, `unknown method ${path}`, CLOSE_NORMAL);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     stats.received(data.length);
     if (this.done) return;
     try {
-      if (!this.header) return this.onHeader(data, isBinary);
-      if (!isBinary) throw invalid('after the header every message must be binary: one length-prefixed frame each');
-      const frame = decodeFrame(data, this.maxMessageBytes);
-      if (frame.flag === FLAG_DATA) this.onRequest(Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.length));
-      else if (frame.flag === FLAG_HALF_CLOSE) this.onHalfClose(frame.body.length);
-      else if (frame.flag === FLAG_COMPRESSED) throw new FrameError(Status.UNIMPLEMENTED, CLOSE_INVALID_DATA, 'compressed frames (flag 0x01) are not supported');
-      else throw invalid(`unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (requests are 0x00, the half-close 0x02)`);
+      if (!isBinary) throw invalid('every message must be binary: first the request headers, then 0x00 + frames, then the finish-send 0x01');
+      if (!this.header) return this.onHeader(data);
+      if (this.halfClosed) throw invalid('message after the finish-send');
+      const bytes = readClientMessage(data);
+      if (bytes === null) return this.onHalfClose();
+      for (const frame of this.frames.push(bytes)) {
+        if (frame.flag === FLAG_DATA) this.onRequest(Buffer.from(frame.body)); // a copy: the view may be the reader's buffer
+        else if (frame.flag === FLAG_COMPRESSED) throw new FrameError(Status.UNIMPLEMENTED, CLOSE_INVALID_DATA, 'compressed frames (flag 0x01) are not supported');
+        else throw invalid(`unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (request frames are 0x00)`);
+      }
     } catch (err) {
       stats.errors++;
       if (err instanceof FrameError) this.finish(err.status, err.message, err.closeCode, err.message);
@@ -152,63 +175,68 @@ class BridgedCall {
     }
   }
 
-  private onHeader(data: Buffer, isBinary: boolean): void {
-    if (isBinary) throw invalid('the first message must be a text header naming the method (/package.Service/Method)');
-    const { path, metadata } = parseHeader(data.toString('utf8'));
-    for (const [name, value] of metadata) {
+  private onHeader(data: Buffer): void {
+    for (const [name, value] of parseHeaderLines(data)) {
+      if (name === 'grpc-timeout') this.deadline = new Date(Date.now() + parseGrpcTimeout(value));
+      if (NOT_METADATA.has(name) || name.startsWith(':')) continue;
       try {
-        this.metadata.add(name, value);
+        if (name.endsWith('-bin')) for (const v of value.split(',')) this.metadata.add(name, Buffer.from(v.trim(), 'base64'));
+        else this.metadata.add(name, value);
       } catch (err) {
         throw invalid(`header ${name}: ${(err as Error).message}`);
       }
     }
     this.header = true;
-    this.path = path;
-    this.kind = this.kinds.get(path) ?? null;
-    if (!this.kind) return this.finish(Status.UNIMPLEMENTED, `unknown method ${path}`, CLOSE_NORMAL);
-    // Streams of requests start now; a single request starts its call at the half-close.
-    if (this.kind.requestStream) this.start(null);
+    // Streams of requests start now; a single request starts its call at the finish-send.
+    if (this.kind!.requestStream) this.start(null);
   }
 
   private onRequest(body: Buffer): void {
-    if (this.halfClosed) throw invalid('request frame after the half-close');
     if (this.kind!.requestStream) return this.write(body);
     if (this.single) throw invalid(`${this.path} takes exactly one request; a second one came`);
     this.single = body;
   }
 
-  private onHalfClose(length: number): void {
-    if (length !== 0) throw invalid(`half-close frame must be empty, it carries ${length} bytes`);
-    if (this.halfClosed) throw invalid('second half-close');
+  private onHalfClose(): void {
+    if (this.frames.pending > 0) throw invalid(`finish-send with ${this.frames.pending} bytes of an unfinished frame`);
     this.halfClosed = true;
     if (this.kind!.requestStream) {
       (this.call as grpc.ClientWritableStream<Buffer>).end();
       return;
     }
-    if (!this.single) throw invalid(`${this.path} takes exactly one request; the half-close came first`);
+    if (!this.single) throw invalid(`${this.path} takes exactly one request; the finish-send came first`);
     this.start(this.single);
     this.single = null;
   }
 
   private start(request: Buffer | null): void {
     const { requestStream, responseStream } = this.kind!;
+    const options: grpc.CallOptions = this.deadline ? { deadline: this.deadline } : {};
     const answer = (_err: grpc.ServiceError | null, value?: Buffer) => {
       if (value) this.respond(value); // an error arrives as the status, below
     };
     let call: Call;
-    if (!requestStream && !responseStream) call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, {}, answer);
-    else if (requestStream && !responseStream) call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, {}, answer);
+    if (!requestStream && !responseStream) call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, options, answer);
+    else if (requestStream && !responseStream) call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, options, answer);
     else {
       const stream = requestStream
-        ? this.client.makeBidiStreamRequest(this.path, same, same, this.metadata, {})
-        : this.client.makeServerStreamRequest(this.path, same, same, request!, this.metadata, {});
+        ? this.client.makeBidiStreamRequest(this.path, same, same, this.metadata, options)
+        : this.client.makeServerStreamRequest(this.path, same, same, request!, this.metadata, options);
       stream.on('data', (message: Buffer) => this.respond(message));
       stream.on('error', () => {}); // a failed call ends with its status, below
       call = stream;
     }
+    call.on('metadata', (md: grpc.Metadata) => this.sendHeaders(md));
     // grpc-js reports the status after the last message (and after a unary answer's callback).
-    call.on('status', (s: grpc.StatusObject) => this.finish(s.code, s.details, CLOSE_NORMAL));
+    call.on('status', (s: grpc.StatusObject) => this.finish(s.code, s.details, CLOSE_NORMAL, statusName(s.code), s.metadata));
     this.call = call;
+  }
+
+  /** The response headers frame, once, before the first response. */
+  private sendHeaders(md?: grpc.Metadata): void {
+    if (this.headersSent || this.done) return;
+    this.headersSent = true;
+    this.send(encodeHeadersFrame([...RESPONSE_HEADERS, ...metadataFields(md)]));
   }
 
   private write(body: Buffer): void {
@@ -227,6 +255,7 @@ class BridgedCall {
 
   private respond(message: Buffer): void {
     if (this.done) return;
+    this.sendHeaders();
     this.send(encodeFrame(FLAG_DATA, message));
     if (this.unsentBytes > HIGH_WATER_BYTES && !this.responsesPaused && this.call && 'pause' in this.call) {
       this.responsesPaused = true;
@@ -256,36 +285,64 @@ class BridgedCall {
     });
   }
 
-  /** Sends the trailer and closes; a call still running (refused input) is cancelled upstream (after its status, cancel does nothing). */
-  private finish(code: number, message: string, closeCode: number, reason = statusName(code)): void {
+  /**
+   * Sends the trailer (with the response headers in it when none went before: trailers-only) and
+   * closes; a call still running (refused input) is cancelled upstream (after its status, cancel
+   * does nothing).
+   */
+  private finish(code: number, message: string, closeCode: number, reason = statusName(code), trailers?: grpc.Metadata): void {
     if (this.done) return;
     this.done = true;
     this.call?.cancel();
-    this.send(encodeTrailer(code, message));
+    const extra = this.headersSent ? [] : RESPONSE_HEADERS;
+    this.headersSent = true;
+    this.send(encodeTrailer(code, message, [...extra, ...metadataFields(trailers)]));
     // A paused socket would never read the client's close frame.
     this.resumeReading();
     this.ws.close(closeCode, closeReason(reason));
   }
 }
 
-/** Mounts the bridge at /grpc-ws on `host`; `stop` closes its connection to the gRPC server. */
+/** Answers an upgrade the bridge refuses with a plain HTTP error. */
+function refuseUpgrade(socket: Duplex, status: string, text: string): void {
+  const body = `${text}\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Mounts the bridge under /grpc-ws/ on `host`; `stop` closes its calls and its connection to the gRPC server. */
 export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string; stop: () => Promise<void> } {
   const kinds = methodKinds();
   const client = new grpc.Client(opts.target, grpc.credentials.createInsecure(), {
     'grpc.max_send_message_length': opts.maxMessageBytes,
     'grpc.max_receive_message_length': opts.maxMessageBytes,
   });
-  // A WebSocket message holds one frame: the prefix plus at most a maximum-size message.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes + PREFIX_BYTES });
+  // A WebSocket message holds at most one maximum-size frame after its 0x00.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxMessageBytes + PREFIX_BYTES + 1,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     stats.opened();
     ws.on('close', () => stats.closed());
     ws.on('error', () => stats.errors++);
-    new BridgedCall(ws, req.socket, client, kinds, opts.maxMessageBytes);
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const method = methodOfPath(pathname, BRIDGE_PATH);
+    new BridgedCall(ws, req.socket, client, method ?? pathname.slice(BRIDGE_PATH.length), method ? kinds.get(method) ?? null : null, opts.maxMessageBytes);
   });
-  host.webSocket(BRIDGE_PATH, wss);
+  host.delegate(`${BRIDGE_PATH}/`, {
+    request: (_req, res) => sendJson(res, 426, { error: `${BRIDGE_PATH}/<package.Service>/<Method> is a WebSocket endpoint (subprotocol ${SUBPROTOCOL}): upgrade required` }),
+    upgrade: (req, socket, head) => {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade(socket, '400 Bad Request', `gRPC over WebSocket needs the subprotocol ${SUBPROTOCOL}`);
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+  });
   return {
     path: BRIDGE_PATH,
-    stop: async () => client.close(),
+    stop: async () => {
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      client.close();
+    },
   };
 }

@@ -1,5 +1,6 @@
-// The gRPC-over-WebSocket bridge driven by a Node `ws` client speaking its framing,
-// against the real server process: every call kind through the bridge returns the same
+// The gRPC-over-WebSocket bridge driven by a Node `ws` client speaking improbable-eng's
+// grpc-websockets protocol byte by byte (contracts/grpc-websockets.ts), against the real server
+// process: every call kind through the bridge returns the same
 // responses as the same call made directly with @grpc/grpc-js; bad input gets its specific
 // status and close code, and a good call afterwards still works; a client that goes away cancels
 // the call upstream; a client that stops reading stops the stream instead of filling memory.
@@ -10,7 +11,10 @@ import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { root, startServers, waitFor, type Servers } from '../helpers.ts';
-import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../../contracts/grpc-ws-frames.ts';
+import { direct } from '../grpc-direct.ts';
+import {
+  FINISH_SEND, FLAG_DATA, FrameReader, SUBPROTOCOL, clientData, decodeTrailer, encodeFrame, encodeHeaderLines,
+} from '../../contracts/grpc-websockets.ts';
 
 const SMALL_MAX = 4096;
 const WAIT_MS = 5000;
@@ -32,69 +36,66 @@ after(async () => {
 });
 
 interface Outcome {
+  /** The response headers (the 0x80 frame before the responses), as lines. */
+  headers?: string;
   /** Response message bodies (protobuf bytes), in order. */
   responses: Buffer[];
   trailer?: { code: number; message: string };
   closed: { code: number; reason: string };
 }
 
-const data = (body: Buffer) => Buffer.from(encodeFrame(FLAG_DATA, body));
-const HALF_CLOSE = Buffer.from(encodeFrame(FLAG_HALF_CLOSE));
+const data = (body: Buffer) => Buffer.from(clientData(encodeFrame(FLAG_DATA, body)));
+const FINISH = Buffer.from(FINISH_SEND);
+/** The request headers improbable's client sends, plus `metadata`. */
+const headers = (metadata: Record<string, string> = {}) =>
+  Buffer.from(encodeHeaderLines([['content-type', 'application/grpc-web+proto'], ['x-grpc-web', '1'], ...Object.entries(metadata)]));
+
+const openCall = (s: Servers, path: string, protocols: string[] = [SUBPROTOCOL]) => new WebSocket(s.wsUrl(`/grpc-ws${path}`), protocols);
 
 /**
- * One call through the bridge: opens /grpc-ws, sends `messages` (strings as text, Buffers as
- * binary) and collects the frames until the bridge closes. `onResponse` may answer a response
- * with more messages (for ping-pong on a stream).
+ * One call through the bridge: opens /grpc-ws/<path> with subprotocol grpc-websockets, sends
+ * `messages` (strings as text, Buffers as binary) and collects the frames until the bridge
+ * closes. `onResponse` may answer a response with more messages (for ping-pong on a stream).
  */
-function bridged(s: Servers, messages: Array<string | Buffer>, onResponse?: (body: Buffer, ws: WebSocket) => void): Promise<Outcome> {
+function bridged(s: Servers, path: string, messages: Array<string | Buffer>, onResponse?: (body: Buffer, ws: WebSocket) => void): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(s.wsUrl('/grpc-ws'));
-    const responses: Buffer[] = [];
-    let trailer: Outcome['trailer'];
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`bridge did not close within ${WAIT_MS} ms (${responses.length} responses)`)); }, WAIT_MS);
-    ws.on('open', () => { for (const m of messages) ws.send(m, { binary: typeof m !== 'string' }); });
+    const ws = openCall(s, path);
+    const out: Outcome = { responses: [], closed: { code: 0, reason: '' } };
+    const reader = new FrameReader(Number.MAX_SAFE_INTEGER);
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`bridge did not close within ${WAIT_MS} ms (${out.responses.length} responses)`)); }, WAIT_MS);
+    ws.on('open', () => {
+      assert.equal(ws.protocol, SUBPROTOCOL, 'the bridge chose the grpc-websockets subprotocol');
+      for (const m of messages) ws.send(m, { binary: typeof m !== 'string' });
+    });
     ws.on('message', (raw: Buffer, isBinary) => {
-      assert.ok(isBinary, 'the bridge sends binary frames only');
-      assert.ok(!trailer, 'nothing follows the trailer');
-      assert.equal(raw.readUInt32BE(1), raw.length - 5, 'one whole frame per message');
-      if (raw[0] === 0x80) trailer = decodeTrailer(raw.subarray(5));
-      else {
-        assert.equal(raw[0], 0x00, 'a response frame');
-        responses.push(raw.subarray(5));
-        onResponse?.(raw.subarray(5), ws);
+      assert.ok(isBinary, 'the bridge sends binary messages only');
+      assert.equal(raw.readUInt32BE(1), raw.length - 5, 'our bridge sends one whole frame per message');
+      for (const frame of reader.push(raw)) {
+        assert.ok(!out.trailer, 'nothing follows the trailer');
+        const body = Buffer.from(frame.body);
+        if (frame.flag === 0x80) {
+          const status = decodeTrailer(body);
+          if (status) out.trailer = status;
+          else {
+            assert.equal(out.headers, undefined, 'one headers frame');
+            assert.equal(out.responses.length, 0, 'the headers come before the responses');
+            out.headers = body.toString('latin1');
+          }
+        } else {
+          assert.equal(frame.flag, 0x00, 'a response frame');
+          assert.ok(out.headers !== undefined, 'a response comes after the headers frame');
+          out.responses.push(body);
+          onResponse?.(body, ws);
+        }
       }
     });
-    ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ responses, trailer, closed: { code, reason: String(reason) } }); });
+    ws.on('close', (code, reason) => { clearTimeout(timer); out.closed = { code, reason: String(reason) }; resolve(out); });
     ws.on('error', () => {}); // the close carries what we assert on
   });
 }
 
-/** A whole call through the bridge: header, every request, half-close. */
-const bridgedCall = (s: Servers, path: string, requests: Buffer[]) => bridged(s, [encodeHeader(path), ...requests.map(data), HALF_CLOSE]);
-
-/** The same call made directly with a generic @grpc/grpc-js client, protobuf bytes in and out. */
-function direct(s: Servers, def: protoLoader.MethodDefinition<object, object>, requests: Buffer[]): Promise<{ responses: Buffer[]; status: grpc.StatusObject }> {
-  const client = new grpc.Client(s.grpcAddr, grpc.credentials.createInsecure());
-  const same = (b: Buffer) => b;
-  const responses: Buffer[] = [];
-  return new Promise((resolve) => {
-    const answer = (_err: grpc.ServiceError | null, value?: Buffer) => { if (value) responses.push(value); };
-    let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Buffer> | grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>;
-    if (!def.requestStream && !def.responseStream) call = client.makeUnaryRequest(def.path, same, same, requests[0]!, answer);
-    else if (!def.responseStream) call = client.makeClientStreamRequest(def.path, same, same, answer);
-    else if (!def.requestStream) call = client.makeServerStreamRequest(def.path, same, same, requests[0]!);
-    else call = client.makeBidiStreamRequest(def.path, same, same);
-    if (def.responseStream) {
-      (call as grpc.ClientReadableStream<Buffer>).on('data', (m: Buffer) => responses.push(m));
-      (call as grpc.ClientReadableStream<Buffer>).on('error', () => {});
-    }
-    if (def.requestStream) {
-      for (const r of requests) (call as grpc.ClientWritableStream<Buffer>).write(r);
-      (call as grpc.ClientWritableStream<Buffer>).end();
-    }
-    call.on('status', (status: grpc.StatusObject) => setImmediate(() => { client.close(); resolve({ responses, status }); }));
-  });
-}
+/** A whole call through the bridge: headers, every request, the finish-send. */
+const bridgedCall = (s: Servers, path: string, requests: Buffer[]) => bridged(s, path, [headers(), ...requests.map(data), FINISH]);
 
 const encode = (def: protoLoader.MethodDefinition<object, object>, message: object) => def.requestSerialize(message);
 const decode = (def: protoLoader.MethodDefinition<object, object>, bytes: Buffer) => def.responseDeserialize(bytes) as Record<string, unknown>;
@@ -163,25 +164,49 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
     await sameAsDirect(ECHO.EchoStream!, echoes, { exact: true });
   });
 
-  test('bidi is forwarded as it arrives: ping-pong before any half-close', async () => {
+  test('bidi is forwarded as it arrives: ping-pong before any finish-send', async () => {
     const msg = (seq: number) => data(encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) }));
     let sent = 1;
-    const out = await bridged(servers, [encodeHeader(ECHO.EchoStream!.path), msg(1)], (_body, ws) => {
+    const out = await bridged(servers, ECHO.EchoStream!.path, [headers(), msg(1)], (_body, ws) => {
       // Each echo arrives while the stream is still open; only then is the next message sent.
-      ws.send(++sent <= 5 ? msg(sent) : HALF_CLOSE);
+      ws.send(++sent <= 5 ? msg(sent) : FINISH);
     });
     assert.equal(out.trailer?.code, grpc.status.OK);
     assert.deepEqual(out.responses.map((b) => decode(ECHO.EchoStream!, b).seq), [1, 2, 3, 4, 5]);
   });
 
-  test('metadata lines in the header reach the server; an error status is relayed as direct gRPC gives it', async () => {
+  test('metadata in the headers message is accepted; an error status is relayed as direct gRPC gives it, trailers-only', async () => {
     const bad = orderRequest(3, { userId: '' });
-    const viaBridge = await bridged(servers, [encodeHeader(ORDERS.CreateOrder!.path, { 'x-rtbench': 'test' }), data(bad), HALF_CLOSE]);
+    const viaBridge = await bridged(servers, ORDERS.CreateOrder!.path, [headers({ 'x-rtbench': 'test', 'x-trace-bin': 'AAEC' }), data(bad), FINISH]);
     const straight = await direct(servers, ORDERS.CreateOrder!, [bad]);
     assert.equal(straight.status.code, grpc.status.INVALID_ARGUMENT);
     assert.deepEqual(viaBridge.trailer, { code: straight.status.code, message: straight.status.details });
     assert.deepEqual(viaBridge.closed, { code: 1000, reason: 'InvalidArgument' }, 'a gRPC status is a normal end of the call');
     assert.deepEqual(viaBridge.responses, []);
+    assert.equal(viaBridge.headers, undefined, 'no headers frame before a trailers-only answer');
+  });
+
+  test('a frame split across data messages, and two frames in one message, are read as one stream', async () => {
+    const frames = Buffer.concat([1, 2, 3].map((seq) => Buffer.from(encodeFrame(FLAG_DATA, encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) })))));
+    const cut = (part: Buffer) => Buffer.concat([Buffer.from([0]), part]);
+    const out = await bridged(servers, ECHO.EchoStream!.path, [headers(), cut(frames.subarray(0, 3)), cut(frames.subarray(3, 20)), cut(frames.subarray(20)), FINISH]);
+    assert.equal(out.trailer?.code, grpc.status.OK, out.trailer?.message);
+    assert.deepEqual(out.responses.map((b) => decode(ECHO.EchoStream!, b).seq), [1, 2, 3]);
+    assert.match(out.headers!, /^content-type: application\/grpc-web\+proto\r\n/);
+  });
+
+  test('an upgrade without the grpc-websockets subprotocol is refused with HTTP 400; a plain GET gets 426', async () => {
+    const ws = openCall(servers, ECHO.Echo!.path, []);
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    ws.terminate();
+    assert.equal(status, 400);
+    const res = await fetch(`${servers.httpUrl}/grpc-ws${ECHO.Echo!.path}`);
+    assert.equal(res.status, 426);
+    assert.match(((await res.json()) as { error: string }).error, /subprotocol grpc-websockets/);
   });
 });
 
@@ -200,29 +225,35 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
 
   test('unknown method → UNIMPLEMENTED, close 1000', async () => {
     const out = await bridgedCall(servers, '/rtbench.echo.v1.EchoService/Shout', [Buffer.from('x')]);
+    const notAPath = await bridgedCall(servers, '/no-method-here', [Buffer.from('x')]);
+    assert.deepEqual(notAPath.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /no-method-here' });
     assert.deepEqual(out.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /rtbench.echo.v1.EchoService/Shout' });
     assert.equal(out.closed.code, 1000);
     assert.deepEqual(out.responses, []);
     await goodCallStillWorks();
   });
 
-  const refusals: Array<{ name: string; messages: () => Array<string | Buffer>; code: grpc.status; close: number; message: RegExp }> = [
-    { name: 'truncated frame (prefix says 10 bytes, 2 follow)', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0, 0, 0, 10, 1, 2])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /truncated frame: its prefix says 10 bytes, 2 follow/ },
-    { name: 'a frame shorter than its prefix', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /truncated frame: 2 bytes/ },
-    { name: 'more bytes than the prefix says', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0, 0, 0, 1, 8, 1])], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /prefix says 1 bytes but 2 follow/ },
-    { name: 'a frame announcing more than the maximum message size', messages: () => [encodeHeader(echoPath()), Buffer.from([0, 0x7f, 0, 0, 0, 1])], code: grpc.status.RESOURCE_EXHAUSTED, close: 1009, message: /frame of 2130706432 bytes exceeds the maximum message size 8388608/ },
-    { name: 'a binary first message', messages: () => [data(Buffer.from([8, 1]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /first message must be a text header/ },
-    { name: 'a header that is not a method path', messages: () => ['hello world\r\n'], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /header must start with the method path/ },
-    { name: 'a second request on a unary call', messages: () => [encodeHeader(echoPath()), data(Buffer.from([8, 1])), data(Buffer.from([8, 2]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /takes exactly one request; a second one came/ },
-    { name: 'a half-close before the unary request', messages: () => [encodeHeader(echoPath()), HALF_CLOSE], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /the half-close came first/ },
-    { name: 'a compressed frame', messages: () => [encodeHeader(echoPath()), Buffer.from([1, 0, 0, 0, 1, 8])], code: grpc.status.UNIMPLEMENTED, close: 1007, message: /compressed frames/ },
-    { name: 'a text message after the header', messages: () => [encodeHeader(ECHO.EchoStream!.path), 'not a frame'], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
-    { name: 'a request after the half-close', messages: () => [encodeHeader(ECHO.EchoStream!.path), HALF_CLOSE, data(Buffer.from([8, 1]))], code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /request frame after the half-close/ },
+  const echo = (...messages: Array<string | Buffer>) => ({ path: echoPath(), messages: () => [headers(), ...messages] });
+  const stream = (...messages: Array<string | Buffer>) => ({ path: ECHO.EchoStream!.path, messages: () => [headers(), ...messages] });
+  const refusals: Array<{ name: string; call: () => { path: string; messages: () => Array<string | Buffer> }; code: grpc.status; close: number; message: RegExp }> = [
+    { name: 'a frame unfinished at the finish-send (prefix says 10 bytes, 2 follow)', call: () => echo(Buffer.from([0, 0, 0, 0, 0, 10, 1, 2]), FINISH), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /finish-send with 7 bytes of an unfinished frame/ },
+    { name: 'a data message not starting with 0x00', call: () => echo(Buffer.from([2, 0, 0, 0, 0, 0])), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /message starts with 0x02/ },
+    { name: 'an empty message', call: () => echo(Buffer.alloc(0)), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /empty message/ },
+    { name: 'a frame announcing more than the maximum message size', call: () => echo(Buffer.from([0, 0, 0x7f, 0, 0, 0, 1])), code: grpc.status.RESOURCE_EXHAUSTED, close: 1009, message: /frame of 2130706432 bytes exceeds the maximum message size 8388608/ },
+    { name: 'a text headers message', call: () => ({ path: echoPath(), messages: () => ['content-type: application/grpc-web+proto\r\n'] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
+    { name: 'a header line that is not name: value', call: () => ({ path: echoPath(), messages: () => [Buffer.from('hello world\r\n')] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /is not 'name: value'/ },
+    { name: 'a bad grpc-timeout', call: () => ({ path: echoPath(), messages: () => [headers({ 'grpc-timeout': 'soon' })] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /grpc-timeout "soon"/ },
+    { name: 'a second request on a unary call', call: () => echo(data(Buffer.from([8, 1])), data(Buffer.from([8, 2]))), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /takes exactly one request; a second one came/ },
+    { name: 'a finish-send before the unary request', call: () => echo(FINISH), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /the finish-send came first/ },
+    { name: 'a compressed frame', call: () => echo(Buffer.from([0, 1, 0, 0, 0, 1, 8])), code: grpc.status.UNIMPLEMENTED, close: 1007, message: /compressed frames/ },
+    { name: 'a text message after the headers', call: () => stream('not a frame'), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
+    { name: 'a message after the finish-send', call: () => stream(FINISH, data(Buffer.from([8, 1]))), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /message after the finish-send/ },
   ];
   for (const r of refusals) {
     test(`${r.name} → ${grpc.status[r.code]}, close ${r.close}`, async () => {
       const before = await statsOf(servers, 'grpc-ws');
-      const out = await bridged(servers, r.messages());
+      const { path, messages } = r.call();
+      const out = await bridged(servers, path, messages());
       assert.equal(out.trailer?.code, r.code, `trailer ${JSON.stringify(out.trailer)}`);
       assert.match(out.trailer!.message, r.message);
       assert.equal(out.closed.code, r.close);
@@ -234,11 +265,11 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
 
   test('a frame over the maximum message size: RESOURCE_EXHAUSTED by its prefix, 1009 from ws by its size', async () => {
     const big = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX) });
-    const announced = await bridged(small, [encodeHeader(ECHO.Echo!.path), data(big).subarray(0, 100)]);
+    const announced = await bridged(small, ECHO.Echo!.path, [headers(), data(big).subarray(0, 100)]);
     assert.equal(announced.trailer?.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match(announced.trailer!.message, new RegExp(`frame of ${big.length} bytes exceeds the maximum message size ${SMALL_MAX}`));
     assert.equal(announced.closed.code, 1009);
-    const whole = await bridged(small, [encodeHeader(ECHO.Echo!.path), data(big)]);
+    const whole = await bridged(small, ECHO.Echo!.path, [headers(), data(big)]);
     assert.equal(whole.closed.code, 1009, 'a WebSocket message larger than any frame is refused by its size');
     await goodCallStillWorks(small);
     // The largest message that fits still goes through both hops.
@@ -253,15 +284,17 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
 describe('bridge: a client that leaves or stops reading', () => {
   /** Starts a SubscribeOrders call of 100,000 orders of ~1 KB (~100 MB); resolves at the first order. */
   function subscribed(onFirst: (ws: WebSocket) => void): Promise<WebSocket> {
-    const ws = new WebSocket(servers.wsUrl('/grpc-ws'));
+    const ws = openCall(servers, ORDERS.SubscribeOrders!.path);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no order within ${WAIT_MS} ms`)); }, WAIT_MS);
       ws.on('open', () => {
-        ws.send(encodeHeader(ORDERS.SubscribeOrders!.path));
+        ws.send(headers());
         ws.send(data(encode(ORDERS.SubscribeOrders!, { count: 100_000, intervalMs: 0, noteBytes: 1000 })));
-        ws.send(HALF_CLOSE);
+        ws.send(FINISH);
       });
-      ws.once('message', () => { clearTimeout(timer); onFirst(ws); resolve(ws); });
+      // The headers frame, then the first order.
+      let seen = 0;
+      ws.on('message', () => { if (++seen === 2) { clearTimeout(timer); onFirst(ws); resolve(ws); } });
       ws.on('error', () => {});
     });
   }

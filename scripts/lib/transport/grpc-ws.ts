@@ -1,7 +1,8 @@
 // gRPC over WebSocket from k6: calls through rtbench's bridge (servers/bridge.ts) on
 // k6/websockets, with protobuf encoded and decoded in the script by protobufjs (light build; the
 // message types come from proto/ as a JSON descriptor made at build time, tools/proto-json.mjs).
-// Wire format: contracts/grpc-ws-frames.ts. One call per WebSocket connection.
+// Wire format: improbable-eng's grpc-websockets (contracts/grpc-websockets.ts), the protocol of
+// `@improbable-eng/grpc-web`'s WebsocketTransport and grpcwebproxy. One call per connection.
 //
 // Messages go in and come out shaped as k6/net/grpc shapes them (protojson: uint64 as strings,
 // enums as names, bytes as base64 strings), so a scenario can check bridged and direct answers
@@ -13,19 +14,9 @@ import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
-  BRIDGE_PATH,
-  FLAG_DATA,
-  FLAG_HALF_CLOSE,
-  FLAG_TRAILER,
-  FrameError,
-  Status,
-  decodeFrame,
-  decodeTrailer,
-  encodeFrame,
-  encodeHeader,
-  statusForClose,
-  statusName,
-} from '../../../contracts/grpc-ws-frames.ts';
+  FINISH_SEND, FLAG_DATA, FLAG_TRAILER, FrameError, FrameReader, SUBPROTOCOL, Status, callUrl, clientData, decodeTrailer, encodeFrame, encodeHeaderLines,
+  statusForClose, statusName,
+} from '../../../contracts/grpc-websockets.ts';
 
 const root = Root.fromJSON(protos);
 root.resolveAll();
@@ -80,13 +71,15 @@ const base64ToBytes = (v: unknown) => (typeof v === 'string' ? new Uint8Array(b6
 // A decoded bytes field is a view into the message buffer: copy it to its own ArrayBuffer.
 const bytesToBase64 = (v: unknown) => (v instanceof Uint8Array ? b64encode(v.slice().buffer as ArrayBuffer) : v);
 
-/** A request as a ready-to-send frame: encode ahead of the timed send where it matters. */
+/** A request as a ready-to-send WebSocket message (0x00 + its frame): encode ahead of the timed send where it matters. */
 export function requestFrame(m: Method, message: object): Uint8Array {
-  const body = m.requestType
-    .encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes)))
-    .finish();
-  return encodeFrame(FLAG_DATA, body);
+  const body = m.requestType.encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes))).finish();
+  return clientData(encodeFrame(FLAG_DATA, body));
 }
+
+/** The request headers: what improbable's client sends, then the call's metadata. */
+const headers = (metadata: Record<string, string>) =>
+  encodeHeaderLines([['content-type', 'application/grpc-web+proto'], ['x-grpc-web', '1'], ...Object.entries(metadata)]);
 
 /** A response body in the k6 shape (see the header). */
 function decodeResponse<T>(m: Method, body: Uint8Array): T {
@@ -104,9 +97,9 @@ export interface CallStatus {
 }
 
 export interface Call {
-  /** Sends a request (an object, or a frame from requestFrame). */
+  /** Sends a request (an object, or a message from requestFrame). */
   send(request: object | Uint8Array): void;
-  /** Half-closes: no more requests. */
+  /** Half-closes (the finish-send): no more requests. */
   end(): void;
   /** Resolves when the connection has closed, with the trailer's status (or why there was none). */
   ended: Promise<CallStatus>;
@@ -135,16 +128,16 @@ export function openCall<T>(
   let problem: { code: number; message: string } | undefined;
   let resolve: (s: CallStatus) => void = () => {};
   const ended = new Promise<CallStatus>((r) => (resolve = r));
-  const { ws, onClosed } = openSocket(wsOrigin + BRIDGE_PATH, (_ws, atMs) => {
-    ws.send(encodeHeader(m.path, metadata));
+  const { ws, onClosed } = openSocket(callUrl(wsOrigin, m.path), (_ws, atMs) => {
+    ws.send(headers(metadata).buffer as ArrayBuffer);
     handlers.onOpen(call, atMs);
-  });
+  }, { protocols: [SUBPROTOCOL] });
   const call: Call = {
     send: (request) => {
       const frame = request instanceof Uint8Array ? request : requestFrame(m, request);
       ws.send(frame.buffer as ArrayBuffer);
     },
-    end: () => ws.send(encodeFrame(FLAG_HALF_CLOSE).buffer as ArrayBuffer),
+    end: () => ws.send(FINISH_SEND.slice().buffer as ArrayBuffer),
     ended,
   };
   const fail = (code: number, message: string) => {
@@ -153,14 +146,18 @@ export function openCall<T>(
   };
   const cancelDeadline = deadline(timeoutMs, () => fail(Status.DEADLINE_EXCEEDED, `no trailer within ${timeoutMs} ms`));
 
+  // Frames need not align with messages (grpcwebproxy splits a 0x80 frame in two): read a stream.
+  const reader = new FrameReader(Number.MAX_SAFE_INTEGER);
   on(ws, 'message', (e) => {
     if (trailer || problem) return;
     if (!(e.data instanceof ArrayBuffer)) return fail(Status.INTERNAL, 'the bridge sent a text message');
     try {
-      const frame = decodeFrame(new Uint8Array(e.data), Number.MAX_SAFE_INTEGER);
-      if (frame.flag === FLAG_TRAILER) trailer = decodeTrailer(frame.body);
-      else if (frame.flag === FLAG_DATA) handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
-      else fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
+      for (const frame of reader.push(new Uint8Array(e.data))) {
+        // A 0x80 frame with grpc-status is the trailer; one without it, the response headers.
+        if (frame.flag === FLAG_TRAILER) trailer = decodeTrailer(frame.body) ?? undefined;
+        else if (frame.flag === FLAG_DATA && !trailer) handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
+        else return fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
+      }
     } catch (err) {
       fail(
         Status.INTERNAL,

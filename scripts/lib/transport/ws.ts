@@ -33,17 +33,18 @@ export interface Socket {
 }
 
 /**
- * Opens a binary-capable WebSocket; records rtb_connect_time (constructor → open event) unless
- * `recordConnect` is false: a protocol on top (Socket.IO) whose connection is usable later
- * records its own.
+ * Opens a binary-capable WebSocket, offering `protocols` as subprotocols; records
+ * rtb_connect_time (constructor → open event) unless `recordConnect` is false: a protocol on top
+ * (Socket.IO) whose connection is usable later records its own.
  */
 export function openSocket(
   url: string,
   onOpen: (ws: WebSocket, atMs: number) => void,
-  { recordConnect = true } = {},
+  { recordConnect = true, protocols = [] as string[] } = {},
 ): Socket {
   const started = Date.now();
-  const ws = new WebSocket(url);
+  // k6/websockets ignores its `protocols` argument; the handshake header offers them instead.
+  const ws = protocols.length > 0 ? new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': protocols.join(', ') } }) : new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
   on(ws, 'open', (e) => {
