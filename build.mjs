@@ -5,6 +5,7 @@
 //   test/<tier>/*.test.ts → dist/test/<tier>/<name>.js  node:test suites (tiers: unit, servers, e2e, browser)
 //   dashboards/src/generate.ts → dist/dashboards/src/generate.js   `npm run dashboards`
 //   tools/png.mjs     → dist/assets/image-533k.png  the deterministic test image
+//   browser/page.ts + index.html → dist/browser/   the browser test page the servers serve at /browser/
 // Type errors are caught by `npm run typecheck` (tsc), which `npm test` runs; esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { mkdirSync, readdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
@@ -54,7 +55,18 @@ await Promise.all([
     target: 'node20',
     packages: 'external',
   }),
+  // The browser page: everything bundled (socket.io-client, @improbable-eng/grpc-web, protobufjs), no CDN.
+  esbuild.build({
+    ...common,
+    entryPoints: [join(root, 'browser', 'page.ts')],
+    plugins: [protoJson(join(root, 'proto'))],
+    outdir: join(out, 'browser'),
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+  }),
 ]);
+writeFileSync(join(out, 'browser', 'index.html'), readFileSync(join(root, 'browser', 'index.html')));
 
 // The image is generated, not checked in: same bytes everywhere, nothing binary in git.
 mkdirSync(join(out, 'assets'), { recursive: true });

@@ -9,6 +9,7 @@ import { startGrpc } from './grpc.ts';
 import { mountSocketIo, SOCKETIO_PATH } from './socketio.ts';
 import { DEFAULT_FEED_OPTIONS, mountFeed } from './feed.ts';
 import { localTarget, mountBridge } from './bridge.ts';
+import { mountPage } from './page.ts';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, cfg) : [];
   const feed = cfg.only.has('ws') || cfg.only.has('sse') ? mountFeed(http, { ...DEFAULT_FEED_OPTIONS, sse: cfg.only.has('sse'), ws: cfg.only.has('ws') }) : null;
   const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, cfg) : null;
+  const page = mountPage(http);
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {
     feed?.stop(); // ends the long-lived SSE responses so the HTTP server can close at once
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   for (const path of feed?.paths ?? []) {
     console.log(path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`);
   }
+  if (page) console.log(`page  http://${hostPort(httpAddr.port)}${page}  (the browser test page)`);
   if (socketIo) {
     stops.push(socketIo.stop);
     console.log(`socketio  http://${hostPort(httpAddr.port)}${SOCKETIO_PATH}`);

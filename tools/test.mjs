@@ -145,6 +145,7 @@ const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
 step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
 step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
+step('type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']);
 if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   for (const ext of EXTENSIONS) {
     gofmtStep(ext.dir);
