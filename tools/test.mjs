@@ -65,11 +65,18 @@ if (tiers.includes('browser') && !chromium()) {
   );
   process.exit(1);
 }
+if (tiers.includes('browser')) {
+  // The browser scenarios' tests run k6/browser on the same Chromium.
+  process.env.K6_BROWSER_EXECUTABLE_PATH ??= /** @type {string} */ (chromium());
+  process.env.K6_BROWSER_ARGS ??= 'no-sandbox';
+  process.env.K6_BROWSER_HEADLESS ??= 'true';
+}
 const testTimeoutS = Number(opts['test-timeout']);
 if (!(testTimeoutS > 0)) usage(`--test-timeout must be a positive number of seconds (got '${opts['test-timeout']}')`);
 const maxMinutes = Number(opts['max-minutes']);
 if (!(maxMinutes > 0)) usage(`--max-minutes must be a positive number (got '${opts['max-minutes']}')`);
 const deadline = Date.now() + maxMinutes * 60_000;
+
 
 /** @param {string} title @param {number} started */
 const done = (title, started) => console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
