@@ -12,3 +12,5 @@ export const SOCKETIO_URL = envString('SOCKETIO_URL', 'http://127.0.0.1:8080');
 export const GRPC_ADDR = envString('GRPC_ADDR', '127.0.0.1:50051');
 /** The servers' cost report, polled by the monitor (scripts/lib/monitor/monitor.ts). */
 export const STATS_URL = envString('STATS_URL', 'http://127.0.0.1:8080/stats');
+/** The browser test page (browser/page.ts) on the servers' HTTP port; its origin serves every endpoint it measures. */
+export const PAGE_URL = envString('PAGE_URL', 'http://127.0.0.1:8080/browser/');
