@@ -10,6 +10,9 @@
 //   ?transport=socketio-ws  the same, transports: ['websocket'] only
 //   ?transport=grpc         SubscribeOrders through the bridge with @improbable-eng/grpc-web and
 //                           its WebsocketTransport (server streaming: the gRPC feed)
+//   ?transport=grpc-calls   one call of each kind through the bridge with the same client: unary
+//                           Echo, server-streaming SubscribeOrders, bidi EchoStream; their
+//                           responses (protobuf bytes, base64) and statuses in `rtb.calls`
 // Settings: count (messages, 50), rate (messages/s, 20), bytes (payload, 64), channel (feed
 // channel, a fresh one per page), busy (ms of main-thread work per animation frame, 0),
 // streams (SSE only: EventSources opened at once on one channel, 1), timeoutMs (30000).
@@ -45,6 +48,8 @@ export interface Results {
   errors: string[];
   /** SSE with streams > 1: ms from page start to each stream's open, null while it waits. */
   opened: Array<number | null>;
+  /** grpc-calls: each call's status and responses (base64 protobuf), by method. */
+  calls?: Record<string, { code: number; message: string; responses: string[] }>;
   /** The Socket.IO transport in use at the end ('polling' | 'websocket'). */
   socketioTransport?: string;
   done: boolean;
@@ -276,12 +281,50 @@ async function grpcFeed(): Promise<void> {
   await finished;
 }
 
+const toBase64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+
+/** One call with the official client: `requests` sent, then the finish-send; resolves at its end. */
+function officialCall(service: string, method: string, kind: { requestStream: boolean; responseStream: boolean }, requests: Uint8Array[]) {
+  return new Promise<{ code: number; message: string; responses: string[] }>((resolve) => {
+    const responses: string[] = [];
+    const client = grpc.client(
+      { methodName: method, service: { serviceName: service }, ...kind, requestType: Raw, responseType: Raw },
+      { host: `${location.origin}/grpc-ws`, transport: grpc.WebsocketTransport() },
+    );
+    client.onMessage((m) => responses.push(toBase64((m as Raw).bytes)));
+    client.onEnd((code, message) => resolve({ code, message, responses }));
+    client.start({ 'x-rtbench': 'browser' });
+    for (const r of requests) client.send(new Raw(r));
+    client.finishSend();
+  });
+}
+
+async function grpcCalls(): Promise<void> {
+  const root = Root.fromJSON(protos);
+  const Echo = root.lookupType('rtbench.echo.v1.EchoMessage');
+  const Filter = root.lookupType('rtbench.orders.v1.OrderFilter');
+  const echo = (seq: number) => Echo.encode(Echo.fromObject({ seq, payload: new TextEncoder().encode(`browser ${seq}`) })).finish();
+  const ECHO = 'rtbench.echo.v1.EchoService';
+  const opening = performance.now();
+  rtb.calls = {
+    Echo: await officialCall(ECHO, 'Echo', { requestStream: false, responseStream: false }, [echo(1)]),
+    SubscribeOrders: await officialCall('rtbench.orders.v1.OrderService', 'SubscribeOrders', { requestStream: false, responseStream: true }, [
+      Filter.encode(Filter.fromObject({ count: 5, intervalMs: 0, noteBytes: 16 })).finish(),
+    ]),
+    EchoStream: await officialCall(ECHO, 'EchoStream', { requestStream: true, responseStream: true }, [echo(1), echo(2), echo(3)]),
+  };
+  rtb.connectMs.push(performance.now() - opening);
+  for (const [name, c] of Object.entries(rtb.calls)) if (c.code !== grpc.Code.OK) rtb.errors.push(`${name}: ${c.code} ${c.message}`);
+  end();
+}
+
 const run: Record<string, () => Promise<void>> = {
   sse,
   ws,
   socketio: () => socketio(false),
   'socketio-ws': () => socketio(true),
   grpc: grpcFeed,
+  'grpc-calls': grpcCalls,
 };
 
 show(`running ${transport}`);

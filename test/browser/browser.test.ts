@@ -4,11 +4,20 @@
 //     client=browser for SSE, WebSocket, Socket.IO (both transport settings) and gRPC over the bridge;
 //   - six SSE streams per HTTP/1.1 origin: the seventh waits until one closes;
 //   - the browser's own EventSource resumes after a server-side cut with Last-Event-ID, 0 lost;
-//   - a busy main thread delays delivery for every transport.
+//   - a busy main thread delays delivery for every transport;
+//   - the official @improbable-eng/grpc-web client in the page completes unary, server-streaming and
+//     bidi calls through the bridge, with the responses direct gRPC gives.
 // tools/test.mjs sets K6_BROWSER_EXECUTABLE_PATH (or fails saying what to install) before this runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { join } from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
+import { allChecksPassed, k6Bin, root, runK6, startServers, type Servers } from '../helpers.ts';
+import { direct } from '../grpc-direct.ts';
+
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
+const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 let servers: Servers;
 before(async () => {
@@ -71,5 +80,23 @@ describe('browser pages in Chromium through k6/browser', () => {
       // A message that lands during the 50 ms of work waits ~25 ms on average for the handler.
       assert.ok(busy.med > idle.med + 5, `${protocol}: busy median ${busy.med} ms vs idle ${idle.med} ms`);
     }
+  });
+
+  test('the official gRPC-Web client in the page: unary, server-streaming and bidi calls through the bridge equal direct gRPC', async () => {
+    const run = await runK6('browser-effects.js', env({ EFFECT: 'calls' }));
+    allChecksPassed(run, ['unary, server-streaming and bidi calls end OK', 'every call answered']);
+    const line = run.stderr.split('\n').find((l) => l.includes('msg="grpc-calls '));
+    assert.ok(line, `the page's calls were logged:\n${run.stderr.slice(-2000)}`);
+    const quoted = /msg="grpc-calls (.*)" source=console/.exec(line)![1]!;
+    const calls = JSON.parse(JSON.parse(`"${quoted}"`)) as Record<string, { code: number; responses: string[] }>;
+    const bytes = (c: { responses: string[] }) => c.responses.map((b) => Buffer.from(b, 'base64'));
+    const echo = (seq: number) => ECHO.Echo!.requestSerialize({ seq, payload: Buffer.from(`browser ${seq}`) });
+
+    assert.deepEqual(bytes(calls.Echo!), (await direct(servers, ECHO.Echo!, [echo(1)])).responses, 'unary Echo, byte for byte');
+    assert.deepEqual(bytes(calls.EchoStream!), (await direct(servers, ECHO.EchoStream!, [echo(1), echo(2), echo(3)])).responses, 'bidi EchoStream, byte for byte');
+    const sub = ORDERS.SubscribeOrders!;
+    const straight = await direct(servers, sub, [sub.requestSerialize({ count: 5, intervalMs: 0, noteBytes: 16 })]);
+    const comparable = (bodies: Buffer[]) => bodies.map((b) => ({ ...(sub.responseDeserialize(b) as object), id: '*', serverSendMs: '*' }));
+    assert.deepEqual(comparable(bytes(calls.SubscribeOrders!)), comparable(straight.responses), 'server-streaming SubscribeOrders, the same orders');
   });
 });

@@ -1,11 +1,13 @@
 // Our bridge against improbable-eng's own grpcwebproxy (v0.15.0, built from the Go module proxy:
-// tools/go/grpcwebproxy), both in front of the same gRPC server and driven by the same official
+// tools/go/grpcwebproxy), each a process of its own (our bridge with --only grpc-ws
+// --bridge-target) in front of the same gRPC server process, driven by the same official
 // `@improbable-eng/grpc-web` client (WebsocketTransport, in Node over `ws`):
 //   - the reference proxy answers the official client as our bridge does (the protocol is the same);
 //   - with one message in flight, bidi EchoStream round trips in ROUND_MS each, alternating
 //     bridge / proxy ROUNDS times so both see the same machine noise; our bridge sustains at
-//     least the proxy's rate (best rounds compared, within NOISE). The numbers are printed as
-//     test diagnostics:  node tools/test.mjs --tier e2e grpc-ws-reference
+//     least the proxy's rate (best rounds compared, within NOISE: the machine is 2 shared
+//     cores). The numbers are printed as test diagnostics:
+//     node tools/test.mjs --tier e2e grpc-ws-reference
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,9 +20,9 @@ import { root, startServers, waitFor, type Servers } from '../helpers.ts';
 import { officialCall, officialInvoke, pingPong } from '../grpcweb-client.ts';
 
 const ROUND_MS = 2000;
-const ROUNDS = 3;
+const ROUNDS = 4;
 /** Ours may trail the reference by this fraction before the test calls it slower (2 shared cores). */
-const NOISE = 0.1;
+const NOISE = 0.2;
 
 const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
@@ -37,6 +39,7 @@ const freePort = () =>
   });
 
 let servers: Servers;
+let bridge: Servers;
 let proxy: ChildProcess;
 let proxyOut = '';
 let ours: string;
@@ -44,12 +47,13 @@ let reference: string;
 
 before(async () => {
   const [s, bin, port] = await Promise.all([
-    startServers(['--only', 'grpc,grpc-ws']),
+    startServers(['--only', 'grpc']),
     goTool('github.com/improbable-eng/grpc-web/go/grpcwebproxy', { dir: 'tools/go/grpcwebproxy' }),
     freePort(),
   ]);
   servers = s;
-  ours = `${servers.httpUrl}/grpc-ws`;
+  bridge = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
+  ours = `${bridge.httpUrl}/grpc-ws`;
   reference = `http://127.0.0.1:${port}`;
   proxy = spawn(bin, [
     `--backend_addr=${servers.grpcAddr}`, '--run_tls_server=false', '--server_bind_address=127.0.0.1', `--server_http_debug_port=${port}`,
@@ -69,6 +73,7 @@ after(async () => {
     proxy.kill('SIGTERM');
     await exited;
   }
+  await bridge?.stop();
   await servers?.stop();
 });
 
@@ -97,9 +102,9 @@ describe('our bridge and grpcwebproxy v0.15.0, same gRPC server, same official c
   test(`bidi round trips, one in flight, ${ROUND_MS} ms rounds alternating: ours ≥ the reference's within ${NOISE * 100}%`, async (t) => {
     const echo = ECHO.EchoStream!.requestSerialize({ seq: 1, payload: Buffer.from('hi') });
     const rates: Record<'bridge' | 'grpcwebproxy', number[]> = { bridge: [], grpcwebproxy: [] };
-    // Warm both (JIT, connections to the gRPC server) before measuring.
-    await pingPong(ours, ECHO.EchoStream!.path, echo, 300);
-    await pingPong(reference, ECHO.EchoStream!.path, echo, 300);
+    // Warm both (JIT in the bridge process, connections to the gRPC server) before measuring.
+    await pingPong(ours, ECHO.EchoStream!.path, echo, 1000);
+    await pingPong(reference, ECHO.EchoStream!.path, echo, 1000);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, host] of [['bridge', ours], ['grpcwebproxy', reference]] as const) {
         const r = await pingPong(host, ECHO.EchoStream!.path, echo, ROUND_MS);

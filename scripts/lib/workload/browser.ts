@@ -11,6 +11,8 @@
 //            browser's EventSource reconnects after the server's `retry` with Last-Event-ID, 0 lost
 //   busy     each of TRANSPORTS (here default sse, ws, grpc) with the main thread busy each of
 //            BUSY (0,25,50) ms per animation frame: rtb_latency tagged busy=<ms>
+//   calls    the official @improbable-eng/grpc-web client in the page makes a unary, a
+//            server-streaming and a bidi call through the bridge; logged as `grpc-calls {json}`
 // Latency as the page takes it: one-way = page wall clock (performance.timeOrigin +
 // performance.now()) when the handler ran − the server's send stamp, one host's clock; Socket.IO
 // round trips = performance.now() at emit → at the ack. Both include waiting for the main thread.
@@ -93,7 +95,7 @@ const effectSettings = () => ({
 const streamsOpen = new Gauge('rtb_streams_open');
 const streamWait = new Trend('rtb_stream_wait', true);
 
-export function effectScenario(effect: 'cap' | 'resume' | 'busy') {
+export function effectScenario(effect: 'cap' | 'resume' | 'busy' | 'calls') {
   const effects = effectSettings();
   const busyTransports = effect === 'busy' ? transportsFrom('TRANSPORTS', 'sse,ws,grpc') : [];
   const perBusy = effects.busy.flatMap((b) => busyTransports.map((t) => [`rtb_latency{protocol:${TRANSPORTS[t]!.protocol},busy:${b}ms}`, []]));
@@ -166,4 +168,15 @@ export async function busy(): Promise<void> {
       record(t, r!, effects.count, { busy: `${ms}ms` });
     }
   }
+}
+
+/** One call of each kind from the page through the bridge, with the official client. */
+export async function calls(): Promise<void> {
+  const [r] = await runPages(pageUrl(PAGE_URL, 'grpc-calls', {}), 1, 30_000);
+  const c = (r as unknown as { calls?: Record<string, { code: number; responses: string[] }> }).calls ?? {};
+  check(c, {
+    'unary, server-streaming and bidi calls end OK': (x) => ['Echo', 'SubscribeOrders', 'EchoStream'].every((m) => x[m]?.code === 0),
+    'every call answered': (x) => x.Echo?.responses.length === 1 && x.SubscribeOrders?.responses.length === 5 && x.EchoStream?.responses.length === 3,
+  });
+  console.log(`grpc-calls ${JSON.stringify(c)}`);
 }
