@@ -74,8 +74,18 @@ const timeoutMs = num('timeoutMs', 30_000, 100, 600_000);
 const channel = params.get('channel') ?? `browser-${Math.random().toString(36).slice(2, 10)}`;
 
 const rtb: Results = {
-  transport, measure: transport.startsWith('socketio') ? 'rtt' : 'oneway', connectMs: [], latencies: [], delivered: 0, payloadBytes: 0,
-  lost: 0, duplicates: 0, reconnects: 0, errors: [], opened: [], done: false,
+  transport,
+  measure: transport.startsWith('socketio') ? 'rtt' : 'oneway',
+  connectMs: [],
+  latencies: [],
+  delivered: 0,
+  payloadBytes: 0,
+  lost: 0,
+  duplicates: 0,
+  reconnects: 0,
+  errors: [],
+  opened: [],
+  done: false,
 };
 (window as unknown as { rtb: Results }).rtb = rtb;
 
@@ -132,8 +142,13 @@ if (busy > 0) {
 }
 
 async function declareChannel(): Promise<void> {
-  const res = await fetch('/feed/channels', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: channel, rate, bytes }) });
-  if (res.status !== 200 && res.status !== 201) throw new Error(`POST /feed/channels: ${res.status} ${await res.text()}`);
+  const res = await fetch('/feed/channels', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: channel, rate, bytes }),
+  });
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`POST /feed/channels: ${res.status} ${await res.text()}`);
 }
 
 interface FeedMessage {
@@ -258,9 +273,18 @@ async function grpcFeed(): Promise<void> {
   const Order = root.lookupType('rtbench.orders.v1.Order');
   const seq = new Sequence();
   const opening = performance.now();
-  const request = Filter.encode(Filter.fromObject({ count, intervalMs: Math.round(1000 / rate), noteBytes: bytes })).finish();
+  const request = Filter.encode(
+    Filter.fromObject({ count, intervalMs: Math.round(1000 / rate), noteBytes: bytes }),
+  ).finish();
   grpc.invoke(
-    { methodName: 'SubscribeOrders', service: { serviceName: 'rtbench.orders.v1.OrderService' }, requestStream: false, responseStream: true, requestType: Raw, responseType: Raw },
+    {
+      methodName: 'SubscribeOrders',
+      service: { serviceName: 'rtbench.orders.v1.OrderService' },
+      requestStream: false,
+      responseStream: true,
+      requestType: Raw,
+      responseType: Raw,
+    },
     {
       host: `${location.origin}/grpc-ws`,
       transport: grpc.WebsocketTransport(),
@@ -268,7 +292,11 @@ async function grpcFeed(): Promise<void> {
       onHeaders: () => rtb.connectMs.push(performance.now() - opening),
       onMessage: (m) => {
         const at = wallNow();
-        const order = Order.decode((m as Raw).bytes) as unknown as { seq: number | { toNumber(): number }; serverSendMs: number; note: Uint8Array };
+        const order = Order.decode((m as Raw).bytes) as unknown as {
+          seq: number | { toNumber(): number };
+          serverSendMs: number;
+          note: Uint8Array;
+        };
         const n = typeof order.seq === 'number' ? order.seq : order.seq.toNumber();
         if (seq.add(n)) deliveredOne(at - order.serverSendMs, order.note.length);
       },
@@ -284,7 +312,12 @@ async function grpcFeed(): Promise<void> {
 const toBase64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 
 /** One call with the official client: `requests` sent, then the finish-send; resolves at its end. */
-function officialCall(service: string, method: string, kind: { requestStream: boolean; responseStream: boolean }, requests: Uint8Array[]) {
+function officialCall(
+  service: string,
+  method: string,
+  kind: { requestStream: boolean; responseStream: boolean },
+  requests: Uint8Array[],
+) {
   return new Promise<{ code: number; message: string; responses: string[] }>((resolve) => {
     const responses: string[] = [];
     const client = grpc.client(
@@ -303,18 +336,27 @@ async function grpcCalls(): Promise<void> {
   const root = Root.fromJSON(protos);
   const Echo = root.lookupType('rtbench.echo.v1.EchoMessage');
   const Filter = root.lookupType('rtbench.orders.v1.OrderFilter');
-  const echo = (seq: number) => Echo.encode(Echo.fromObject({ seq, payload: new TextEncoder().encode(`browser ${seq}`) })).finish();
+  const echo = (seq: number) =>
+    Echo.encode(Echo.fromObject({ seq, payload: new TextEncoder().encode(`browser ${seq}`) })).finish();
   const ECHO = 'rtbench.echo.v1.EchoService';
   const opening = performance.now();
   rtb.calls = {
     Echo: await officialCall(ECHO, 'Echo', { requestStream: false, responseStream: false }, [echo(1)]),
-    SubscribeOrders: await officialCall('rtbench.orders.v1.OrderService', 'SubscribeOrders', { requestStream: false, responseStream: true }, [
-      Filter.encode(Filter.fromObject({ count: 5, intervalMs: 0, noteBytes: 16 })).finish(),
+    SubscribeOrders: await officialCall(
+      'rtbench.orders.v1.OrderService',
+      'SubscribeOrders',
+      { requestStream: false, responseStream: true },
+      [Filter.encode(Filter.fromObject({ count: 5, intervalMs: 0, noteBytes: 16 })).finish()],
+    ),
+    EchoStream: await officialCall(ECHO, 'EchoStream', { requestStream: true, responseStream: true }, [
+      echo(1),
+      echo(2),
+      echo(3),
     ]),
-    EchoStream: await officialCall(ECHO, 'EchoStream', { requestStream: true, responseStream: true }, [echo(1), echo(2), echo(3)]),
   };
   rtb.connectMs.push(performance.now() - opening);
-  for (const [name, c] of Object.entries(rtb.calls)) if (c.code !== grpc.Code.OK) rtb.errors.push(`${name}: ${c.code} ${c.message}`);
+  for (const [name, c] of Object.entries(rtb.calls))
+    if (c.code !== grpc.Code.OK) rtb.errors.push(`${name}: ${c.code} ${c.message}`);
   end();
 }
 
@@ -332,7 +374,9 @@ const timeout = setTimeout(() => {
   rtb.errors.push(`timed out after ${timeoutMs} ms with ${rtb.delivered} of ${count * streams} messages`);
   end();
 }, timeoutMs);
-(run[transport] ?? (() => Promise.reject(new Error(`?transport=${transport}: one of ${Object.keys(run).join(', ')}`))))()
+(
+  run[transport] ?? (() => Promise.reject(new Error(`?transport=${transport}: one of ${Object.keys(run).join(', ')}`)))
+)()
   .catch((err: unknown) => {
     rtb.errors.push(String((err as Error)?.message ?? err));
     end();

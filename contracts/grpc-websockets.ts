@@ -49,13 +49,36 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** The gRPC status codes the protocol itself produces. */
 export const Status = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14,
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
 } as const;
 
 /** Status names as k6's `grpc.Status*` constants spell them, so rtb_errors reasons match direct gRPC's. */
 const STATUS_NAMES = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
-  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
 ];
 
 export const statusName = (code: number): string => STATUS_NAMES[code] ?? String(code);
@@ -79,7 +102,11 @@ export function statusForClose(code: number): number {
 
 /** Input a server refuses: the status for the trailer and the close code for the connection. */
 export class FrameError extends Error {
-  constructor(readonly status: number, readonly closeCode: number, message: string) {
+  constructor(
+    readonly status: number,
+    readonly closeCode: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'FrameError';
   }
@@ -125,7 +152,8 @@ export function encodeHeaderLines(fields: Iterable<[string, string | string[]]>)
   let text = '';
   for (const [name, value] of fields) {
     const joined = Array.isArray(value) ? value.join(', ') : value;
-    if (!TOKEN.test(name) || !PRINTABLE.test(joined)) throw new Error(`header ${JSON.stringify(name)} is not printable ASCII`);
+    if (!TOKEN.test(name) || !PRINTABLE.test(joined))
+      throw new Error(`header ${JSON.stringify(name)} is not printable ASCII`);
     text += `${name}: ${joined}\r\n`;
   }
   return ascii(text);
@@ -133,7 +161,12 @@ export function encodeHeaderLines(fields: Iterable<[string, string | string[]]>)
 
 /** Header lines → [lower-case name, value] pairs, in order. Throws INVALID_ARGUMENT for a line that is not `name: value`. */
 export function parseHeaderLines(bytes: Uint8Array): Array<[string, string]> {
-  if (bytes.length > MAX_HEADER_BYTES) throw new FrameError(Status.RESOURCE_EXHAUSTED, CLOSE_TOO_BIG, `request headers of ${bytes.length} bytes, the limit is ${MAX_HEADER_BYTES}`);
+  if (bytes.length > MAX_HEADER_BYTES)
+    throw new FrameError(
+      Status.RESOURCE_EXHAUSTED,
+      CLOSE_TOO_BIG,
+      `request headers of ${bytes.length} bytes, the limit is ${MAX_HEADER_BYTES}`,
+    );
   const fields: Array<[string, string]> = [];
   for (const line of latin1(bytes).split(/\r?\n/)) {
     if (line === '') continue;
@@ -151,7 +184,8 @@ export function parseHeaderLines(bytes: Uint8Array): Array<[string, string]> {
  */
 export function parseGrpcTimeout(value: string): number {
   const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) throw invalid(`grpc-timeout ${JSON.stringify(value.slice(0, 40))} is not 1-8 digits and a unit (H M S m u n)`);
+  if (!m)
+    throw invalid(`grpc-timeout ${JSON.stringify(value.slice(0, 40))} is not 1-8 digits and a unit (H M S m u n)`);
   const scale = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
   return Number(m[1]) * scale;
 }
@@ -172,8 +206,12 @@ export function clientData(frame: Uint8Array): Uint8Array {
 /** What a client message after the headers is: the request bytes it carries, or the finish-send (null). */
 export function readClientMessage(message: Uint8Array): Uint8Array | null {
   if (message.length === 1 && message[0] === CLIENT_FINISH_SEND) return null;
-  if (message.length === 0) throw invalid('empty message: a data message starts with 0x00, a finish-send is the single byte 0x01');
-  if (message[0] !== CLIENT_DATA) throw invalid(`message starts with 0x${message[0]!.toString(16).padStart(2, '0')}: data messages start with 0x00, a finish-send is the single byte 0x01`);
+  if (message.length === 0)
+    throw invalid('empty message: a data message starts with 0x00, a finish-send is the single byte 0x01');
+  if (message[0] !== CLIENT_DATA)
+    throw invalid(
+      `message starts with 0x${message[0]!.toString(16).padStart(2, '0')}: data messages start with 0x00, a finish-send is the single byte 0x01`,
+    );
   return message.subarray(1);
 }
 
@@ -220,7 +258,11 @@ export class FrameReader {
     while (buf.length - at >= PREFIX_BYTES) {
       const length = new DataView(buf.buffer, buf.byteOffset + at + 1, 4).getUint32(0);
       if (length > this.maxMessageBytes) {
-        throw new FrameError(Status.RESOURCE_EXHAUSTED, CLOSE_TOO_BIG, `frame of ${length} bytes exceeds the maximum message size ${this.maxMessageBytes}`);
+        throw new FrameError(
+          Status.RESOURCE_EXHAUSTED,
+          CLOSE_TOO_BIG,
+          `frame of ${length} bytes exceeds the maximum message size ${this.maxMessageBytes}`,
+        );
       }
       if (buf.length - at - PREFIX_BYTES < length) break;
       frames.push({ flag: buf[at]!, body: buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length) });
@@ -245,7 +287,8 @@ function percentEncode(text: string): string {
   for (const ch of text) {
     const c = ch.charCodeAt(0);
     if (c >= 0x20 && c <= 0x7e && ch !== '%') out += ch;
-    else if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff) out += '%EF%BF%BD'; // a lone surrogate: U+FFFD
+    else if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff)
+      out += '%EF%BF%BD'; // a lone surrogate: U+FFFD
     else out += encodeURIComponent(ch);
   }
   return out;
@@ -260,7 +303,11 @@ function percentDecode(text: string): string {
 }
 
 /** A trailer frame (flag 0x80): `grpc-status`, `grpc-message`, then `extra` fields (response headers for a trailers-only answer, trailing metadata). */
-export function encodeTrailer(code: number, message: string, extra: Iterable<[string, string | string[]]> = []): Uint8Array {
+export function encodeTrailer(
+  code: number,
+  message: string,
+  extra: Iterable<[string, string | string[]]> = [],
+): Uint8Array {
   return encodeHeadersFrame([['grpc-status', String(code)], ['grpc-message', percentEncode(message)], ...extra]);
 }
 

@@ -5,14 +5,25 @@ import type * as protoLoader from '@grpc/proto-loader';
 import type { Servers } from './helpers.ts';
 
 /** The same call made directly with a generic @grpc/grpc-js client, protobuf bytes in and out. */
-export function direct(s: Servers, def: protoLoader.MethodDefinition<object, object>, requests: Buffer[]): Promise<{ responses: Buffer[]; status: grpc.StatusObject }> {
+export function direct(
+  s: Servers,
+  def: protoLoader.MethodDefinition<object, object>,
+  requests: Buffer[],
+): Promise<{ responses: Buffer[]; status: grpc.StatusObject }> {
   const client = new grpc.Client(s.grpcAddr, grpc.credentials.createInsecure());
   const same = (b: Buffer) => b;
   const responses: Buffer[] = [];
   return new Promise((resolve) => {
-    const answer = (_err: grpc.ServiceError | null, value?: Buffer) => { if (value) responses.push(value); };
-    let call: grpc.ClientUnaryCall | grpc.ClientWritableStream<Buffer> | grpc.ClientReadableStream<Buffer> | grpc.ClientDuplexStream<Buffer, Buffer>;
-    if (!def.requestStream && !def.responseStream) call = client.makeUnaryRequest(def.path, same, same, requests[0]!, answer);
+    const answer = (_err: grpc.ServiceError | null, value?: Buffer) => {
+      if (value) responses.push(value);
+    };
+    let call:
+      | grpc.ClientUnaryCall
+      | grpc.ClientWritableStream<Buffer>
+      | grpc.ClientReadableStream<Buffer>
+      | grpc.ClientDuplexStream<Buffer, Buffer>;
+    if (!def.requestStream && !def.responseStream)
+      call = client.makeUnaryRequest(def.path, same, same, requests[0]!, answer);
     else if (!def.responseStream) call = client.makeClientStreamRequest(def.path, same, same, answer);
     else if (!def.requestStream) call = client.makeServerStreamRequest(def.path, same, same, requests[0]!);
     else call = client.makeBidiStreamRequest(def.path, same, same);
@@ -24,7 +35,11 @@ export function direct(s: Servers, def: protoLoader.MethodDefinition<object, obj
       for (const r of requests) (call as grpc.ClientWritableStream<Buffer>).write(r);
       (call as grpc.ClientWritableStream<Buffer>).end();
     }
-    call.on('status', (status: grpc.StatusObject) => setImmediate(() => { client.close(); resolve({ responses, status }); }));
+    call.on('status', (status: grpc.StatusObject) =>
+      setImmediate(() => {
+        client.close();
+        resolve({ responses, status });
+      }),
+    );
   });
 }
-

@@ -31,7 +31,13 @@ export interface Kind {
 /** The client's method descriptor for `path` (/package.Service/Method). */
 export function methodDef(path: string, kind: Kind): grpcWeb.grpc.MethodDefinition<Raw, Raw> {
   const [, serviceName, methodName] = path.split('/');
-  return { methodName: methodName!, service: { serviceName: serviceName! }, ...kind, requestType: Raw, responseType: Raw };
+  return {
+    methodName: methodName!,
+    service: { serviceName: serviceName! },
+    ...kind,
+    requestType: Raw,
+    responseType: Raw,
+  };
 }
 
 export interface Outcome {
@@ -53,7 +59,14 @@ const transport = grpc.WebsocketTransport();
  * One call with the client's general API (grpc.client: start, send, finishSend) at `host`
  * (e.g. http://127.0.0.1:8080/grpc-ws); resolves at its end, whatever its status. Times out after `timeoutMs`.
  */
-export function officialCall(host: string, path: string, kind: Kind, requests: Uint8Array[], metadata: Record<string, string> = {}, timeoutMs = 10_000): Promise<Outcome> {
+export function officialCall(
+  host: string,
+  path: string,
+  kind: Kind,
+  requests: Uint8Array[],
+  metadata: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const client = grpc.client(methodDef(path, kind), { host, transport });
     const responses: Buffer[] = [];
@@ -73,15 +86,29 @@ export function officialCall(host: string, path: string, kind: Kind, requests: U
 }
 
 /** A unary call with grpc.unary, the API most browser code uses. */
-export function officialUnary(host: string, path: string, request: Uint8Array, metadata: Record<string, string> = {}): Promise<Outcome> {
+export function officialUnary(
+  host: string,
+  path: string,
+  request: Uint8Array,
+  metadata: Record<string, string> = {},
+): Promise<Outcome> {
   return new Promise((resolve) => {
-    grpc.unary(methodDef(path, { requestStream: false, responseStream: false }) as grpcWeb.grpc.UnaryMethodDefinition<Raw, Raw>, {
-      host,
-      transport,
-      request: new Raw(request),
-      metadata,
-      onEnd: (out) => resolve({ responses: out.message ? [Buffer.from((out.message as Raw).bytes)] : [], code: out.status, message: out.statusMessage, trailers: metadataObject(out.trailers) }),
-    });
+    grpc.unary(
+      methodDef(path, { requestStream: false, responseStream: false }) as grpcWeb.grpc.UnaryMethodDefinition<Raw, Raw>,
+      {
+        host,
+        transport,
+        request: new Raw(request),
+        metadata,
+        onEnd: (out) =>
+          resolve({
+            responses: out.message ? [Buffer.from((out.message as Raw).bytes)] : [],
+            code: out.status,
+            message: out.statusMessage,
+            trailers: metadataObject(out.trailers),
+          }),
+      },
+    );
   });
 }
 
@@ -103,7 +130,12 @@ export function officialInvoke(host: string, path: string, request: Uint8Array):
  * Bidi round trips with one message in flight for `durationMs`: send `request`, wait for its
  * answer, send again; then finish-send. Resolves with the round trips completed and the call's end.
  */
-export function pingPong(host: string, path: string, request: Uint8Array, durationMs: number): Promise<{ roundTrips: number; code: number; message: string }> {
+export function pingPong(
+  host: string,
+  path: string,
+  request: Uint8Array,
+  durationMs: number,
+): Promise<{ roundTrips: number; code: number; message: string }> {
   return new Promise((resolve, reject) => {
     const client = grpc.client(methodDef(path, { requestStream: true, responseStream: true }), { host, transport });
     let roundTrips = 0;

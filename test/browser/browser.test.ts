@@ -15,7 +15,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { allChecksPassed, k6Bin, root, runK6, startServers, type Servers } from '../helpers.ts';
 import { direct } from '../grpc-direct.ts';
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+  includeDirs: [join(root, 'proto')],
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
 const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
@@ -28,12 +33,22 @@ after(async () => {
   await servers.stop();
 });
 
-const env = (extra: Record<string, string>) => ({ ...servers.env(), PAGE_URL: `${servers.httpUrl}/browser/`, ITERATIONS: '1', ...extra });
+const env = (extra: Record<string, string>) => ({
+  ...servers.env(),
+  PAGE_URL: `${servers.httpUrl}/browser/`,
+  ITERATIONS: '1',
+  ...extra,
+});
 
 describe('browser pages in Chromium through k6/browser', () => {
   test('every transport: checks pass, the summary holds browser-side latency per protocol with client=browser', async () => {
     const run = await runK6('browser.js', env({ COUNT: '30', MSG_RATE: '30', PAGES: '2' }));
-    allChecksPassed(run, ['page delivered every message', 'page saw no loss and no duplicates', 'page reported no errors', 'page latencies are positive']);
+    allChecksPassed(run, [
+      'page delivered every message',
+      'page saw no loss and no duplicates',
+      'page reported no errors',
+      'page latencies are positive',
+    ]);
     const m = run.summary.metrics;
     for (const key of [
       'rtb_latency{client:browser,protocol:sse}',
@@ -54,14 +69,22 @@ describe('browser pages in Chromium through k6/browser', () => {
 
   test('six connections per HTTP/1.1 origin: of seven EventSources six open, the seventh waits until one closes', async () => {
     const run = await runK6('browser-effects.js', env({ EFFECT: 'cap', STREAMS: '7' }));
-    allChecksPassed(run, ['six streams open at once on one HTTP/1.1 origin', 'the seventh stream waits', 'the seventh opens once one closes']);
+    allChecksPassed(run, [
+      'six streams open at once on one HTTP/1.1 origin',
+      'the seventh stream waits',
+      'the seventh opens once one closes',
+    ]);
     assert.equal(run.summary.metrics.rtb_streams_open.value, 6);
     assert.ok(run.summary.metrics.rtb_stream_wait.min >= 3000, 'the seventh opened only after the close, 3 s in');
   });
 
   test("after a server-side cut the browser's EventSource resumes with Last-Event-ID: 0 lost, 0 duplicates", async () => {
     const run = await runK6('browser-effects.js', env({ EFFECT: 'resume', COUNT: '60', MSG_RATE: '20' }));
-    allChecksPassed(run, ['the server cut the stream', 'EventSource reconnected by itself', 'resumed with Last-Event-ID: 0 lost, 0 duplicates']);
+    allChecksPassed(run, [
+      'the server cut the stream',
+      'EventSource reconnected by itself',
+      'resumed with Last-Event-ID: 0 lost, 0 duplicates',
+    ]);
     const m = run.summary.metrics;
     assert.equal(m.rtb_messages.count, 60);
     assert.equal(m.rtb_lost.count, 0);
@@ -70,7 +93,10 @@ describe('browser pages in Chromium through k6/browser', () => {
   });
 
   test('a main thread busy 50 ms per frame delays delivery for SSE, WebSocket and gRPC alike', async (t) => {
-    const run = await runK6('browser-effects.js', env({ EFFECT: 'busy', BUSY: '0,50', TRANSPORTS: 'sse,ws,grpc', COUNT: '40', MSG_RATE: '20' }));
+    const run = await runK6(
+      'browser-effects.js',
+      env({ EFFECT: 'busy', BUSY: '0,50', TRANSPORTS: 'sse,ws,grpc', COUNT: '40', MSG_RATE: '20' }),
+    );
     allChecksPassed(run, ['page delivered every message', 'page saw no loss and no duplicates']);
     const m = run.summary.metrics;
     for (const protocol of ['sse', 'ws', 'grpc-ws']) {
@@ -92,11 +118,24 @@ describe('browser pages in Chromium through k6/browser', () => {
     const bytes = (c: { responses: string[] }) => c.responses.map((b) => Buffer.from(b, 'base64'));
     const echo = (seq: number) => ECHO.Echo!.requestSerialize({ seq, payload: Buffer.from(`browser ${seq}`) });
 
-    assert.deepEqual(bytes(calls.Echo!), (await direct(servers, ECHO.Echo!, [echo(1)])).responses, 'unary Echo, byte for byte');
-    assert.deepEqual(bytes(calls.EchoStream!), (await direct(servers, ECHO.EchoStream!, [echo(1), echo(2), echo(3)])).responses, 'bidi EchoStream, byte for byte');
+    assert.deepEqual(
+      bytes(calls.Echo!),
+      (await direct(servers, ECHO.Echo!, [echo(1)])).responses,
+      'unary Echo, byte for byte',
+    );
+    assert.deepEqual(
+      bytes(calls.EchoStream!),
+      (await direct(servers, ECHO.EchoStream!, [echo(1), echo(2), echo(3)])).responses,
+      'bidi EchoStream, byte for byte',
+    );
     const sub = ORDERS.SubscribeOrders!;
     const straight = await direct(servers, sub, [sub.requestSerialize({ count: 5, intervalMs: 0, noteBytes: 16 })]);
-    const comparable = (bodies: Buffer[]) => bodies.map((b) => ({ ...(sub.responseDeserialize(b) as object), id: '*', serverSendMs: '*' }));
-    assert.deepEqual(comparable(bytes(calls.SubscribeOrders!)), comparable(straight.responses), 'server-streaming SubscribeOrders, the same orders');
+    const comparable = (bodies: Buffer[]) =>
+      bodies.map((b) => ({ ...(sub.responseDeserialize(b) as object), id: '*', serverSendMs: '*' }));
+    assert.deepEqual(
+      comparable(bytes(calls.SubscribeOrders!)),
+      comparable(straight.responses),
+      'server-streaming SubscribeOrders, the same orders',
+    );
   });
 });

@@ -24,7 +24,12 @@ const ROUNDS = 4;
 /** Ours may trail the reference by this fraction before the test calls it slower (2 shared cores). */
 const NOISE = 0.2;
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+  includeDirs: [join(root, 'proto')],
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
 const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
@@ -55,16 +60,32 @@ before(async () => {
   bridge = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
   ours = `${bridge.httpUrl}/grpc-ws`;
   reference = `http://127.0.0.1:${port}`;
-  proxy = spawn(bin, [
-    `--backend_addr=${servers.grpcAddr}`, '--run_tls_server=false', '--server_bind_address=127.0.0.1', `--server_http_debug_port=${port}`,
-    '--use_websockets', '--allow_all_origins', `--websocket_read_limit=${1 << 20}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proxy = spawn(
+    bin,
+    [
+      `--backend_addr=${servers.grpcAddr}`,
+      '--run_tls_server=false',
+      '--server_bind_address=127.0.0.1',
+      `--server_http_debug_port=${port}`,
+      '--use_websockets',
+      '--allow_all_origins',
+      `--websocket_read_limit=${1 << 20}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   proxy.stdout!.on('data', (d) => (proxyOut += d));
   proxy.stderr!.on('data', (d) => (proxyOut += d));
-  await waitFor('grpcwebproxy to listen', async () => {
-    if (proxy.exitCode !== null) throw new Error(`grpcwebproxy exited ${proxy.exitCode}:\n${proxyOut}`);
-    return fetch(`${reference}/`).then(() => true, () => false);
-  }, 15_000);
+  await waitFor(
+    'grpcwebproxy to listen',
+    async () => {
+      if (proxy.exitCode !== null) throw new Error(`grpcwebproxy exited ${proxy.exitCode}:\n${proxyOut}`);
+      return fetch(`${reference}/`).then(
+        () => true,
+        () => false,
+      );
+    },
+    15_000,
+  );
 });
 
 after(async () => {
@@ -79,22 +100,35 @@ after(async () => {
 
 describe('our bridge and grpcwebproxy v0.15.0, same gRPC server, same official client', () => {
   test('the reference proxy answers the official client as our bridge does', async () => {
-    const order = ORDERS.CreateOrder!.requestSerialize({ userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq: 5 });
+    const order = ORDERS.CreateOrder!.requestSerialize({
+      userId: 'u1',
+      items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }],
+      seq: 5,
+    });
     const unary = { requestStream: false, responseStream: false };
-    const [a, b] = await Promise.all([officialCall(ours, ORDERS.CreateOrder!.path, unary, [order]), officialCall(reference, ORDERS.CreateOrder!.path, unary, [order])]);
+    const [a, b] = await Promise.all([
+      officialCall(ours, ORDERS.CreateOrder!.path, unary, [order]),
+      officialCall(reference, ORDERS.CreateOrder!.path, unary, [order]),
+    ]);
     assert.equal(a.code, grpc.status.OK, a.message);
     assert.equal(b.code, grpc.status.OK, `${b.message}\n${proxyOut}`);
     const seqOf = (bytes: Buffer) => (ORDERS.CreateOrder!.responseDeserialize(bytes) as { seq: number }).seq;
     assert.deepEqual([a.responses.map(seqOf), b.responses.map(seqOf)], [[5], [5]]);
 
     const sub = ORDERS.SubscribeOrders!.requestSerialize({ count: 20, intervalMs: 0, noteBytes: 10 });
-    const [sa, sb] = await Promise.all([officialInvoke(ours, ORDERS.SubscribeOrders!.path, sub), officialInvoke(reference, ORDERS.SubscribeOrders!.path, sub)]);
+    const [sa, sb] = await Promise.all([
+      officialInvoke(ours, ORDERS.SubscribeOrders!.path, sub),
+      officialInvoke(reference, ORDERS.SubscribeOrders!.path, sub),
+    ]);
     assert.deepEqual([sa.code, sb.code], [0, 0]);
     assert.equal(sa.responses.length, 20);
     assert.equal(sb.responses.length, 20);
 
     const bad = ORDERS.CreateOrder!.requestSerialize({ userId: '', seq: 1 });
-    const [ea, eb] = await Promise.all([officialCall(ours, ORDERS.CreateOrder!.path, unary, [bad]), officialCall(reference, ORDERS.CreateOrder!.path, unary, [bad])]);
+    const [ea, eb] = await Promise.all([
+      officialCall(ours, ORDERS.CreateOrder!.path, unary, [bad]),
+      officialCall(reference, ORDERS.CreateOrder!.path, unary, [bad]),
+    ]);
     assert.equal(ea.code, grpc.status.INVALID_ARGUMENT);
     assert.deepEqual([eb.code, eb.message], [ea.code, ea.message], 'the same status and message');
   });
@@ -106,15 +140,22 @@ describe('our bridge and grpcwebproxy v0.15.0, same gRPC server, same official c
     await pingPong(ours, ECHO.EchoStream!.path, echo, 1000);
     await pingPong(reference, ECHO.EchoStream!.path, echo, 1000);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, host] of [['bridge', ours], ['grpcwebproxy', reference]] as const) {
+      for (const [name, host] of [
+        ['bridge', ours],
+        ['grpcwebproxy', reference],
+      ] as const) {
         const r = await pingPong(host, ECHO.EchoStream!.path, echo, ROUND_MS);
         assert.equal(r.code, grpc.status.OK, `${name}: ${r.message}`);
         rates[name].push(r.roundTrips);
       }
     }
     const best = (xs: number[]) => Math.max(...xs);
-    t.diagnostic(`bidi round trips per ${ROUND_MS} ms, one in flight, ${ROUNDS} alternating rounds: bridge ${rates.bridge.join(', ')}; grpcwebproxy ${rates.grpcwebproxy.join(', ')}`);
-    t.diagnostic(`best: bridge ${best(rates.bridge)}, grpcwebproxy ${best(rates.grpcwebproxy)} (ratio ${(best(rates.bridge) / best(rates.grpcwebproxy)).toFixed(2)})`);
+    t.diagnostic(
+      `bidi round trips per ${ROUND_MS} ms, one in flight, ${ROUNDS} alternating rounds: bridge ${rates.bridge.join(', ')}; grpcwebproxy ${rates.grpcwebproxy.join(', ')}`,
+    );
+    t.diagnostic(
+      `best: bridge ${best(rates.bridge)}, grpcwebproxy ${best(rates.grpcwebproxy)} (ratio ${(best(rates.bridge) / best(rates.grpcwebproxy)).toFixed(2)})`,
+    );
     assert.ok(best(rates.grpcwebproxy) > 100, 'the reference proxy really carried the calls');
     assert.ok(
       best(rates.bridge) >= best(rates.grpcwebproxy) * (1 - NOISE),

@@ -13,7 +13,14 @@ import * as protoLoader from '@grpc/proto-loader';
 import { root, startServers, waitFor, type Servers } from '../helpers.ts';
 import { direct } from '../grpc-direct.ts';
 import {
-  FINISH_SEND, FLAG_DATA, FrameReader, SUBPROTOCOL, clientData, decodeTrailer, encodeFrame, encodeHeaderLines,
+  FINISH_SEND,
+  FLAG_DATA,
+  FrameReader,
+  SUBPROTOCOL,
+  clientData,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeaderLines,
 } from '../../contracts/grpc-websockets.ts';
 
 const SMALL_MAX = 4096;
@@ -21,7 +28,12 @@ const WAIT_MS = 5000;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */
 const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+  includeDirs: [join(root, 'proto')],
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
 const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
@@ -48,21 +60,36 @@ const data = (body: Buffer) => Buffer.from(clientData(encodeFrame(FLAG_DATA, bod
 const FINISH = Buffer.from(FINISH_SEND);
 /** The request headers improbable's client sends, plus `metadata`. */
 const headers = (metadata: Record<string, string> = {}) =>
-  Buffer.from(encodeHeaderLines([['content-type', 'application/grpc-web+proto'], ['x-grpc-web', '1'], ...Object.entries(metadata)]));
+  Buffer.from(
+    encodeHeaderLines([
+      ['content-type', 'application/grpc-web+proto'],
+      ['x-grpc-web', '1'],
+      ...Object.entries(metadata),
+    ]),
+  );
 
-const openCall = (s: Servers, path: string, protocols: string[] = [SUBPROTOCOL]) => new WebSocket(s.wsUrl(`/grpc-ws${path}`), protocols);
+const openCall = (s: Servers, path: string, protocols: string[] = [SUBPROTOCOL]) =>
+  new WebSocket(s.wsUrl(`/grpc-ws${path}`), protocols);
 
 /**
  * One call through the bridge: opens /grpc-ws/<path> with subprotocol grpc-websockets, sends
  * `messages` (strings as text, Buffers as binary) and collects the frames until the bridge
  * closes. `onResponse` may answer a response with more messages (for ping-pong on a stream).
  */
-function bridged(s: Servers, path: string, messages: Array<string | Buffer>, onResponse?: (body: Buffer, ws: WebSocket) => void): Promise<Outcome> {
+function bridged(
+  s: Servers,
+  path: string,
+  messages: Array<string | Buffer>,
+  onResponse?: (body: Buffer, ws: WebSocket) => void,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const ws = openCall(s, path);
     const out: Outcome = { responses: [], closed: { code: 0, reason: '' } };
     const reader = new FrameReader(Number.MAX_SAFE_INTEGER);
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`bridge did not close within ${WAIT_MS} ms (${out.responses.length} responses)`)); }, WAIT_MS);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`bridge did not close within ${WAIT_MS} ms (${out.responses.length} responses)`));
+    }, WAIT_MS);
     ws.on('open', () => {
       assert.equal(ws.protocol, SUBPROTOCOL, 'the bridge chose the grpc-websockets subprotocol');
       for (const m of messages) ws.send(m, { binary: typeof m !== 'string' });
@@ -89,16 +116,22 @@ function bridged(s: Servers, path: string, messages: Array<string | Buffer>, onR
         }
       }
     });
-    ws.on('close', (code, reason) => { clearTimeout(timer); out.closed = { code, reason: String(reason) }; resolve(out); });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      out.closed = { code, reason: String(reason) };
+      resolve(out);
+    });
     ws.on('error', () => {}); // the close carries what we assert on
   });
 }
 
 /** A whole call through the bridge: headers, every request, the finish-send. */
-const bridgedCall = (s: Servers, path: string, requests: Buffer[]) => bridged(s, path, [headers(), ...requests.map(data), FINISH]);
+const bridgedCall = (s: Servers, path: string, requests: Buffer[]) =>
+  bridged(s, path, [headers(), ...requests.map(data), FINISH]);
 
 const encode = (def: protoLoader.MethodDefinition<object, object>, message: object) => def.requestSerialize(message);
-const decode = (def: protoLoader.MethodDefinition<object, object>, bytes: Buffer) => def.responseDeserialize(bytes) as Record<string, unknown>;
+const decode = (def: protoLoader.MethodDefinition<object, object>, bytes: Buffer) =>
+  def.responseDeserialize(bytes) as Record<string, unknown>;
 
 /** Decoded responses with the fields that differ from call to call (ids, server clocks) blanked. */
 const comparable = (def: protoLoader.MethodDefinition<object, object>, bodies: Buffer[]) =>
@@ -108,8 +141,15 @@ const comparable = (def: protoLoader.MethodDefinition<object, object>, bodies: B
   });
 
 /** Runs the same call through the bridge and directly; asserts both end OK with the same responses. */
-async function sameAsDirect(def: protoLoader.MethodDefinition<object, object>, requests: Buffer[], { exact = false } = {}) {
-  const [viaBridge, straight] = await Promise.all([bridgedCall(servers, def.path, requests), direct(servers, def, requests)]);
+async function sameAsDirect(
+  def: protoLoader.MethodDefinition<object, object>,
+  requests: Buffer[],
+  { exact = false } = {},
+) {
+  const [viaBridge, straight] = await Promise.all([
+    bridgedCall(servers, def.path, requests),
+    direct(servers, def, requests),
+  ]);
   assert.equal(straight.status.code, grpc.status.OK, straight.status.details);
   assert.deepEqual(viaBridge.trailer, { code: grpc.status.OK, message: straight.status.details });
   assert.deepEqual(viaBridge.closed, { code: 1000, reason: 'OK' });
@@ -119,18 +159,37 @@ async function sameAsDirect(def: protoLoader.MethodDefinition<object, object>, r
 }
 
 const orderRequest = (seq: number, over: Record<string, unknown> = {}) =>
-  encode(ORDERS.CreateOrder!, { userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq, note: Buffer.from('note'), ...over });
+  encode(ORDERS.CreateOrder!, {
+    userId: 'u1',
+    items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }],
+    seq,
+    note: Buffer.from('note'),
+    ...over,
+  });
 
-async function statsOf(s: Servers, protocol: string): Promise<{ errors: number; messagesOut: number; bytesOut: number; connections: number }> {
+async function statsOf(
+  s: Servers,
+  protocol: string,
+): Promise<{ errors: number; messagesOut: number; bytesOut: number; connections: number }> {
   const res = await fetch(`${s.httpUrl}/stats`);
-  return ((await res.json()) as { protocols: Record<string, { errors: number; messagesOut: number; bytesOut: number; connections: number }> }).protocols[protocol]!;
+  return (
+    (await res.json()) as {
+      protocols: Record<string, { errors: number; messagesOut: number; bytesOut: number; connections: number }>;
+    }
+  ).protocols[protocol]!;
 }
 
 /** A good call through the bridge after bad input: the bridge and the process kept serving. */
 async function goodCallStillWorks(s: Servers = servers) {
-  const out = await bridgedCall(s, ECHO.Echo!.path, [encode(ECHO.Echo!, { seq: 9, payload: Buffer.from('still here') })]);
+  const out = await bridgedCall(s, ECHO.Echo!.path, [
+    encode(ECHO.Echo!, { seq: 9, payload: Buffer.from('still here') }),
+  ]);
   assert.equal(out.trailer?.code, grpc.status.OK, 'the bridge keeps serving after bad input');
-  assert.deepEqual(out.responses.map((b) => decode(ECHO.Echo!, b)), [{ seq: 9, payload: Buffer.from('still here'), clientSendMs: 0 }], 'echo equals what was sent');
+  assert.deepEqual(
+    out.responses.map((b) => decode(ECHO.Echo!, b)),
+    [{ seq: 9, payload: Buffer.from('still here'), clientSendMs: 0 }],
+    'echo equals what was sent',
+  );
   assert.equal(s.proc.exitCode, null, 'the server process is still running');
 }
 
@@ -140,26 +199,47 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
   });
 
   test('unary: Echo byte for byte, CreateOrder the same order', async () => {
-    await sameAsDirect(ECHO.Echo!, [encode(ECHO.Echo!, { seq: 1, payload: Buffer.from('hi'), clientSendMs: 12.5 })], { exact: true });
+    await sameAsDirect(ECHO.Echo!, [encode(ECHO.Echo!, { seq: 1, payload: Buffer.from('hi'), clientSendMs: 12.5 })], {
+      exact: true,
+    });
     const [order] = await sameAsDirect(ORDERS.CreateOrder!, [orderRequest(7)]);
     assert.equal(order!.seq, 7);
     assert.equal(order!.total, 8.5);
   });
 
   test('server streaming: SubscribeOrders, every order in order', async () => {
-    const orders = await sameAsDirect(ORDERS.SubscribeOrders!, [encode(ORDERS.SubscribeOrders!, { count: 20, intervalMs: 0, noteBytes: 100, statuses: ['SHIPPED'] })]);
-    assert.deepEqual(orders.map((o) => o.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+    const orders = await sameAsDirect(ORDERS.SubscribeOrders!, [
+      encode(ORDERS.SubscribeOrders!, { count: 20, intervalMs: 0, noteBytes: 100, statuses: ['SHIPPED'] }),
+    ]);
+    assert.deepEqual(
+      orders.map((o) => o.seq),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
   });
 
   test('client streaming: BulkCreateOrders counts the same orders and gaps', async () => {
-    const [bulk] = await sameAsDirect(ORDERS.BulkCreateOrders!, [1, 2, 4, 7].map((seq) => orderRequest(seq)), { exact: true });
+    const [bulk] = await sameAsDirect(
+      ORDERS.BulkCreateOrders!,
+      [1, 2, 4, 7].map((seq) => orderRequest(seq)),
+      { exact: true },
+    );
     assert.deepEqual(bulk, { created: 4, total: 34, seqsMissing: [3, 5, 6] });
   });
 
   test('bidi: ProcessOrders and EchoStream answer every message, in order', async () => {
-    const actions = [1, 2, 3, 4, 5].map((seq) => encode(ORDERS.ProcessOrders!, { orderId: `o-${seq}`, action: seq === 5 ? 'cancel' : 'process', seq, payload: Buffer.from('p') }));
+    const actions = [1, 2, 3, 4, 5].map((seq) =>
+      encode(ORDERS.ProcessOrders!, {
+        orderId: `o-${seq}`,
+        action: seq === 5 ? 'cancel' : 'process',
+        seq,
+        payload: Buffer.from('p'),
+      }),
+    );
     const results = await sameAsDirect(ORDERS.ProcessOrders!, actions);
-    assert.deepEqual(results.map((r) => r.status), ['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'CANCELLED']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'CANCELLED'],
+    );
     const echoes = [1, 2, 3].map((seq) => encode(ECHO.EchoStream!, { seq, payload: Buffer.alloc(1000, seq) }));
     await sameAsDirect(ECHO.EchoStream!, echoes, { exact: true });
   });
@@ -172,26 +252,50 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
       ws.send(++sent <= 5 ? msg(sent) : FINISH);
     });
     assert.equal(out.trailer?.code, grpc.status.OK);
-    assert.deepEqual(out.responses.map((b) => decode(ECHO.EchoStream!, b).seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      out.responses.map((b) => decode(ECHO.EchoStream!, b).seq),
+      [1, 2, 3, 4, 5],
+    );
   });
 
   test('metadata in the headers message is accepted; an error status is relayed as direct gRPC gives it, trailers-only', async () => {
     const bad = orderRequest(3, { userId: '' });
-    const viaBridge = await bridged(servers, ORDERS.CreateOrder!.path, [headers({ 'x-rtbench': 'test', 'x-trace-bin': 'AAEC' }), data(bad), FINISH]);
+    const viaBridge = await bridged(servers, ORDERS.CreateOrder!.path, [
+      headers({ 'x-rtbench': 'test', 'x-trace-bin': 'AAEC' }),
+      data(bad),
+      FINISH,
+    ]);
     const straight = await direct(servers, ORDERS.CreateOrder!, [bad]);
     assert.equal(straight.status.code, grpc.status.INVALID_ARGUMENT);
     assert.deepEqual(viaBridge.trailer, { code: straight.status.code, message: straight.status.details });
-    assert.deepEqual(viaBridge.closed, { code: 1000, reason: 'InvalidArgument' }, 'a gRPC status is a normal end of the call');
+    assert.deepEqual(
+      viaBridge.closed,
+      { code: 1000, reason: 'InvalidArgument' },
+      'a gRPC status is a normal end of the call',
+    );
     assert.deepEqual(viaBridge.responses, []);
     assert.equal(viaBridge.headers, undefined, 'no headers frame before a trailers-only answer');
   });
 
   test('a frame split across data messages, and two frames in one message, are read as one stream', async () => {
-    const frames = Buffer.concat([1, 2, 3].map((seq) => Buffer.from(encodeFrame(FLAG_DATA, encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) })))));
+    const frames = Buffer.concat(
+      [1, 2, 3].map((seq) =>
+        Buffer.from(encodeFrame(FLAG_DATA, encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) }))),
+      ),
+    );
     const cut = (part: Buffer) => Buffer.concat([Buffer.from([0]), part]);
-    const out = await bridged(servers, ECHO.EchoStream!.path, [headers(), cut(frames.subarray(0, 3)), cut(frames.subarray(3, 20)), cut(frames.subarray(20)), FINISH]);
+    const out = await bridged(servers, ECHO.EchoStream!.path, [
+      headers(),
+      cut(frames.subarray(0, 3)),
+      cut(frames.subarray(3, 20)),
+      cut(frames.subarray(20)),
+      FINISH,
+    ]);
     assert.equal(out.trailer?.code, grpc.status.OK, out.trailer?.message);
-    assert.deepEqual(out.responses.map((b) => decode(ECHO.EchoStream!, b).seq), [1, 2, 3]);
+    assert.deepEqual(
+      out.responses.map((b) => decode(ECHO.EchoStream!, b).seq),
+      [1, 2, 3],
+    );
     assert.match(out.headers!, /^content-type: application\/grpc-web\+proto\r\n/);
   });
 
@@ -227,27 +331,114 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
     const out = await bridgedCall(servers, '/rtbench.echo.v1.EchoService/Shout', [Buffer.from('x')]);
     const notAPath = await bridgedCall(servers, '/no-method-here', [Buffer.from('x')]);
     assert.deepEqual(notAPath.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /no-method-here' });
-    assert.deepEqual(out.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /rtbench.echo.v1.EchoService/Shout' });
+    assert.deepEqual(out.trailer, {
+      code: grpc.status.UNIMPLEMENTED,
+      message: 'unknown method /rtbench.echo.v1.EchoService/Shout',
+    });
     assert.equal(out.closed.code, 1000);
     assert.deepEqual(out.responses, []);
     await goodCallStillWorks();
   });
 
-  const echo = (...messages: Array<string | Buffer>) => ({ path: echoPath(), messages: () => [headers(), ...messages] });
-  const stream = (...messages: Array<string | Buffer>) => ({ path: ECHO.EchoStream!.path, messages: () => [headers(), ...messages] });
-  const refusals: Array<{ name: string; call: () => { path: string; messages: () => Array<string | Buffer> }; code: grpc.status; close: number; message: RegExp }> = [
-    { name: 'a frame unfinished at the finish-send (prefix says 10 bytes, 2 follow)', call: () => echo(Buffer.from([0, 0, 0, 0, 0, 10, 1, 2]), FINISH), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /finish-send with 7 bytes of an unfinished frame/ },
-    { name: 'a data message not starting with 0x00', call: () => echo(Buffer.from([2, 0, 0, 0, 0, 0])), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /message starts with 0x02/ },
-    { name: 'an empty message', call: () => echo(Buffer.alloc(0)), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /empty message/ },
-    { name: 'a frame announcing more than the maximum message size', call: () => echo(Buffer.from([0, 0, 0x7f, 0, 0, 0, 1])), code: grpc.status.RESOURCE_EXHAUSTED, close: 1009, message: /frame of 2130706432 bytes exceeds the maximum message size 8388608/ },
-    { name: 'a text headers message', call: () => ({ path: echoPath(), messages: () => ['content-type: application/grpc-web+proto\r\n'] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
-    { name: 'a header line that is not name: value', call: () => ({ path: echoPath(), messages: () => [Buffer.from('hello world\r\n')] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /is not 'name: value'/ },
-    { name: 'a bad grpc-timeout', call: () => ({ path: echoPath(), messages: () => [headers({ 'grpc-timeout': 'soon' })] }), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /grpc-timeout "soon"/ },
-    { name: 'a second request on a unary call', call: () => echo(data(Buffer.from([8, 1])), data(Buffer.from([8, 2]))), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /takes exactly one request; a second one came/ },
-    { name: 'a finish-send before the unary request', call: () => echo(FINISH), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /the finish-send came first/ },
-    { name: 'a compressed frame', call: () => echo(Buffer.from([0, 1, 0, 0, 0, 1, 8])), code: grpc.status.UNIMPLEMENTED, close: 1007, message: /compressed frames/ },
-    { name: 'a text message after the headers', call: () => stream('not a frame'), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /every message must be binary/ },
-    { name: 'a message after the finish-send', call: () => stream(FINISH, data(Buffer.from([8, 1]))), code: grpc.status.INVALID_ARGUMENT, close: 1007, message: /message after the finish-send/ },
+  const echo = (...messages: Array<string | Buffer>) => ({
+    path: echoPath(),
+    messages: () => [headers(), ...messages],
+  });
+  const stream = (...messages: Array<string | Buffer>) => ({
+    path: ECHO.EchoStream!.path,
+    messages: () => [headers(), ...messages],
+  });
+  const refusals: Array<{
+    name: string;
+    call: () => { path: string; messages: () => Array<string | Buffer> };
+    code: grpc.status;
+    close: number;
+    message: RegExp;
+  }> = [
+    {
+      name: 'a frame unfinished at the finish-send (prefix says 10 bytes, 2 follow)',
+      call: () => echo(Buffer.from([0, 0, 0, 0, 0, 10, 1, 2]), FINISH),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /finish-send with 7 bytes of an unfinished frame/,
+    },
+    {
+      name: 'a data message not starting with 0x00',
+      call: () => echo(Buffer.from([2, 0, 0, 0, 0, 0])),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /message starts with 0x02/,
+    },
+    {
+      name: 'an empty message',
+      call: () => echo(Buffer.alloc(0)),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /empty message/,
+    },
+    {
+      name: 'a frame announcing more than the maximum message size',
+      call: () => echo(Buffer.from([0, 0, 0x7f, 0, 0, 0, 1])),
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      close: 1009,
+      message: /frame of 2130706432 bytes exceeds the maximum message size 8388608/,
+    },
+    {
+      name: 'a text headers message',
+      call: () => ({ path: echoPath(), messages: () => ['content-type: application/grpc-web+proto\r\n'] }),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /every message must be binary/,
+    },
+    {
+      name: 'a header line that is not name: value',
+      call: () => ({ path: echoPath(), messages: () => [Buffer.from('hello world\r\n')] }),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /is not 'name: value'/,
+    },
+    {
+      name: 'a bad grpc-timeout',
+      call: () => ({ path: echoPath(), messages: () => [headers({ 'grpc-timeout': 'soon' })] }),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /grpc-timeout "soon"/,
+    },
+    {
+      name: 'a second request on a unary call',
+      call: () => echo(data(Buffer.from([8, 1])), data(Buffer.from([8, 2]))),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /takes exactly one request; a second one came/,
+    },
+    {
+      name: 'a finish-send before the unary request',
+      call: () => echo(FINISH),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /the finish-send came first/,
+    },
+    {
+      name: 'a compressed frame',
+      call: () => echo(Buffer.from([0, 1, 0, 0, 0, 1, 8])),
+      code: grpc.status.UNIMPLEMENTED,
+      close: 1007,
+      message: /compressed frames/,
+    },
+    {
+      name: 'a text message after the headers',
+      call: () => stream('not a frame'),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /every message must be binary/,
+    },
+    {
+      name: 'a message after the finish-send',
+      call: () => stream(FINISH, data(Buffer.from([8, 1]))),
+      code: grpc.status.INVALID_ARGUMENT,
+      close: 1007,
+      message: /message after the finish-send/,
+    },
   ];
   for (const r of refusals) {
     test(`${r.name} → ${grpc.status[r.code]}, close ${r.close}`, async () => {
@@ -267,7 +458,10 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
     const big = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX) });
     const announced = await bridged(small, ECHO.Echo!.path, [headers(), data(big).subarray(0, 100)]);
     assert.equal(announced.trailer?.code, grpc.status.RESOURCE_EXHAUSTED);
-    assert.match(announced.trailer!.message, new RegExp(`frame of ${big.length} bytes exceeds the maximum message size ${SMALL_MAX}`));
+    assert.match(
+      announced.trailer!.message,
+      new RegExp(`frame of ${big.length} bytes exceeds the maximum message size ${SMALL_MAX}`),
+    );
     assert.equal(announced.closed.code, 1009);
     const whole = await bridged(small, ECHO.Echo!.path, [headers(), data(big)]);
     assert.equal(whole.closed.code, 1009, 'a WebSocket message larger than any frame is refused by its size');
@@ -277,7 +471,10 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
     assert.ok(fits.length <= SMALL_MAX);
     const out = await bridgedCall(small, ECHO.Echo!.path, [fits]);
     assert.equal(out.trailer?.code, grpc.status.OK, out.trailer?.message);
-    assert.deepEqual(out.responses.map((b) => decode(ECHO.Echo!, b).payload), [Buffer.alloc(SMALL_MAX - 16, 7)]);
+    assert.deepEqual(
+      out.responses.map((b) => decode(ECHO.Echo!, b).payload),
+      [Buffer.alloc(SMALL_MAX - 16, 7)],
+    );
   });
 });
 
@@ -286,7 +483,10 @@ describe('bridge: a client that leaves or stops reading', () => {
   function subscribed(onFirst: (ws: WebSocket) => void): Promise<WebSocket> {
     const ws = openCall(servers, ORDERS.SubscribeOrders!.path);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no order within ${WAIT_MS} ms`)); }, WAIT_MS);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no order within ${WAIT_MS} ms`));
+      }, WAIT_MS);
       ws.on('open', () => {
         ws.send(headers());
         ws.send(data(encode(ORDERS.SubscribeOrders!, { count: 100_000, intervalMs: 0, noteBytes: 1000 })));
@@ -294,7 +494,13 @@ describe('bridge: a client that leaves or stops reading', () => {
       });
       // The headers frame, then the first order.
       let seen = 0;
-      ws.on('message', () => { if (++seen === 2) { clearTimeout(timer); onFirst(ws); resolve(ws); } });
+      ws.on('message', () => {
+        if (++seen === 2) {
+          clearTimeout(timer);
+          onFirst(ws);
+          resolve(ws);
+        }
+      });
       ws.on('error', () => {});
     });
   }
@@ -302,13 +508,17 @@ describe('bridge: a client that leaves or stops reading', () => {
   /** Waits until the gRPC server's messagesOut stops growing; returns it. */
   async function settledGrpcOut(s: Servers): Promise<number> {
     let last = -1;
-    return waitFor('the gRPC stream to stop', async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      const now = (await statsOf(s, 'grpc')).messagesOut;
-      const settled = now === last;
-      last = now;
-      return settled ? now : 0;
-    }, 10_000);
+    return waitFor(
+      'the gRPC stream to stop',
+      async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        const now = (await statsOf(s, 'grpc')).messagesOut;
+        const settled = now === last;
+        last = now;
+        return settled ? now : 0;
+      },
+      10_000,
+    );
   }
 
   test('closing the WebSocket mid-stream cancels the call upstream', async () => {
@@ -348,6 +558,9 @@ describe('bridge: --bridge-target', () => {
 
   test('grpc-ws without grpc and without a target, or a target that is not host:port, stops with a clear message', async () => {
     await assert.rejects(startServers(['--only', 'grpc-ws']), /--only: grpc-ws without grpc needs --bridge-target/);
-    await assert.rejects(startServers(['--bridge-target', 'http://x:1']), /--bridge-target: 'http:\/\/x:1' is not host:port/);
+    await assert.rejects(
+      startServers(['--bridge-target', 'http://x:1']),
+      /--bridge-target: 'http:\/\/x:1' is not host:port/,
+    );
   });
 });

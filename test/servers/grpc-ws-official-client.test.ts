@@ -11,7 +11,12 @@ import { root, startServers, type Servers } from '../helpers.ts';
 import { direct } from '../grpc-direct.ts';
 import { officialCall, officialInvoke, officialUnary, pingPong, type Outcome } from '../grpcweb-client.ts';
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true });
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+  includeDirs: [join(root, 'proto')],
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
 const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 type Def = protoLoader.MethodDefinition<object, object>;
@@ -45,7 +50,13 @@ async function sameAsDirect(def: Def, requests: Buffer[], official: Promise<Outc
 }
 
 const orderRequest = (seq: number, over: Record<string, unknown> = {}) =>
-  encode(ORDERS.CreateOrder!, { userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq, note: Buffer.from('note'), ...over });
+  encode(ORDERS.CreateOrder!, {
+    userId: 'u1',
+    items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }],
+    seq,
+    note: Buffer.from('note'),
+    ...over,
+  });
 
 describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () => {
   test('unary with grpc.unary: Echo byte for byte, CreateOrder the same order', async () => {
@@ -54,14 +65,22 @@ describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () =>
     const straight = await direct(servers, ECHO.Echo!, [echo]);
     assert.equal(viaBridge.code, grpc.status.OK, viaBridge.message);
     assert.deepEqual(viaBridge.responses, straight.responses, 'byte for byte');
-    const [order] = await sameAsDirect(ORDERS.CreateOrder!, [orderRequest(7)], officialUnary(host, ORDERS.CreateOrder!.path, orderRequest(7)));
+    const [order] = await sameAsDirect(
+      ORDERS.CreateOrder!,
+      [orderRequest(7)],
+      officialUnary(host, ORDERS.CreateOrder!.path, orderRequest(7)),
+    );
     assert.equal(order!.seq, 7);
     assert.equal(order!.total, 8.5);
   });
 
   test('unary with grpc.client, and an error status relayed as direct gRPC gives it', async () => {
     const kind = { requestStream: false, responseStream: false };
-    await sameAsDirect(ORDERS.CreateOrder!, [orderRequest(3)], officialCall(host, ORDERS.CreateOrder!.path, kind, [orderRequest(3)]));
+    await sameAsDirect(
+      ORDERS.CreateOrder!,
+      [orderRequest(3)],
+      officialCall(host, ORDERS.CreateOrder!.path, kind, [orderRequest(3)]),
+    );
     const bad = orderRequest(4, { userId: '' });
     const out = await officialCall(host, ORDERS.CreateOrder!.path, kind, [bad]);
     assert.equal(out.code, grpc.status.INVALID_ARGUMENT);
@@ -70,21 +89,46 @@ describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () =>
 
   test('server streaming with grpc.invoke: SubscribeOrders, every order in order', async () => {
     const req = encode(ORDERS.SubscribeOrders!, { count: 50, intervalMs: 0, noteBytes: 100, statuses: ['SHIPPED'] });
-    const orders = await sameAsDirect(ORDERS.SubscribeOrders!, [req], officialInvoke(host, ORDERS.SubscribeOrders!.path, req));
-    assert.deepEqual(orders.map((o) => o.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+    const orders = await sameAsDirect(
+      ORDERS.SubscribeOrders!,
+      [req],
+      officialInvoke(host, ORDERS.SubscribeOrders!.path, req),
+    );
+    assert.deepEqual(
+      orders.map((o) => o.seq),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
   });
 
   test('client streaming: BulkCreateOrders counts the same orders and gaps', async () => {
     const reqs = [1, 2, 4, 7].map((seq) => orderRequest(seq));
-    const [bulk] = await sameAsDirect(ORDERS.BulkCreateOrders!, reqs, officialCall(host, ORDERS.BulkCreateOrders!.path, { requestStream: true, responseStream: false }, reqs));
+    const [bulk] = await sameAsDirect(
+      ORDERS.BulkCreateOrders!,
+      reqs,
+      officialCall(host, ORDERS.BulkCreateOrders!.path, { requestStream: true, responseStream: false }, reqs),
+    );
     assert.deepEqual(bulk, { created: 4, total: 34, seqsMissing: [3, 5, 6] });
   });
 
   test('bidi: ProcessOrders and EchoStream answer every message, in order; ping-pong completes round trips', async () => {
     const bidi = { requestStream: true, responseStream: true };
-    const actions = [1, 2, 3, 4, 5].map((seq) => encode(ORDERS.ProcessOrders!, { orderId: `o-${seq}`, action: seq === 5 ? 'cancel' : 'process', seq, payload: Buffer.from('p') }));
-    const results = await sameAsDirect(ORDERS.ProcessOrders!, actions, officialCall(host, ORDERS.ProcessOrders!.path, bidi, actions));
-    assert.deepEqual(results.map((r) => r.status), ['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'CANCELLED']);
+    const actions = [1, 2, 3, 4, 5].map((seq) =>
+      encode(ORDERS.ProcessOrders!, {
+        orderId: `o-${seq}`,
+        action: seq === 5 ? 'cancel' : 'process',
+        seq,
+        payload: Buffer.from('p'),
+      }),
+    );
+    const results = await sameAsDirect(
+      ORDERS.ProcessOrders!,
+      actions,
+      officialCall(host, ORDERS.ProcessOrders!.path, bidi, actions),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'CANCELLED'],
+    );
     const echoes = [1, 2, 3].map((seq) => encode(ECHO.EchoStream!, { seq, payload: Buffer.alloc(1000, seq) }));
     const out = await officialCall(host, ECHO.EchoStream!.path, bidi, echoes);
     assert.deepEqual(out.responses, (await direct(servers, ECHO.EchoStream!, echoes)).responses, 'byte for byte');
@@ -94,7 +138,12 @@ describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () =>
   });
 
   test('an unknown method ends Unimplemented', async () => {
-    const out = await officialCall(host, '/rtbench.echo.v1.EchoService/Shout', { requestStream: false, responseStream: false }, [Buffer.from([8, 1])]);
+    const out = await officialCall(
+      host,
+      '/rtbench.echo.v1.EchoService/Shout',
+      { requestStream: false, responseStream: false },
+      [Buffer.from([8, 1])],
+    );
     assert.equal(out.code, grpc.status.UNIMPLEMENTED);
     assert.equal(out.message, 'unknown method /rtbench.echo.v1.EchoService/Shout');
   });

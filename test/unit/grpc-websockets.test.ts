@@ -3,8 +3,24 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FINISH_SEND, FLAG_DATA, FrameError, FrameReader, Status, callUrl, clientData, decodeTrailer, encodeFrame, encodeHeaderLines, encodeHeadersFrame,
-  encodeTrailer, methodOfPath, parseGrpcTimeout, parseHeaderLines, readClientMessage, statusForClose, statusName,
+  FINISH_SEND,
+  FLAG_DATA,
+  FrameError,
+  FrameReader,
+  Status,
+  callUrl,
+  clientData,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeaderLines,
+  encodeHeadersFrame,
+  encodeTrailer,
+  methodOfPath,
+  parseGrpcTimeout,
+  parseHeaderLines,
+  readClientMessage,
+  statusForClose,
+  statusName,
 } from '../../contracts/grpc-websockets.ts';
 
 const refused = (fn: () => unknown) => {
@@ -19,7 +35,10 @@ const refused = (fn: () => unknown) => {
 
 describe('grpc-websockets', () => {
   test('the method is in the URL path under /grpc-ws', () => {
-    assert.equal(callUrl('ws://127.0.0.1:8080', 'rtbench.echo.v1.EchoService/Echo'), 'ws://127.0.0.1:8080/grpc-ws/rtbench.echo.v1.EchoService/Echo');
+    assert.equal(
+      callUrl('ws://127.0.0.1:8080', 'rtbench.echo.v1.EchoService/Echo'),
+      'ws://127.0.0.1:8080/grpc-ws/rtbench.echo.v1.EchoService/Echo',
+    );
     assert.equal(methodOfPath('/grpc-ws/rtbench.echo.v1.EchoService/Echo'), '/rtbench.echo.v1.EchoService/Echo');
     assert.equal(methodOfPath('/grpc-ws/Echo'), null);
     assert.equal(methodOfPath('/other/a.B/C'), null);
@@ -27,12 +46,24 @@ describe('grpc-websockets', () => {
   });
 
   test('headers are name: value lines, lower-cased when read; values of one name joined with ", "', () => {
-    const bytes = encodeHeaderLines([['content-type', 'application/grpc-web+proto'], ['X-Multi', ['a', 'b']]]);
-    assert.equal(Buffer.from(bytes).toString('latin1'), 'content-type: application/grpc-web+proto\r\nX-Multi: a, b\r\n');
-    assert.deepEqual(parseHeaderLines(bytes), [['content-type', 'application/grpc-web+proto'], ['x-multi', 'a, b']]);
+    const bytes = encodeHeaderLines([
+      ['content-type', 'application/grpc-web+proto'],
+      ['X-Multi', ['a', 'b']],
+    ]);
+    assert.equal(
+      Buffer.from(bytes).toString('latin1'),
+      'content-type: application/grpc-web+proto\r\nX-Multi: a, b\r\n',
+    );
+    assert.deepEqual(parseHeaderLines(bytes), [
+      ['content-type', 'application/grpc-web+proto'],
+      ['x-multi', 'a, b'],
+    ]);
     assert.deepEqual(parseHeaderLines(new Uint8Array(0)), []);
     assert.throws(() => encodeHeaderLines([['x', 'caf\u00e9']]), /not printable ASCII/);
-    assert.deepEqual(refused(() => parseHeaderLines(Buffer.from('no colon\r\n'))), { status: Status.INVALID_ARGUMENT, close: 1007, message: `header line "no colon" is not 'name: value'` });
+    assert.deepEqual(
+      refused(() => parseHeaderLines(Buffer.from('no colon\r\n'))),
+      { status: Status.INVALID_ARGUMENT, close: 1007, message: `header line "no colon" is not 'name: value'` },
+    );
     assert.equal(refused(() => parseHeaderLines(new Uint8Array(16 * 1024 + 1))).status, Status.RESOURCE_EXHAUSTED);
   });
 
@@ -69,12 +100,26 @@ describe('grpc-websockets', () => {
         from = to;
       }
       assert.equal(reader.pending, 0);
-      assert.deepEqual(frames, [{ flag: 0, body: [...a.subarray(5)] }, { flag: 0x80, body: [...b.subarray(5)] }], `cut at ${cuts}`);
+      assert.deepEqual(
+        frames,
+        [
+          { flag: 0, body: [...a.subarray(5)] },
+          { flag: 0x80, body: [...b.subarray(5)] },
+        ],
+        `cut at ${cuts}`,
+      );
     }
     const reader = new FrameReader(100);
     assert.deepEqual(reader.push(new Uint8Array([0, 0, 0])), []);
     assert.equal(reader.pending, 3);
-    assert.deepEqual(refused(() => reader.push(new Uint8Array([0, 101]))), { status: Status.RESOURCE_EXHAUSTED, close: 1009, message: 'frame of 101 bytes exceeds the maximum message size 100' });
+    assert.deepEqual(
+      refused(() => reader.push(new Uint8Array([0, 101]))),
+      {
+        status: Status.RESOURCE_EXHAUSTED,
+        close: 1009,
+        message: 'frame of 101 bytes exceeds the maximum message size 100',
+      },
+    );
   });
 
   test('the trailer carries grpc-status and a percent-encoded grpc-message; a headers frame has no status', () => {

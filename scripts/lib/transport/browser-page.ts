@@ -34,14 +34,21 @@ export const TRANSPORTS: Record<string, { protocol: string; tags: Record<string,
 
 /** The page URL for `transport` with `params` (count, rate, bytes, busy, streams, channel, timeoutMs). */
 export function pageUrl(base: string, transport: string, params: Record<string, string | number>): string {
-  const query = Object.entries({ transport, ...params }).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+  const query = Object.entries({ transport, ...params })
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+    .join('&');
   return `${base}?${query}`;
 }
 
 /** Waits until the page says it is done (its own timeout ends it too), then returns window.rtb. */
 export async function pageResults(page: Page, timeoutMs: number): Promise<PageResults> {
-  await page.waitForFunction(() => (window as unknown as { rtb?: PageResults }).rtb?.done === true, { polling: 100, timeout: timeoutMs });
-  return JSON.parse(await page.evaluate(() => JSON.stringify((window as unknown as { rtb: PageResults }).rtb))) as PageResults;
+  await page.waitForFunction(() => (window as unknown as { rtb?: PageResults }).rtb?.done === true, {
+    polling: 100,
+    timeout: timeoutMs,
+  });
+  return JSON.parse(
+    await page.evaluate(() => JSON.stringify((window as unknown as { rtb: PageResults }).rtb)),
+  ) as PageResults;
 }
 
 /**
@@ -50,7 +57,12 @@ export async function pageResults(page: Page, timeoutMs: number): Promise<PageRe
  * at once and share that profile's connections, as tabs do; `during` may act on each page while
  * it runs. Resolves with each page's results; the context is closed however it ends.
  */
-export async function runPages(url: string, pages: number, timeoutMs: number, during?: (page: Page, i: number) => Promise<void>): Promise<PageResults[]> {
+export async function runPages(
+  url: string,
+  pages: number,
+  timeoutMs: number,
+  during?: (page: Page, i: number) => Promise<void>,
+): Promise<PageResults[]> {
   const context = await browser.newContext();
   try {
     const open: Page[] = [];
@@ -59,17 +71,24 @@ export async function runPages(url: string, pages: number, timeoutMs: number, du
       await page.goto(url);
       open.push(page);
     }
-    return await Promise.all(open.map(async (page, i) => {
-      if (during) await during(page, i);
-      return pageResults(page, timeoutMs);
-    }));
+    return await Promise.all(
+      open.map(async (page, i) => {
+        if (during) await during(page, i);
+        return pageResults(page, timeoutMs);
+      }),
+    );
   } finally {
     await context.close();
   }
 }
 
 /** Records one page's results under `transport`'s tags plus `extra`; checks what came back. */
-export function record(transport: string, r: PageResults, expected: number, extra: Record<string, string> = {}): boolean {
+export function record(
+  transport: string,
+  r: PageResults,
+  expected: number,
+  extra: Record<string, string> = {},
+): boolean {
   const t = TRANSPORTS[transport]!;
   const tags = { protocol: t.protocol, measure: r.measure, ...t.tags, ...extra };
   for (const ms of r.latencies) latency.add(ms, tags);
@@ -79,10 +98,14 @@ export function record(transport: string, r: PageResults, expected: number, extr
   lost.add(r.lost, tags);
   duplicates.add(r.duplicates, tags);
   for (const e of r.errors) errors.add(1, { ...tags, reason: `page: ${e}`.slice(0, 120) });
-  return check(r, {
-    'page delivered every message': (x) => x.delivered === expected,
-    'page saw no loss and no duplicates': (x) => x.lost === 0 && x.duplicates === 0,
-    'page reported no errors': (x) => x.errors.length === 0,
-    'page latencies are positive': (x) => x.latencies.length > 0 && x.latencies.every((ms) => ms >= 0),
-  }, tags);
+  return check(
+    r,
+    {
+      'page delivered every message': (x) => x.delivered === expected,
+      'page saw no loss and no duplicates': (x) => x.lost === 0 && x.duplicates === 0,
+      'page reported no errors': (x) => x.errors.length === 0,
+      'page latencies are positive': (x) => x.latencies.length > 0 && x.latencies.every((ms) => ms >= 0),
+    },
+    tags,
+  );
 }

@@ -14,8 +14,20 @@ import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
-  FINISH_SEND, FLAG_DATA, FLAG_TRAILER, FrameError, FrameReader, SUBPROTOCOL, Status, callUrl, clientData, decodeTrailer, encodeFrame, encodeHeaderLines,
-  statusForClose, statusName,
+  FINISH_SEND,
+  FLAG_DATA,
+  FLAG_TRAILER,
+  FrameError,
+  FrameReader,
+  SUBPROTOCOL,
+  Status,
+  callUrl,
+  clientData,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeaderLines,
+  statusForClose,
+  statusName,
 } from '../../../contracts/grpc-websockets.ts';
 
 const root = Root.fromJSON(protos);
@@ -73,7 +85,9 @@ const bytesToBase64 = (v: unknown) => (v instanceof Uint8Array ? b64encode(v.sli
 
 /** A request as a ready-to-send WebSocket message (0x00 + its frame): encode ahead of the timed send where it matters. */
 export function requestFrame(m: Method, message: object): Uint8Array {
-  const body = m.requestType.encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes))).finish();
+  const body = m.requestType
+    .encode(m.requestType.fromObject(mapBytes(m.requestType, message as Plain, base64ToBytes)))
+    .finish();
   return clientData(encodeFrame(FLAG_DATA, body));
 }
 
@@ -128,10 +142,14 @@ export function openCall<T>(
   let problem: { code: number; message: string } | undefined;
   let resolve: (s: CallStatus) => void = () => {};
   const ended = new Promise<CallStatus>((r) => (resolve = r));
-  const { ws, onClosed } = openSocket(callUrl(wsOrigin, m.path), (_ws, atMs) => {
-    ws.send(headers(metadata).buffer as ArrayBuffer);
-    handlers.onOpen(call, atMs);
-  }, { protocols: [SUBPROTOCOL] });
+  const { ws, onClosed } = openSocket(
+    callUrl(wsOrigin, m.path),
+    (_ws, atMs) => {
+      ws.send(headers(metadata).buffer as ArrayBuffer);
+      handlers.onOpen(call, atMs);
+    },
+    { protocols: [SUBPROTOCOL] },
+  );
   const call: Call = {
     send: (request) => {
       const frame = request instanceof Uint8Array ? request : requestFrame(m, request);
@@ -155,7 +173,8 @@ export function openCall<T>(
       for (const frame of reader.push(new Uint8Array(e.data))) {
         // A 0x80 frame with grpc-status is the trailer; one without it, the response headers.
         if (frame.flag === FLAG_TRAILER) trailer = decodeTrailer(frame.body) ?? undefined;
-        else if (frame.flag === FLAG_DATA && !trailer) handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
+        else if (frame.flag === FLAG_DATA && !trailer)
+          handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
         else return fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
       }
     } catch (err) {

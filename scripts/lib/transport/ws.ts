@@ -44,7 +44,10 @@ export function openSocket(
 ): Socket {
   const started = Date.now();
   // k6/websockets ignores its `protocols` argument; the handshake header offers them instead.
-  const ws = protocols.length > 0 ? new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': protocols.join(', ') } }) : new WebSocket(url);
+  const ws =
+    protocols.length > 0
+      ? new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': protocols.join(', ') } })
+      : new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
   on(ws, 'open', (e) => {

@@ -26,8 +26,12 @@ import { TRANSPORTS, pageUrl, record, runPages } from '../transport/browser-page
 
 /** A comma list of page transports from `name`, each checked. */
 function transportsFrom(name: string, fallback: string): string[] {
-  const list = envString(name, fallback).split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of list) if (!TRANSPORTS[t]) throw new Error(`${name}: '${t}' is not one of ${Object.keys(TRANSPORTS).join(', ')}`);
+  const list = envString(name, fallback)
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of list)
+    if (!TRANSPORTS[t]) throw new Error(`${name}: '${t}' is not one of ${Object.keys(TRANSPORTS).join(', ')}`);
   return list;
 }
 
@@ -59,12 +63,23 @@ export function pagesScenario() {
     pages.transports.map((t) => {
       const { protocol, tags } = TRANSPORTS[t]!;
       const selector = { client: 'browser', protocol, ...(tags.transports ? { transports: tags.transports } : {}) };
-      return [`rtb_latency{${Object.entries(selector).map(([k, v]) => `${k}:${v}`).join(',')}}`, []];
+      return [
+        `rtb_latency{${Object.entries(selector)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(',')}}`,
+        [],
+      ];
     }),
   );
   return {
     tags: { client: 'browser', payload: `${pages.bytes}B` },
-    thresholds: { checks: ['rate==1'], rtb_messages: ['count>0'], rtb_lost: ['count==0'], rtb_duplicates: ['count==0'], ...perTransport },
+    thresholds: {
+      checks: ['rate==1'],
+      rtb_messages: ['count>0'],
+      rtb_lost: ['count==0'],
+      rtb_duplicates: ['count==0'],
+      ...perTransport,
+    },
   };
 }
 
@@ -73,7 +88,13 @@ export async function pagesIteration(): Promise<void> {
   const pages = pageSettings();
   const timeoutMs = Math.ceil((pages.count / pages.rate) * 1000) + 20_000;
   for (const transport of pages.transports) {
-    const params = { count: pages.count, rate: pages.rate, bytes: pages.bytes, busy: pages.busy, timeoutMs: timeoutMs - 5000 };
+    const params = {
+      count: pages.count,
+      rate: pages.rate,
+      bytes: pages.bytes,
+      busy: pages.busy,
+      timeoutMs: timeoutMs - 5000,
+    };
     const results = await runPages(pageUrl(PAGE_URL, transport, params), pages.pages, timeoutMs);
     for (const r of results) record(transport, r, pages.count, { busy: `${pages.busy}ms` });
   }
@@ -85,11 +106,14 @@ const effectSettings = () => ({
   streams: envCount('STREAMS', 7, { min: 1, max: 64 }),
   count: envCount('COUNT', 60, { min: 1, max: 100_000 }),
   rate: envCount('MSG_RATE', 20, { min: 1, max: 10_000 }),
-  busy: envString('BUSY', '0,25,50').split(',').map((v) => {
-    const ms = Number(v.trim());
-    if (!Number.isInteger(ms) || ms < 0 || ms > 1000) throw new Error(`BUSY: '${v}' is not a whole number of ms from 0 to 1000`);
-    return ms;
-  }),
+  busy: envString('BUSY', '0,25,50')
+    .split(',')
+    .map((v) => {
+      const ms = Number(v.trim());
+      if (!Number.isInteger(ms) || ms < 0 || ms > 1000)
+        throw new Error(`BUSY: '${v}' is not a whole number of ms from 0 to 1000`);
+      return ms;
+    }),
 });
 
 const streamsOpen = new Gauge('rtb_streams_open');
@@ -98,7 +122,9 @@ const streamWait = new Trend('rtb_stream_wait', true);
 export function effectScenario(effect: 'cap' | 'resume' | 'busy' | 'calls') {
   const effects = effectSettings();
   const busyTransports = effect === 'busy' ? transportsFrom('TRANSPORTS', 'sse,ws,grpc') : [];
-  const perBusy = effects.busy.flatMap((b) => busyTransports.map((t) => [`rtb_latency{protocol:${TRANSPORTS[t]!.protocol},busy:${b}ms}`, []]));
+  const perBusy = effects.busy.flatMap((b) =>
+    busyTransports.map((t) => [`rtb_latency{protocol:${TRANSPORTS[t]!.protocol},busy:${b}ms}`, []]),
+  );
   return {
     tags: { client: 'browser', effect },
     thresholds: {
@@ -111,7 +137,9 @@ export function effectScenario(effect: 'cap' | 'resume' | 'busy' | 'calls') {
 
 type Opened = { rtb: { opened: Array<number | null>; closeStream(i: number): void } };
 const openedOf = async (page: import('k6/browser').Page) =>
-  JSON.parse(await page.evaluate(() => JSON.stringify((window as unknown as Opened).rtb.opened))) as Array<number | null>;
+  JSON.parse(await page.evaluate(() => JSON.stringify((window as unknown as Opened).rtb.opened))) as Array<
+    number | null
+  >;
 
 /** Seven EventSources on one origin: six open, the seventh waits until one closes. */
 export async function cap(): Promise<void> {
@@ -127,16 +155,26 @@ export async function cap(): Promise<void> {
     const waiting = before.findIndex((t) => t === null);
     // Close the first stream: its connection goes back to the pool for a waiting one.
     await page.evaluate(() => (window as unknown as Opened).rtb.closeStream(0));
-    if (waiting >= 0) await page.waitForFunction((i: number) => (window as unknown as Opened).rtb.opened[i] !== null, { polling: 50, timeout: 10_000 }, waiting);
+    if (waiting >= 0)
+      await page.waitForFunction(
+        (i: number) => (window as unknown as Opened).rtb.opened[i] !== null,
+        { polling: 50, timeout: 10_000 },
+        waiting,
+      );
     const after = await openedOf(page);
     if (waiting >= 0 && after[waiting] !== null) streamWait.add(after[waiting]!);
-    console.log(`streams opened (ms from page start) before a close: ${JSON.stringify(before)}; after: ${JSON.stringify(after)}`);
+    console.log(
+      `streams opened (ms from page start) before a close: ${JSON.stringify(before)}; after: ${JSON.stringify(after)}`,
+    );
     const n = effects.streams;
-    check({ open, waiting, after }, {
-      'six streams open at once on one HTTP/1.1 origin': (x) => x.open === Math.min(6, n),
-      'the seventh stream waits': (x) => n <= 6 || (x.waiting === 6 && before.slice(7).every((t) => t === null)),
-      'the seventh opens once one closes': (x) => n <= 6 || (x.after[6] !== null && x.after[6]! >= 3000),
-    });
+    check(
+      { open, waiting, after },
+      {
+        'six streams open at once on one HTTP/1.1 origin': (x) => x.open === Math.min(6, n),
+        'the seventh stream waits': (x) => n <= 6 || (x.waiting === 6 && before.slice(7).every((t) => t === null)),
+        'the seventh opens once one closes': (x) => n <= 6 || (x.after[6] !== null && x.after[6]! >= 3000),
+      },
+    );
   } finally {
     await context.close();
   }
@@ -146,17 +184,27 @@ export async function cap(): Promise<void> {
 export async function resume(): Promise<void> {
   const effects = effectSettings();
   const channel = `browser-resume-${__VU}-${__ITER}-${Date.now()}`;
-  const [r] = await runPages(pageUrl(PAGE_URL, 'sse', { channel, count: effects.count, rate: effects.rate }), 1, 60_000, async () => {
-    await sleepMs(1000);
-    const res = http.post(`${origin}/feed/drop?channel=${encodeURIComponent(channel)}`, null, { tags: { control: 'feed' } });
-    check(res, { 'the server cut the stream': (x) => x.status === 200 && (x.json('dropped') as number) >= 1 });
-  });
+  const [r] = await runPages(
+    pageUrl(PAGE_URL, 'sse', { channel, count: effects.count, rate: effects.rate }),
+    1,
+    60_000,
+    async () => {
+      await sleepMs(1000);
+      const res = http.post(`${origin}/feed/drop?channel=${encodeURIComponent(channel)}`, null, {
+        tags: { control: 'feed' },
+      });
+      check(res, { 'the server cut the stream': (x) => x.status === 200 && (x.json('dropped') as number) >= 1 });
+    },
+  );
   record('sse', r!, effects.count);
   check(r!, {
     'EventSource reconnected by itself': (x) => x.reconnects >= 1 && x.connectMs.length >= 2,
-    'resumed with Last-Event-ID: 0 lost, 0 duplicates': (x) => x.lost === 0 && x.duplicates === 0 && x.delivered === effects.count,
+    'resumed with Last-Event-ID: 0 lost, 0 duplicates': (x) =>
+      x.lost === 0 && x.duplicates === 0 && x.delivered === effects.count,
   });
-  console.log(`resume: ${r!.reconnects} reconnects, ${r!.delivered} delivered, ${r!.lost} lost, ${r!.duplicates} duplicates, connects ${JSON.stringify(r!.connectMs)}`);
+  console.log(
+    `resume: ${r!.reconnects} reconnects, ${r!.delivered} delivered, ${r!.lost} lost, ${r!.duplicates} duplicates, connects ${JSON.stringify(r!.connectMs)}`,
+  );
 }
 
 /** Each transport's page with its main thread busy each of BUSY ms per frame. */
@@ -164,7 +212,11 @@ export async function busy(): Promise<void> {
   const effects = effectSettings();
   for (const ms of effects.busy) {
     for (const t of transportsFrom('TRANSPORTS', 'sse,ws,grpc')) {
-      const [r] = await runPages(pageUrl(PAGE_URL, t, { count: effects.count, rate: effects.rate, busy: ms }), 1, 60_000);
+      const [r] = await runPages(
+        pageUrl(PAGE_URL, t, { count: effects.count, rate: effects.rate, busy: ms }),
+        1,
+        60_000,
+      );
       record(t, r!, effects.count, { busy: `${ms}ms` });
     }
   }
@@ -175,8 +227,12 @@ export async function calls(): Promise<void> {
   const [r] = await runPages(pageUrl(PAGE_URL, 'grpc-calls', {}), 1, 30_000);
   const c = (r as unknown as { calls?: Record<string, { code: number; responses: string[] }> }).calls ?? {};
   check(c, {
-    'unary, server-streaming and bidi calls end OK': (x) => ['Echo', 'SubscribeOrders', 'EchoStream'].every((m) => x[m]?.code === 0),
-    'every call answered': (x) => x.Echo?.responses.length === 1 && x.SubscribeOrders?.responses.length === 5 && x.EchoStream?.responses.length === 3,
+    'unary, server-streaming and bidi calls end OK': (x) =>
+      ['Echo', 'SubscribeOrders', 'EchoStream'].every((m) => x[m]?.code === 0),
+    'every call answered': (x) =>
+      x.Echo?.responses.length === 1 &&
+      x.SubscribeOrders?.responses.length === 5 &&
+      x.EchoStream?.responses.length === 3,
   });
   console.log(`grpc-calls ${JSON.stringify(c)}`);
 }
