@@ -60,7 +60,7 @@ export function startServers(args = [], timeoutMs = 15_000) {
           return exited;
         },
         // One address per protocol, as every scenario reads them (each appends its own path).
-        env: () => ({ WS_URL: wsUrl(''), SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: grpc, STATS_URL: `${http}/stats` }),
+        env: () => ({ WS_URL: wsUrl(''), SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: grpc, STATS_URL: `${http}/stats`, PAGE_URL: `${http}/browser/` }),
       });
     });
   });
