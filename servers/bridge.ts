@@ -109,10 +109,18 @@ const NOT_METADATA = new Set([
   'grpc-accept-encoding', 'grpc-encoding', 'grpc-timeout',
 ]);
 
-/** Response metadata as header lines (binary values base64, as gRPC-Web carries them). */
+/**
+ * Response metadata as header lines (binary values base64, as gRPC-Web carries them); a name or
+ * value that cannot be a header line is left out rather than fail the call.
+ */
 function metadataFields(md: grpc.Metadata | undefined): Array<[string, string[]]> {
   if (!md) return [];
-  return Object.entries(md.toJSON()).map(([name, values]) => [name, values.map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64')))]);
+  const fields: Array<[string, string[]]> = [];
+  for (const [name, values] of Object.entries(md.toJSON())) {
+    const text = values.map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64'))).filter((v) => /^[\x20-\x7e\t]*$/.test(v));
+    if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) && text.length > 0) fields.push([name, text]);
+  }
+  return fields;
 }
 
 const RESPONSE_HEADERS: Array<[string, string]> = [['content-type', 'application/grpc-web+proto']];
