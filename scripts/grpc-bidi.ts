@@ -1,10 +1,11 @@
 // gRPC bidirectional streaming (OrderService/ProcessOrders): the orders workload's pipeline
 // (scripts/lib/workload/orders.ts), COUNT actions on one stream, each answered with its result.
 // Modes: MODE=sequential (write, await the result, write the next) or pipelined (DEPTH in flight).
-// Latency (measure=rtt): send → the result reaching the script, whole ms (k6's gRPC has only Date.now()).
+// Latency (measure=rtt): send → the result reaching the script, both with now() (k6/x/measure).
 // The `monitor` export is the server-cost scenario beside it. Its WebSocket twin: grpc-over-ws CALL=bidi.
 //   k6 run -e COUNT=1000 -e MODE=pipelined -e DEPTH=10 dist/grpc-bidi.js
 import { envPipeline } from './lib/load/env.ts';
+import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
@@ -27,7 +28,7 @@ export default async function () {
     send: (action) => stream.write(action),
     end: () => stream.end(),
   });
-  actions.start(Date.now());
+  actions.start(now());
   const end = await ended;
   actions.finish(end.error?.status);
   client.close();

@@ -5,6 +5,7 @@
 // no rtb_latency (measure=batch), only rtb_batch_time and rtb_messages. `monitor`: server cost beside it.
 //   k6 run -e COUNT=1000 -e PAYLOAD_BYTES=256 dist/grpc-client-stream.js
 import { check } from 'k6';
+import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
@@ -38,7 +39,7 @@ export default async function () {
     response = r;
     answeredAt = at;
   });
-  const started = Date.now();
+  const started = now();
   for (let seq = 1; seq <= orders.count; seq++) stream.write(orderRequest(seq));
   stream.end();
   const end = await ended;

@@ -1,10 +1,11 @@
 // Echo round trips over gRPC (EchoService/EchoStream, one bidi stream per iteration): the echo
 // workload (scripts/lib/workload/echo.ts); each echo also carries the seq it was sent with.
 // Modes: MODE=sequential (one message in flight) or pipelined (DEPTH); PAYLOAD_BYTES (binary) or 'hi'.
-// Latency (measure=rtt): Date.now() at write → the echo reaching the script, whole ms (k6's gRPC has
-// no event timestamps). The `monitor` export is the server-cost scenario.   k6 run -e ITERATIONS=1 dist/grpc-echo.js
+// Latency (measure=rtt): now() (k6/x/measure) at write → now() as the echo reaches the script (k6's
+// gRPC has no event timestamps). The `monitor` export is the server-cost scenario.   k6 run -e ITERATIONS=1 dist/grpc-echo.js
 import { check } from 'k6';
 import { b64decode, b64encode } from 'k6/encoding';
+import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
@@ -41,7 +42,7 @@ export default async function () {
     () => stream.write({ seq: ++sent, payload: PAYLOAD_B64 }),
     () => stream.end(),
   );
-  echoes.start(Date.now());
+  echoes.start(now());
   const end = await ended;
   echoes.finish(end.error ? `grpc ${end.error.status}` : 'stream ended early'); // no-op if the window completed
   client.close();

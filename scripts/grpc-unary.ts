@@ -1,10 +1,11 @@
 // gRPC unary calls (OrderService/CreateOrder): the orders workload (scripts/lib/workload/orders.ts),
 // COUNT calls one after another on one connection per iteration, each answer checked against its request.
 // One mode: invoke, await, next. Its WebSocket twin: grpc-over-ws CALL=unary.
-// Latency (measure=rtt): Date.now() before invoke → after it returns, whole ms (grpc_req_duration beside it).
+// Latency (measure=rtt): now() (k6/x/measure) before invoke → after it returns (grpc_req_duration beside it).
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e COUNT=100 -e PAYLOAD_BYTES=256 dist/grpc-unary.js
 import { scenarioOptions } from './lib/load/options.ts';
+import { now } from 'k6/x/measure';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { SERVICE, UnaryOrders, orderRequest, orders, ordersScenario, type Order } from './lib/workload/orders.ts';
@@ -20,13 +21,13 @@ export default function () {
   const params = { timeout: `${orders.timeoutMs}ms` };
   const calls = new UnaryOrders();
   for (let seq = 1; seq <= orders.count; seq++) {
-    const sentAt = Date.now();
+    const sentAt = now();
     const res = client.invoke(CREATE, orderRequest(seq), params);
     if (!okResponse(res)) {
       calls.failed('call failed'); // okResponse recorded its status in rtb_errors
       break;
     }
-    calls.answered(seq, res.message as Order, sentAt, Date.now());
+    calls.answered(seq, res.message as Order, sentAt, now());
   }
   calls.finish();
   client.close();

@@ -6,6 +6,7 @@
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
 import type { WebSocket } from 'k6/websockets';
+import { now } from 'k6/x/measure';
 import { isNormalClose } from '../contracts/close-codes.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
@@ -21,9 +22,9 @@ export default function () {
 
   const sendImage = (ws: WebSocket, eventAt: number) => {
     const id = nextId++;
+    batch.sent(id, Math.max(now(), eventAt));
     ws.send(JSON.stringify(claim(id)));
     ws.send(IMAGE);
-    batch.sent(id, Math.max(Date.now(), eventAt));
   };
 
   const { ws, onClosed } = openSocket(`${WS_URL}/image`, (ws, openedAt) => {
@@ -41,7 +42,7 @@ export default function () {
   });
 
   const cancel = deadline(images.timeoutMs, () => {
-    batch.finish(Date.now(), 'timeout');
+    batch.finish(now(), 'timeout');
     ws.close();
   });
   onClosed((code, reason, at) => {

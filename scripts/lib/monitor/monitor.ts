@@ -10,9 +10,12 @@
 // requests, data_sent/received) carry role=monitor and workload=<scenario>; it never records
 // rtb_latency/rtb_messages/... nor checks. Process-wide values (CPU, memory, lag) are tagged with
 // the workload's `protocol`; per-protocol values with the server's protocol name.
+// It also samples the generator's own cost (k6 CPU, RSS, GC pauses, VU event-loop lag, the
+// machine's idle CPU) into rtb_generator_* (./generator.ts).
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
+import { now, type Generator } from 'k6/x/measure';
 import { envDuration } from '../load/env.ts';
 import { STATS_URL } from '../transport/addresses.ts';
 import {
@@ -26,6 +29,7 @@ import {
   serverRss,
 } from './metrics.ts';
 import { between } from './server-stats.ts';
+import { recordGenerator } from './generator.ts';
 import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
 
 // k6 provides console at run time; @types/k6 does not declare it.
@@ -95,12 +99,14 @@ export function monitor(): void {
   const processTags: Record<string, string> = protocol ? { protocol } : {};
   const active = new Set<string>();
   let prev: ServerStats | null = null;
+  let generator: Generator | null = null;
   // No exit: k6 cuts this iteration off at the workload's planned end (see monitorScenario).
   for (;;) {
-    const started = Date.now();
+    const started = now();
     const cur = poll();
     if (cur) record(cur, prev, processTags, active);
     prev = cur;
-    sleep(Math.max(0.01, (started + (cur ? INTERVAL_MS : RETRY_MS) - Date.now()) / 1000));
+    generator = recordGenerator(generator, processTags); // k6's own cost, even without server stats
+    sleep(Math.max(0.01, (started + (cur ? INTERVAL_MS : RETRY_MS) - now()) / 1000));
   }
 }

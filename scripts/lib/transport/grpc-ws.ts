@@ -7,8 +7,9 @@
 // Messages go in and come out shaped as k6/net/grpc shapes them (protojson: uint64 as strings,
 // enums as names, bytes as base64 strings), so a scenario can check bridged and direct answers
 // the same way. Each response comes with its WebSocket message event's `timestamp` (when k6 read
-// the frame, sub-millisecond), not Date.now() in the handler.
+// the frame, sub-millisecond), not the time in the handler.
 import { b64decode, b64encode } from 'k6/encoding';
+import { now } from 'k6/x/measure';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';
@@ -200,7 +201,7 @@ export function openCall<T>(
 export interface CallResult<T> {
   responses: Array<{ message: T; atMs: number }>;
   status: CallStatus;
-  /** When the requests went out: the later of Date.now() and the open event's timestamp. */
+  /** When the requests went out: now() (k6/x/measure), no earlier than the open event's timestamp. */
   sentAtMs: number;
 }
 
@@ -223,8 +224,7 @@ export function call<T>(
     m,
     {
       onOpen: (call, atMs) => {
-        // k6's script clock has whole milliseconds; the open event's timestamp is a tighter lower bound.
-        sentAtMs = Math.max(Date.now(), atMs);
+        sentAtMs = Math.max(now(), atMs);
         for (const f of frames) call.send(f);
         call.end();
       },

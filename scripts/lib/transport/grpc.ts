@@ -1,12 +1,13 @@
 // gRPC mechanics on k6/net/grpc: one client per VU with our contracts loaded at init, connect
 // with connect-time accounting, status accounting for failed calls, and streams as promises.
 //
-// Clock: k6 gives gRPC handlers only Date.now(), whole milliseconds (a stream event's
-// `metadata.ts` is whole seconds; there is no performance.now()). Per-message gRPC latencies are
-// therefore quantised to 1 ms: a round trip measured with Date.now() at both ends is unbiased on
-// average but its percentiles move in 1 ms steps.
+// Clock: k6/net/grpc stamps nothing finer than whole seconds (a stream event's `metadata.ts`), so
+// times are k6/x/measure's now() (monotonic, sub-microsecond) when a call returns or its event
+// reaches the script: they include k6's conversion of the message to JS.
 import grpc from 'k6/net/grpc';
+import { now } from 'k6/x/measure';
 import { connectTime, errors } from '../monitor/metrics.ts';
+import { lagProbe } from '../monitor/lag-probe.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
 export function grpcClient(...protoFiles: string[]): grpc.Client {
@@ -17,14 +18,14 @@ export function grpcClient(...protoFiles: string[]): grpc.Client {
 
 /** Connects (plaintext HTTP/2); records rtb_connect_time around the blocking connect. */
 export function connect(client: grpc.Client, addr: string, maxMessageBytes = 16 * 1024 * 1024): void {
-  const started = Date.now();
+  const started = now();
   client.connect(addr, {
     plaintext: true,
     maxReceiveSize: maxMessageBytes,
     maxSendSize: maxMessageBytes,
     timeout: '10s',
   });
-  connectTime.add(Date.now() - started);
+  connectTime.add(now() - started);
 }
 
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
@@ -45,7 +46,7 @@ export function okResponse(res: grpc.Response | null | undefined): res is grpc.R
 export interface StreamEnd {
   /** The status the stream ended with when it was not OK (its code, name and message). */
   error?: { code: number; status: string; message: string };
-  /** Date.now() when the end reached the script. */
+  /** now() when the end reached the script. */
   atMs: number;
 }
 
@@ -57,7 +58,7 @@ export interface OpenStream {
 
 /**
  * Opens a streaming call of any kind on a connected client. `onData` gets every response message
- * with Date.now() at the moment its event reached the script. A non-OK end is recorded in
+ * with now() at the moment its event reached the script. A non-OK end is recorded in
  * rtb_errors tagged with the status name. `timeoutMs` bounds the whole call (DEADLINE_EXCEEDED).
  */
 export function openStream<T>(
@@ -68,12 +69,19 @@ export function openStream<T>(
 ): OpenStream {
   const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms` });
   let error: StreamEnd['error'];
-  stream.on('data', (message) => onData(message as T, Date.now()));
+  const stopProbe = lagProbe(); // for as long as the stream is open
+  stream.on('data', (message) => onData(message as T, now()));
   stream.on('error', (e) => {
+    stopProbe();
     const err = e as grpc.GrpcError;
     error = { code: err.code, status: statusName(err.code), message: err.message };
     errors.add(1, { reason: `grpc ${error.status}` });
   });
-  const ended = new Promise<StreamEnd>((resolve) => stream.on('end', () => resolve({ error, atMs: Date.now() })));
+  const ended = new Promise<StreamEnd>((resolve) =>
+    stream.on('end', () => {
+      stopProbe();
+      resolve({ error, atMs: now() });
+    }),
+  );
   return { stream, ended };
 }

@@ -12,6 +12,7 @@
 // Server pings are answered with pongs. Binary values (ArrayBuffer) in emits and acks travel as
 // Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
 import type { WebSocket } from 'k6/websockets';
+import { now } from 'k6/x/measure';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';
@@ -50,7 +51,7 @@ export class SocketIO {
     private readonly onConnect: (sio: SocketIO, atMs: number) => void,
     private readonly namespace = '/',
   ) {
-    const started = Date.now();
+    const started = now();
     const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false });
     this.ws = socket.ws;
     on(this.ws, 'message', (e) => {

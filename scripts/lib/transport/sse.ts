@@ -2,15 +2,18 @@
 // counterpart of subscribeWs in ws.ts. The EventSource reconnects by itself after the server's
 // `retry` and resumes with Last-Event-ID; a resume too far back arrives as an `event: reset`.
 import { EventSource } from 'k6/x/sse';
+import { now } from 'k6/x/measure';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 import { connectTime } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
+import { lagProbe } from '../monitor/lag-probe.ts';
 
 /** Subscribes at `url` (the stream's URL with its ?channel=) feeding `sub`; rtb_connect_time is the first open only. */
 export function subscribeSse(url: string, sub: Subscription): { close(): void } {
-  const started = Date.now();
+  const started = now();
   let opened = false;
   const es = new EventSource(url, { tags: { protocol: 'sse' } });
+  const stopProbe = lagProbe(); // until close()
   es.onopen = (e) => {
     if (!opened) connectTime.add(e.timestamp - started);
     opened = true;
@@ -18,5 +21,10 @@ export function subscribeSse(url: string, sub: Subscription): { close(): void } 
   es.onmessage = (e) => sub.message(JSON.parse(e.data) as FeedMessage, e.timestamp);
   es.addEventListener('reset', (e) => sub.reset(JSON.parse(e.data) as ResetInfo));
   es.onerror = (e) => sub.disconnected(e.timestamp);
-  return { close: () => es.close() };
+  return {
+    close: () => {
+      stopProbe();
+      es.close();
+    },
+  };
 }

@@ -3,10 +3,12 @@
 // WebSocket subscriber (subscribeWs, the counterpart of subscribeSse in sse.ts).
 import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
+import { now } from 'k6/x/measure';
 import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
 import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
+import { lagProbe } from '../monitor/lag-probe.ts';
 
 interface CloseEvent {
   code?: number;
@@ -42,12 +44,13 @@ export function openSocket(
   onOpen: (ws: WebSocket, atMs: number) => void,
   { recordConnect = true, protocols = [] as string[] } = {},
 ): Socket {
-  const started = Date.now();
+  const started = now();
   // k6/websockets ignores its `protocols` argument; the handshake header offers them instead.
   const ws =
     protocols.length > 0
       ? new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': protocols.join(', ') } })
       : new WebSocket(url);
+  const stopProbe = lagProbe(); // for as long as the socket is open
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
   on(ws, 'open', (e) => {
@@ -56,8 +59,10 @@ export function openSocket(
   });
   on(ws, 'error', (e) => {
     errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
+    stopProbe(); // a failed open has no close event
   });
   on(ws, 'close', (e) => {
+    stopProbe();
     const code = e.code ?? CLOSE.NO_STATUS;
     if (!isNormalClose(code)) errors.add(1, { reason: `ws close ${code}` });
     for (const fn of closers) fn(code, e.reason ?? '', e.timestamp);
@@ -82,8 +87,9 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   let closing = false;
   let attempt = 0;
   let first = true;
+  const stopProbe = lagProbe(); // for the subscription's life, reconnections included
   const connect = () => {
-    const started = Date.now();
+    const started = now();
     ws = new WebSocket(url);
     on(ws, 'open', (e) => {
       if (first) connectTime.add(e.timestamp - started);
@@ -101,6 +107,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
       if (closing) return;
       if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
         errors.add(1, { reason: `ws close ${e.code}` });
+        stopProbe();
         return; // the server refused the subscription: retrying would not help
       }
       sub.disconnected(e.timestamp);
@@ -111,6 +118,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   return {
     close: () => {
       closing = true;
+      stopProbe();
       ws.close();
     },
   };

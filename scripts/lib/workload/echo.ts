@@ -9,6 +9,7 @@
 //   -e TIMEOUT=10s        how long after the window the outstanding echoes may take
 import { check } from 'k6';
 import { sha256 } from 'k6/crypto';
+import { now } from 'k6/x/measure';
 import { envCount, envDuration, envPipeline } from '../load/env.ts';
 import { batchTime, delivered, errors, latency, payloadBytes, roundTrips } from '../monitor/metrics.ts';
 import { deadline } from '../transport/ws.ts';
@@ -57,12 +58,9 @@ export function echoScenario(protocol: string) {
  * Records per round trip rtb_latency (send → echo), rtb_messages and rtb_payload_bytes for each
  * verified echo; per window rtb_round_trips and rtb_batch_time (first send → last echo).
  *
- * The send time: k6 scripts only have a whole-millisecond clock (Date.now() rounds down) while
- * event timestamps are sub-millisecond, and loopback round trips take a fraction of a
- * millisecond. Every send happens inside an event handler (the open or connect event, or the
- * previous echo), so the send time is the later of Date.now() and that event's timestamp: both
- * are lower bounds of the true send time, and the later one is the tighter. Without this, the
- * rounding alone would add ~0.5 ms to every latency.
+ * The send time is k6/x/measure's now() right before the send: monotonic, sub-microsecond and
+ * on the same scale as the event timestamps the echoes come back with (never taken as earlier
+ * than the timestamp of the event whose handler sends).
  */
 export class EchoWindow {
   private readonly inFlight: number[] = []; // send times, oldest first
@@ -83,7 +81,7 @@ export class EchoWindow {
   }
 
   start(atMs: number): void {
-    this.firstSend = Math.max(Date.now(), atMs);
+    this.firstSend = Math.max(now(), atMs);
     this.windowEnd = this.firstSend + echo.windowMs;
     this.fill(atMs);
   }
@@ -120,8 +118,8 @@ export class EchoWindow {
 
   /** Sends until `depth` messages are in flight, while the window lasts; `eventMs`: see the class comment. */
   private fill(eventMs: number): void {
-    while (this.inFlight.length < this.depth && Date.now() < this.windowEnd) {
-      this.inFlight.push(Math.max(Date.now(), eventMs));
+    while (this.inFlight.length < this.depth && now() < this.windowEnd) {
+      this.inFlight.push(Math.max(now(), eventMs));
       this.send(PAYLOAD);
     }
     if (this.inFlight.length === 0) this.finish();

@@ -10,6 +10,7 @@
 //   -e TIMEOUT=60s        longest an iteration's calls may take
 import { check } from 'k6';
 import { b64encode } from 'k6/encoding';
+import { now } from 'k6/x/measure';
 import { envCount, envDuration } from '../load/env.ts';
 import { batchTime, delivered, errors, latency, payloadBytes } from '../monitor/metrics.ts';
 import { patternBytes } from '../../../contracts/payload.ts';
@@ -103,7 +104,7 @@ export function orderAnswers(order: Order | undefined, seq: number): boolean {
  * call: `sentAtMs` → `atMs`; rtb_batch_time: first call → last answer.
  */
 export class UnaryOrders {
-  private readonly started = Date.now();
+  private readonly started = now();
   private last = this.started;
   private count = 0;
   private failure: string | undefined;
@@ -150,7 +151,7 @@ export interface OrderStream<F> {
  * stream is usable, `result(r, atMs)` for every result with the time it reached the script, and
  * `finish(failure)` when the call has ended. Checks: results arrive in order, none missing, each
  * echoes its action's payload and status. rtb_latency per result: send → result, where the send
- * time is the later of Date.now() and the timestamp of the event whose handler sent it (as in
+ * time is now() (k6/x/measure), no earlier than the timestamp of the event whose handler sent it (as in
  * EchoWindow). rtb_batch_time: start → last result.
  */
 export class OrderPipeline<F> {
@@ -167,7 +168,7 @@ export class OrderPipeline<F> {
   ) {}
 
   start(atMs: number): void {
-    this.started = Math.max(Date.now(), atMs);
+    this.started = Math.max(now(), atMs);
     this.fill(atMs);
   }
 
@@ -195,7 +196,7 @@ export class OrderPipeline<F> {
     while (this.nextToSend <= orders.count && this.nextToSend - this.nextResult < this.depth) {
       const seq = this.nextToSend++;
       const frame = this.stream.encode({ orderId: `o-${seq}`, action: actionFor(seq), seq, payload: NOTE_B64 });
-      this.sentAt[seq] = Math.max(Date.now(), eventMs);
+      this.sentAt[seq] = Math.max(now(), eventMs);
       this.stream.send(frame);
     }
     if (this.nextResult > orders.count && !this.halfClosed) {
