@@ -1,17 +1,22 @@
 // Image transfer over gRPC (ImageService/Upload, one unary call per image carrying {id, data, size,
 // sha256}): the image workload (scripts/lib/workload/image.ts) on one HTTP/2 connection per iteration.
 // Modes: MODE=sequential (invoke, await, next) or concurrent (every call in flight, multiplexed).
-// Latency (measure=rtt): call start → the response reaching the script (k6's grpc_req_duration beside it).
-// The `monitor` export is the server-cost scenario that runs beside it.
+// CLIENT=k6 (k6/net/grpc, JSON + base64 in the script): latency (measure=rtt) call start → the response in
+// the script. CLIENT=raw (k6/x/measure: protobuf bytes on grpc-go): each call timed in Go. Tag client=k6|raw.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/grpc-image.js
 import { b64encode } from 'k6/encoding';
+import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
-import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { rawCalls, rawConnect, rawMethod, rawOk } from './lib/transport/grpc-raw.ts';
+import { envChoice } from './lib/load/env.ts';
+import { IMAGE, IMAGE_BYTES, IMAGE_SHA256, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('grpc-image', imageScenario('grpc'));
+const CLIENT = envChoice('CLIENT', 'k6', ['k6', 'raw'] as const);
+const scenario = imageScenario('grpc');
+export const options = scenarioOptions('grpc-image', { ...scenario, tags: { ...scenario.tags, client: CLIENT } });
 
 const UPLOAD = 'rtbench.image.v1.ImageService/Upload';
 // k6 carries protobuf `bytes` fields as base64 strings: encode once, at init.
@@ -21,29 +26,47 @@ const client = grpcClient('image.proto');
 const request = (id: number) => ({ ...claim(id), data: IMAGE_B64 });
 
 export default async function () {
+  if (CLIENT === 'raw') return raw();
   connect(client, GRPC_ADDR);
   const batch = new ImageBatch();
   const params = { timeout: `${images.timeoutMs}ms` };
 
   if (images.mode === 'sequential') {
     for (let id = 1; id <= batch.count; id++) {
-      batch.sent(id, Date.now());
+      batch.sent(id, now());
       const res = client.invoke(UPLOAD, request(id), params);
       if (!okResponse(res)) break;
-      batch.acknowledged(res.message as ImageAck, Date.now());
+      batch.acknowledged(res.message as ImageAck, now());
     }
   } else {
     const calls = [];
     for (let id = 1; id <= batch.count; id++) {
-      batch.sent(id, Date.now());
+      batch.sent(id, now());
       calls.push(
         client.asyncInvoke(UPLOAD, request(id), params).then((res) => {
-          if (okResponse(res)) batch.acknowledged(res.message as ImageAck, Date.now());
+          if (okResponse(res)) batch.acknowledged(res.message as ImageAck, now());
         }),
       );
     }
     await Promise.all(calls);
   }
-  batch.finish(Date.now());
+  batch.finish(now());
   client.close();
+}
+
+// CLIENT=raw: the request in two parts sent joined, {id} per call and {data, size, sha256} encoded once.
+const UPLOAD_RAW = rawMethod(UPLOAD);
+const IMAGE_PART = CLIENT === 'raw' ? UPLOAD_RAW.encode({ data: new Uint8Array(IMAGE), size: IMAGE_BYTES, sha256: IMAGE_SHA256 }) : null;
+
+async function raw() {
+  const c = rawConnect(GRPC_ADDR);
+  const batch = new ImageBatch();
+  const payload = (id: number) => [UPLOAD_RAW.encode({ id }), IMAGE_PART!];
+  await rawCalls(c, UPLOAD_RAW.path, batch.count, images.mode === 'concurrent', payload, images.timeoutMs, (id, res) => {
+    batch.sent(id, res.startMs);
+    if (rawOk(res)) batch.acknowledged(UPLOAD_RAW.decode(res.message) as unknown as ImageAck, res.endMs);
+    return res.status === 0;
+  });
+  batch.finish(now());
+  c.close();
 }

@@ -47,11 +47,13 @@ export class ImageBatch {
   readonly count = images.count;
   private readonly sentAt: number[] = [];
   private firstSend = 0;
+  private lastAck = 0;
   private acked = 0;
   private finished = false;
 
   sent(id: number, atMs: number): void {
-    if (this.firstSend === 0) this.firstSend = atMs;
+    // Sends may be recorded out of order (concurrent calls timed in Go): the batch starts at the earliest.
+    if (this.firstSend === 0 || atMs < this.firstSend) this.firstSend = atMs;
     this.sentAt[id] = atMs;
   }
 
@@ -71,7 +73,8 @@ export class ImageBatch {
       payloadBytes.add(IMAGE_BYTES);
     }
     this.acked++;
-    if (this.acked === this.count) this.finish(atMs);
+    this.lastAck = Math.max(this.lastAck, atMs);
+    if (this.acked === this.count) this.finish(this.lastAck);
     return this.acked >= this.count;
   }
 

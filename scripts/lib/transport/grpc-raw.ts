@@ -1,0 +1,74 @@
+// gRPC without k6/net/grpc's JSON and base64: k6/x/measure's RawGrpcClient (grpc-go with a
+// pass-through codec) sends protobuf the script encoded with protobufjs and hands back the
+// response's bytes; each call is timed in Go. For workloads whose messages are large (images),
+// where k6/net/grpc would spend more time converting a message than sending it.
+import { RawGrpcClient, now, type RawResponse } from 'k6/x/measure';
+import { Root, type Type } from 'protobufjs/light';
+import protos from 'rtbench:protos';
+import { connectTime, errors } from '../monitor/metrics.ts';
+
+const root = Root.fromJSON(protos);
+root.resolveAll();
+
+export interface RawMethod {
+  /** /package.Service/Method */
+  path: string;
+  /** A request message (camelCase fields, bytes as Uint8Array) as protobuf. */
+  encode(message: object): ArrayBuffer;
+  /** A response's protobuf as a plain object (camelCase, 64-bit integers as numbers). */
+  decode(bytes: ArrayBuffer): Record<string, unknown>;
+}
+
+/** A unary method of our contracts, named as k6/net/grpc names it ('package.Service/Method'). */
+export function rawMethod(name: string): RawMethod {
+  const slash = name.lastIndexOf('/');
+  const service = root.lookupService(name.slice(0, slash));
+  const m = service.methods[name.slice(slash + 1)];
+  if (!m || m.requestStream || m.responseStream) throw new Error(`${name}: no such unary method in proto/`);
+  const req = m.resolvedRequestType as Type;
+  const res = m.resolvedResponseType as Type;
+  return {
+    path: `/${service.fullName.slice(1)}/${m.name}`,
+    encode: (message) => req.encode(req.fromObject(message)).finish().slice().buffer as ArrayBuffer,
+    decode: (bytes) => res.toObject(res.decode(new Uint8Array(bytes)), { longs: Number, defaults: true }),
+  };
+}
+
+
+/** A raw client connected to `addr`; records rtb_connect_time around the blocking connect. */
+export function rawConnect(addr: string): RawGrpcClient {
+  const c = new RawGrpcClient();
+  const started = now();
+  c.connect(addr, { timeout: '10s' });
+  connectTime.add(now() - started);
+  return c;
+}
+
+/** True for an OK response; otherwise records rtb_errors tagged with the status, as for k6/net/grpc. */
+export function rawOk(res: RawResponse): res is RawResponse & { message: ArrayBuffer } {
+  if (res.status === 0 && res.message !== null) return true;
+  errors.add(1, { reason: `grpc ${res.status}` });
+  return false;
+}
+
+/**
+ * Calls 1..count on `path`, one at a time (a false from `onResponse` stops there) or all in flight
+ * at once on the connection; `payload(i)` is call i's request, in parts sent joined.
+ */
+export async function rawCalls(
+  c: RawGrpcClient,
+  path: string,
+  count: number,
+  concurrent: boolean,
+  payload: (i: number) => ArrayBuffer[],
+  timeoutMs: number,
+  onResponse: (i: number, res: RawResponse) => boolean,
+): Promise<void> {
+  if (!concurrent) {
+    for (let i = 1; i <= count; i++) if (!onResponse(i, c.invoke(path, payload(i), { timeout: timeoutMs }))) return;
+    return;
+  }
+  const calls = [];
+  for (let i = 1; i <= count; i++) calls.push(c.asyncInvoke(path, payload(i), { timeout: timeoutMs }).then((res) => onResponse(i, res)));
+  await Promise.all(calls);
+}
