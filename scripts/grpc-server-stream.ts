@@ -1,15 +1,16 @@
 // gRPC server streaming (OrderService/SubscribeOrders): the orders workload pushed by the server,
 // COUNT orders INTERVAL apart (0 = as fast as flow control allows), checked in order, none missing.
-// One mode. Latency (measure=oneway): the order's server_send_ms → Date.now() as it reached the
-// script, one host's clock, whole ms (the stamp floored to the same grid, so never negative).
+// One mode. Latency (measure=oneway): the order's server_send_ms → now() as it reached the script, one
+// host's clock; with an INTERVAL, rtb_latency_intended from when the order was due (open loop).
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e COUNT=1000 -e INTERVAL=0ms -e PAYLOAD_BYTES=256 dist/grpc-server-stream.js
 import { check } from 'k6';
+import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { envDuration } from './lib/load/env.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';
-import { latency } from './lib/monitor/metrics.ts';
+import { latency, latencyIntended, lateSend } from './lib/monitor/metrics.ts';
 import { NOTE_B64, SERVICE, finishBatch, orders, ordersScenario, verified, type Order } from './lib/workload/orders.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
@@ -22,15 +23,21 @@ const client = grpcClient('orders.proto');
 
 export default async function () {
   connect(client, GRPC_ADDR);
-  const started = Date.now();
+  const started = now();
   let last = started;
   let received = 0;
   let nextSeq = 1;
+  let requestedAt = started;
   const { stream, ended } = openStream<Order>(client, SUBSCRIBE, orders.timeoutMs, (order, at) => {
-    latency.add(at - Math.floor(order.serverSendMs));
+    latency.add(at - order.serverSendMs);
     last = at;
     received++;
     const seq = Number(order.seq);
+    if (INTERVAL_MS > 0) {
+      const due = requestedAt + (seq - 1) * INTERVAL_MS; // order n is due n − 1 intervals after the request
+      latencyIntended.add(at - due);
+      lateSend.add(Math.max(0, order.serverSendMs - due));
+    }
     const ok = check(order, {
       'orders arrive in order, none missing': () => seq === nextSeq,
       'order carries the note': (o) => o.note === NOTE_B64,
@@ -38,6 +45,7 @@ export default async function () {
     nextSeq = seq + 1;
     if (ok) verified();
   });
+  requestedAt = now();
   stream.write({ count: orders.count, intervalMs: INTERVAL_MS, noteBytes: orders.payloadBytes });
   stream.end();
   const end = await ended;

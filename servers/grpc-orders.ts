@@ -19,6 +19,14 @@ const ORDER_OVERHEAD_BYTES = 1024;
 /** Gaps reported by BulkCreateOrders are capped so the response stays small. */
 const MAX_REPORTED_GAPS = 1000;
 
+// Test only: RTBENCH_TEST_STALL_MS=N freezes this process for N ms (at most 10 s; a busy wait, as a
+// long GC pause or a CPU hog would) before the middle order of every SubscribeOrders stream, so a
+// test can show what send-stamped latency hides and intended-time latency does not. Unset: no stall.
+const TEST_STALL_MS = Math.min(10_000, Math.max(0, Number(process.env.RTBENCH_TEST_STALL_MS) || 0));
+const stall = (ms: number) => {
+  for (const end = performance.now() + ms; performance.now() < end; );
+};
+
 const STATUSES = ['PENDING', 'CONFIRMED', 'PROCESSING', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
 interface LineItem { productId: string; quantity: number; price: number }
@@ -65,9 +73,10 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
-      paceStream(call, f.count, f.intervalMs, (seq) => ({
-        id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note,
-      }));
+      paceStream(call, f.count, f.intervalMs, (seq) => {
+        if (TEST_STALL_MS > 0 && seq === Math.ceil(f.count / 2)) stall(TEST_STALL_MS);
+        return { id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note };
+      });
     },
 
     BulkCreateOrders(call: grpc.ServerReadableStream<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {

@@ -3,6 +3,7 @@
 // per-message latency (how it is taken is the run's `measure`), batch time, throughput in
 // messages and payload megabytes per second, connect time, what the server spent per 1,000
 // messages, bytes on the wire per message, and failed checks.
+import { saturation } from './lib/saturation.mjs';
 
 /**
  * @typedef {object} Row
@@ -22,7 +23,10 @@
  * @property {number | null} wirePerMsg  bytes the workload's connections sent + received, per delivered message
  * @property {number} failedChecks
  * @property {number | null} exitCode
- * @property {boolean} [generatorBound]  k6 itself was the limit of this run (set by whoever measures it); never a winner
+ * @property {boolean} [generatorBound]  k6 itself was the limit of this run (tools/lib/saturation.mjs); never a winner
+ * @property {import('./lib/saturation.mjs').Saturation | null} [generator]  the verdict and its reasons (null: no generator samples)
+ * @property {number | null} [intendedP99]  rtb_latency_intended p99, ms: paced workloads only (null: closed loop)
+ * @property {number | null} [dropped]      k6's dropped_iterations (open model: iterations it could not start on time)
  * @property {Record<string, string | null>} [conditions]  what the run went through, e.g. { network: 'wan', proxy: null }
  */
 
@@ -69,6 +73,11 @@ export function comparisonRow(run, summary, { exitCode, failedChecks }, { server
     wirePerMsg: wire === null || !msgs ? null : wire / msgs,
     failedChecks,
     exitCode,
+    // issue 11: was k6 the bottleneck, and the open-loop figures of paced workloads
+    generatorBound: saturation(summary)?.bound ?? false,
+    generator: saturation(summary),
+    intendedP99: stat(summary, 'rtb_latency_intended', 'p(99)'),
+    dropped: stat(summary, 'dropped_iterations', 'count'),
   };
 }
 
@@ -100,10 +109,12 @@ export function formatTable(rows) {
     'connect ms',
     'srv CPU ms/1k',
     'wire B/msg',
+    'sched p99 ms',
+    'dropped',
     'failed checks',
   ];
   const body = rows.map((r) => [
-    r.run,
+    r.run + (r.generatorBound ? ' [GEN]' : ''), // generator-bound: see generatorNotes
     r.msgs === null ? '–' : String(r.msgs),
     num(r.p50),
     num(r.p95),
@@ -115,6 +126,8 @@ export function formatTable(rows) {
     num(r.connect),
     num(r.cpuPer1k),
     num(r.wirePerMsg, 0),
+    r.intendedP99 === null || r.intendedP99 === undefined ? 'closed' : num(r.intendedP99),
+    r.dropped ? String(r.dropped) : '0',
     `${r.failedChecks}${r.exitCode !== 0 ? ` (k6 exit ${r.exitCode})` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
@@ -132,7 +145,27 @@ export function formatTable(rows) {
     '  delivered messages (rtb_messages). One Node process hosts every protocol, so idle cost during the run is included.',
     "wire B/msg: bytes the workload's connections sent + received as k6 counts them on the socket (data_sent + data_received",
     "  of the scenario: handshakes, headers and framing included, the monitor's polls not), per delivered message.",
+    'sched p99: paced workloads (a stream or feed with a rate): p99 of latency from when each message was due by the',
+    '  schedule (rtb_latency_intended), so a stalled sender shows; "closed": the next send waits for the last, and a',
+    '  stall delays sends instead of showing in latency. dropped: iterations the open model could not start on time.',
+    ...generatorNotes(rows),
   ].join('\n');
+}
+
+/**
+ * The footnote for rows flagged [GEN]: the generator (k6) was the bottleneck, so their figures
+ * describe k6 as much as the protocol (tools/lib/saturation.mjs says when).
+ * @param {Row[]} rows @returns {string[]}
+ */
+export function generatorNotes(rows) {
+  const bound = rows.filter((r) => r.generator?.bound);
+  if (bound.length === 0) return [];
+  return [
+    '',
+    "[GEN] generator-bound: k6 itself was the limit in these runs, so their latency and throughput are k6's as much",
+    '  as the protocol\'s (README "How latency is taken"); compare them only with care:',
+    ...bound.map((r) => `  ${r.run}: ${r.generator?.reasons.join('; ')}`),
+  ];
 }
 
 /**

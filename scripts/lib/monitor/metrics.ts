@@ -11,6 +11,17 @@ import { Counter, Gauge, Trend } from 'k6/metrics';
  */
 export const latency = new Trend('rtb_latency', true);
 
+/**
+ * Open-loop latency, for workloads sent on a schedule (a server stream with an interval, a feed
+ * at a rate): the same arrival as rtb_latency, measured from when the message was due by the
+ * schedule rather than from when it was actually sent, so a sender that stalls cannot hide its
+ * stall (wrk2's correction for coordinated omission). Only paced workloads record it.
+ */
+export const latencyIntended = new Trend('rtb_latency_intended', true);
+
+/** How late the sender was against its schedule: actual send stamp − due time, ms (paced workloads). */
+export const lateSend = new Trend('rtb_late_send', true);
+
 /** Time for a whole batch (e.g. N images): first send → last reply, in ms. */
 export const batchTime = new Trend('rtb_batch_time', true);
 

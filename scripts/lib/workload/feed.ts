@@ -17,6 +17,8 @@ import {
   duplicates,
   errors,
   latency,
+  latencyIntended,
+  lateSend,
   lost,
   payloadBytes,
   recoveryTime,
@@ -99,6 +101,10 @@ export class Subscription {
   private lostAt = 0;
   recovered = 0;
 
+  // The channel's schedule: message n is due at start + n × period (servers/lib/feed.ts). The
+  // start is estimated as the earliest the messages seen say (the most on-time one).
+  private scheduleStart = Infinity;
+
   constructor(private readonly fanOut?: FanOut) {}
 
   /** Accounts for one message read at `readAt` (the event's timestamp). */
@@ -107,8 +113,17 @@ export class Subscription {
     this.fanOut?.seen(msg, readAt);
   }
 
+  /**
+   * rtb_latency from the send stamp; rtb_latency_intended from when the channel's rate made the
+   * message due (open loop), and rtb_late_send how late the server sent it against that.
+   */
   private account(msg: FeedMessage, readAt: number): void {
     latency.add(readAt - msg.t);
+    const period = 1000 / feed.rate;
+    this.scheduleStart = Math.min(this.scheduleStart, msg.t - msg.seq * period);
+    const due = this.scheduleStart + msg.seq * period;
+    latencyIntended.add(readAt - due);
+    lateSend.add(msg.t - due);
     if (this.lastSeq !== 0 && msg.seq <= this.lastSeq) {
       this.dups++;
       duplicates.add(1);
