@@ -75,6 +75,7 @@ about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes wit
   --influx           stream to InfluxDB: $INFLUX_URL (e.g. http://127.0.0.1:8086/k6) if set, else a
                      local influxd (npm run influx) whose data stays in the results folder
   --results DIR      where to write the run's results (default results/<timestamp>)
+  --no-native        skip k6 ÷ native: the image and echo work once more with native Node clients
   --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
                      into one result with every threshold evaluated on the merged result
   --report-from DIR  run nothing: rebuild DIR/report.html from DIR/comparison.json
@@ -110,6 +111,7 @@ export function parseOptions(argv) {
         influx: { type: 'boolean', default: false },
         results: { type: 'string' },
         'report-from': { type: 'string' },
+        'no-native': { type: 'boolean', default: false },
         segments: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -160,6 +162,7 @@ export function parseOptions(argv) {
     influx: /** @type {boolean} */ (v.influx),
     results: /** @type {string | undefined} */ (v.results),
     reportFrom: /** @type {string | undefined} */ (v['report-from']),
+    native: !v['no-native'],
     segments: v.segments === undefined ? 1 : segmentCount(v.segments),
     /**
      * Conditions every run goes through, shown beside every figure: the network and proxy

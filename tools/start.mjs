@@ -16,6 +16,7 @@ import { runOrder } from './report/stats.mjs';
 import { METHOD, formatVerdicts } from './report/verdicts.mjs';
 import { buildReport, environment } from './report/html.mjs';
 import { COMPARISON, USAGE, parseOptions, selectEntries } from './start-options.mjs';
+import { formatK6VsNative, k6VsNativeFor } from './bench.mjs';
 
 /** @param {string} msg @returns {never} */
 function usageError(msg) {
@@ -114,6 +115,8 @@ async function main() {
   );
   /** @type {import('./report/verdicts.mjs').RunRow[]} */
   const rows = [];
+  /** @type {import('./bench.mjs').SideBySide[]} */
+  let sideBySide = [];
   /** @type {Map<string, number[]>} seconds each entry's runs took, for the estimate */
   const took = new Map();
   let failed = 0;
@@ -194,6 +197,12 @@ async function main() {
             .join('\n'),
         );
     }
+    // k6 ÷ native (issue 11): the image and echo work again, one VU beside native Node clients (tools/bench.mjs).
+    if (opts.native && entries.some((e) => /-(image|echo)\.js$/.test(e.script))) {
+      console.log('▶ k6 ÷ native: the image and echo workloads again, one VU against native clients');
+      const scripts = entries.map((e) => e.script);
+      sideBySide = await k6VsNativeFor(scripts, servers, { images: Number(opts.env.IMAGES) || 50, repeat: opts.repeats });
+    }
   } finally {
     await stop();
   }
@@ -215,10 +224,10 @@ async function main() {
     entries: entries.map((e) => ({ name: e.name, script: e.script, env: e.runEnv })),
   };
   // the raw runs first: a report can be rebuilt from them (--report-from)
-  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ ...meta, runs: rows }, null, 2));
+  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ ...meta, runs: rows, k6VsNative: sideBySide }, null, 2));
   const { html, stats, verdicts: list } = buildReport({ ...meta, runs: rows });
   const table = formatStatsTable(stats);
-  const verdictText = formatVerdicts(list);
+  const verdictText = formatVerdicts(list) + (sideBySide.length ? `\n\n${formatK6VsNative(sideBySide)}` : '');
   console.log(`\n${table}\n\nMethod: ${METHOD}.\n\nVerdicts (${opts.repeats} runs per entry):\n${verdictText}`);
   writeFileSync(join(resultsDir, 'comparison.txt'), `${table}\n\nMethod: ${METHOD}.\n\n${verdictText}\n`);
   writeFileSync(join(resultsDir, 'report.html'), html);
