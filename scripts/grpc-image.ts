@@ -9,9 +9,9 @@ import { now } from 'k6/x/measure';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
-import { rawCalls, rawConnect, rawMethod, rawOk } from './lib/transport/grpc-raw.ts';
+import { rawBatch, rawMethod, rawOk } from './lib/transport/grpc-raw.ts';
 import { envChoice } from './lib/load/env.ts';
-import { IMAGE, IMAGE_BYTES, IMAGE_SHA256, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 const CLIENT = envChoice('CLIENT', 'k6', ['k6', 'raw'] as const);
@@ -56,17 +56,21 @@ export default async function () {
 
 // CLIENT=raw: the request in two parts sent joined, {id} per call and {data, size, sha256} encoded once.
 const UPLOAD_RAW = rawMethod(UPLOAD);
-const IMAGE_PART = CLIENT === 'raw' ? UPLOAD_RAW.encode({ data: new Uint8Array(IMAGE), size: IMAGE_BYTES, sha256: IMAGE_SHA256 }) : null;
+const { size, sha256 } = claim(0);
+const IMAGE_PART = CLIENT === 'raw' ? UPLOAD_RAW.encode({ data: new Uint8Array(IMAGE), size, sha256 }) : null;
 
 async function raw() {
-  const c = rawConnect(GRPC_ADDR);
   const batch = new ImageBatch();
-  const payload = (id: number) => [UPLOAD_RAW.encode({ id }), IMAGE_PART!];
-  await rawCalls(c, UPLOAD_RAW.path, batch.count, images.mode === 'concurrent', payload, images.timeoutMs, (id, res) => {
-    batch.sent(id, res.startMs);
-    if (rawOk(res)) batch.acknowledged(UPLOAD_RAW.decode(res.message) as unknown as ImageAck, res.endMs);
-    return res.status === 0;
+  await rawBatch(GRPC_ADDR, UPLOAD_RAW, {
+    count: batch.count,
+    concurrent: images.mode === 'concurrent',
+    timeoutMs: images.timeoutMs,
+    payload: (id) => [UPLOAD_RAW.encode({ id }), IMAGE_PART!],
+    onResponse: (id, res) => {
+      batch.sent(id, res.startMs);
+      if (rawOk(res)) batch.acknowledged(UPLOAD_RAW.decode(res.message) as unknown as ImageAck, res.endMs);
+      return res.status === 0;
+    },
   });
   batch.finish(now());
-  c.close();
 }

@@ -29,7 +29,10 @@ import { dist, root } from './paths.mjs';
 // Read on first use: start.mjs imports this module before it has built dist/.
 /** @type {{ bytes: Buffer, sha256: string } | undefined} */
 let image;
-const theImage = () => (image ??= ((bytes) => ({ bytes, sha256: createHash('sha256').update(bytes).digest('hex') }))(readFileSync(join(dist, 'assets', 'image-533k.png'))));
+const theImage = () =>
+  (image ??= ((bytes) => ({ bytes, sha256: createHash('sha256').update(bytes).digest('hex') }))(
+    readFileSync(join(dist, 'assets', 'image-533k.png')),
+  ));
 
 // ---- raw TCP baseline: the same work as the image servers (receive, SHA-256, JSON ack) -------
 // Frame: 4-byte big-endian length + JSON claim, 4-byte length + image bytes. Ack: one JSON line.
@@ -47,7 +50,10 @@ function tcpServer() {
         if (buf.length < 4 + len) return;
         const body = buf.subarray(4, 4 + len);
         buf = buf.subarray(4 + len);
-        if (!claim) { claim = JSON.parse(body.toString()); continue; }
+        if (!claim) {
+          claim = JSON.parse(body.toString());
+          continue;
+        }
         const sha256 = createHash('sha256').update(body).digest('hex');
         sock.write(JSON.stringify({ id: claim.id, bytes: body.length, sha256, match: sha256 === claim.sha256 }) + '\n');
         claim = null;
@@ -63,7 +69,11 @@ function tcpServer() {
 }
 
 /** @param {number} len */
-const u32 = (len) => { const b = Buffer.alloc(4); b.writeUInt32BE(len); return b; };
+const u32 = (len) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(len);
+  return b;
+};
 
 /**
  * The native clients. Each returns ms from the first send to the last verified ack on an
@@ -72,45 +82,68 @@ const u32 = (len) => { const b = Buffer.alloc(4); b.writeUInt32BE(len); return b
  */
 
 /** @param {number} port @returns {Client} */
-const tcpClient = (port) => (count, concurrent) => new Promise((resolve, reject) => {
-  const sock = createConnection(port, '127.0.0.1');
-  const claimed = (/** @type {number} */ id) => Buffer.from(JSON.stringify({ id, size: theImage().bytes.length, sha256: theImage().sha256 }));
-  const send = (/** @type {number} */ id) => { const c = claimed(id); sock.write(Buffer.concat([u32(c.length), c, u32(theImage().bytes.length)])); sock.write(theImage().bytes); };
-  let started = 0, acked = 0, pending = '';
-  sock.on('connect', () => {
-    started = performance.now();
-    if (concurrent) for (let id = 1; id <= count; id++) send(id); else send(1);
+const tcpClient = (port) => (count, concurrent) =>
+  new Promise((resolve, reject) => {
+    const sock = createConnection(port, '127.0.0.1');
+    const claimed = (/** @type {number} */ id) =>
+      Buffer.from(JSON.stringify({ id, size: theImage().bytes.length, sha256: theImage().sha256 }));
+    const send = (/** @type {number} */ id) => {
+      const c = claimed(id);
+      sock.write(Buffer.concat([u32(c.length), c, u32(theImage().bytes.length)]));
+      sock.write(theImage().bytes);
+    };
+    let started = 0,
+      acked = 0,
+      pending = '';
+    sock.on('connect', () => {
+      started = performance.now();
+      if (concurrent) for (let id = 1; id <= count; id++) send(id);
+      else send(1);
+    });
+    sock.on('data', (d) => {
+      pending += d;
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const ack = JSON.parse(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        if (!ack.match) return reject(new Error('tcp: digest mismatch'));
+        if (++acked === count) {
+          const ms = performance.now() - started;
+          sock.end();
+          return resolve(ms);
+        }
+        if (!concurrent) send(acked + 1);
+      }
+    });
+    sock.on('error', reject);
   });
-  sock.on('data', (d) => {
-    pending += d;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const ack = JSON.parse(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-      if (!ack.match) return reject(new Error('tcp: digest mismatch'));
-      if (++acked === count) { const ms = performance.now() - started; sock.end(); return resolve(ms); }
-      if (!concurrent) send(acked + 1);
-    }
-  });
-  sock.on('error', reject);
-});
 
 /** @param {string} url @returns {Client} */
-const wsClient = (url) => (count, concurrent) => new Promise((resolve, reject) => {
-  const ws = new WebSocket(url);
-  const send = (/** @type {number} */ id) => { ws.send(JSON.stringify({ id, size: theImage().bytes.length, sha256: theImage().sha256 })); ws.send(theImage().bytes); };
-  let started = 0, acked = 0;
-  ws.on('open', () => {
-    started = performance.now();
-    if (concurrent) for (let id = 1; id <= count; id++) send(id); else send(1);
+const wsClient = (url) => (count, concurrent) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const send = (/** @type {number} */ id) => {
+      ws.send(JSON.stringify({ id, size: theImage().bytes.length, sha256: theImage().sha256 }));
+      ws.send(theImage().bytes);
+    };
+    let started = 0,
+      acked = 0;
+    ws.on('open', () => {
+      started = performance.now();
+      if (concurrent) for (let id = 1; id <= count; id++) send(id);
+      else send(1);
+    });
+    ws.on('message', (d) => {
+      if (!JSON.parse(String(d)).match) return reject(new Error('ws: digest mismatch'));
+      if (++acked === count) {
+        const ms = performance.now() - started;
+        ws.close();
+        return resolve(ms);
+      }
+      if (!concurrent) send(acked + 1);
+    });
+    ws.on('error', reject);
   });
-  ws.on('message', (d) => {
-    if (!JSON.parse(String(d)).match) return reject(new Error('ws: digest mismatch'));
-    if (++acked === count) { const ms = performance.now() - started; ws.close(); return resolve(ms); }
-    if (!concurrent) send(acked + 1);
-  });
-  ws.on('error', reject);
-});
 
 /** @param {string} addr @returns {Client} */
 function grpcClient(addr) {
@@ -118,10 +151,17 @@ function grpcClient(addr) {
   const Service = /** @type {any} */ (grpc.loadPackageDefinition(def)).rtbench.image.v1.ImageService;
   return async (count, concurrent) => {
     const client = new Service(addr, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 16 << 20 });
-    await new Promise((r, j) => client.waitForReady(Date.now() + 5000, (/** @type {Error | undefined} */ e) => (e ? j(e) : r(undefined))));
-    const call = (/** @type {number} */ id) => new Promise((resolve, reject) =>
-      client.Upload({ id, data: theImage().bytes, size: theImage().bytes.length, sha256: theImage().sha256 }, (/** @type {any} */ err, /** @type {any} */ ack) =>
-        err ? reject(err) : ack.match ? resolve(undefined) : reject(new Error('grpc: digest mismatch'))));
+    await new Promise((r, j) =>
+      client.waitForReady(Date.now() + 5000, (/** @type {Error | undefined} */ e) => (e ? j(e) : r(undefined))),
+    );
+    const call = (/** @type {number} */ id) =>
+      new Promise((resolve, reject) =>
+        client.Upload(
+          { id, data: theImage().bytes, size: theImage().bytes.length, sha256: theImage().sha256 },
+          (/** @type {any} */ err, /** @type {any} */ ack) =>
+            err ? reject(err) : ack.match ? resolve(undefined) : reject(new Error('grpc: digest mismatch')),
+        ),
+      );
     const started = performance.now();
     if (concurrent) await Promise.all(Array.from({ length: count }, (_, i) => call(i + 1)));
     else for (let id = 1; id <= count; id++) await call(id);
@@ -150,29 +190,52 @@ function echoLoop(send, windowMs) {
     const next = () => {
       const t0 = performance.now();
       if (t0 >= end) return resolve({ trips: rtts.length, medMs: median(rtts) });
-      send(() => { rtts.push(performance.now() - t0); next(); });
+      send(() => {
+        rtts.push(performance.now() - t0);
+        next();
+      });
     };
     next();
   });
 }
 
 /** @param {string} url @returns {EchoClient} */
-const wsEcho = (url) => (windowMs) => new Promise((resolve, reject) => {
-  const ws = new WebSocket(url);
-  /** @type {() => void} */
-  let onEcho = () => {};
-  ws.on('message', (d) => (String(d) === 'hi' ? onEcho() : reject(new Error(`ws echo: got ${d}`))));
-  ws.on('error', reject);
-  ws.on('open', () => echoLoop((done) => { onEcho = done; ws.send('hi'); }, windowMs).then((r) => { ws.close(); resolve(r); }));
-});
+const wsEcho = (url) => (windowMs) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    /** @type {() => void} */
+    let onEcho = () => {};
+    ws.on('message', (d) => (String(d) === 'hi' ? onEcho() : reject(new Error(`ws echo: got ${d}`))));
+    ws.on('error', reject);
+    ws.on('open', () =>
+      echoLoop((done) => {
+        onEcho = done;
+        ws.send('hi');
+      }, windowMs).then((r) => {
+        ws.close();
+        resolve(r);
+      }),
+    );
+  });
 
 /** @param {string} httpUrl @returns {EchoClient} */
-const socketioEcho = (httpUrl) => (windowMs) => new Promise((resolve, reject) => {
-  const sock = io(httpUrl, { transports: ['websocket'], reconnection: false });
-  sock.on('connect_error', reject);
-  sock.on('connect', () => echoLoop((done) => sock.emit('echo', 'hi', (/** @type {unknown} */ back) => (back === 'hi' ? done() : reject(new Error(`socket.io echo: got ${back}`)))), windowMs)
-    .then((r) => { sock.close(); resolve(r); }));
-});
+const socketioEcho = (httpUrl) => (windowMs) =>
+  new Promise((resolve, reject) => {
+    const sock = io(httpUrl, { transports: ['websocket'], reconnection: false });
+    sock.on('connect_error', reject);
+    sock.on('connect', () =>
+      echoLoop(
+        (done) =>
+          sock.emit('echo', 'hi', (/** @type {unknown} */ back) =>
+            back === 'hi' ? done() : reject(new Error(`socket.io echo: got ${back}`)),
+          ),
+        windowMs,
+      ).then((r) => {
+        sock.close();
+        resolve(r);
+      }),
+    );
+  });
 
 /** @param {string} addr @returns {EchoClient} */
 function grpcEcho(addr) {
@@ -180,13 +243,20 @@ function grpcEcho(addr) {
   const Service = /** @type {any} */ (grpc.loadPackageDefinition(def)).rtbench.echo.v1.EchoService;
   return async (windowMs) => {
     const client = new Service(addr, grpc.credentials.createInsecure());
-    await new Promise((r, j) => client.waitForReady(Date.now() + 5000, (/** @type {Error | undefined} */ e) => (e ? j(e) : r(undefined))));
+    await new Promise((r, j) =>
+      client.waitForReady(Date.now() + 5000, (/** @type {Error | undefined} */ e) => (e ? j(e) : r(undefined))),
+    );
     const call = client.EchoStream();
     /** @type {() => void} */
     let onEcho = () => {};
     let seq = 0;
-    call.on('data', (/** @type {any} */ m) => (m.seq === seq && String(m.payload) === 'hi' ? onEcho() : call.destroy(new Error('grpc echo: wrong echo'))));
-    const res = await echoLoop((done) => { onEcho = done; call.write({ seq: ++seq, payload: Buffer.from('hi') }); }, windowMs);
+    call.on('data', (/** @type {any} */ m) =>
+      m.seq === seq && String(m.payload) === 'hi' ? onEcho() : call.destroy(new Error('grpc echo: wrong echo')),
+    );
+    const res = await echoLoop((done) => {
+      onEcho = done;
+      call.write({ seq: ++seq, payload: Buffer.from('hi') });
+    }, windowMs);
     call.end();
     client.close();
     return res;
@@ -194,7 +264,10 @@ function grpcEcho(addr) {
 }
 
 /** @param {number[]} xs */
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 // ---- k6 ÷ native, side by side ------------------------------------------------------------------
 
@@ -224,14 +297,18 @@ const ECHO_RUNS = /** @type {const} */ ([
  * @param {{ images?: number, repeat?: number, windowMs?: number, workloads?: Array<'image' | 'echo'>, protocols?: string[], onProgress?: () => void }} [o]
  * @returns {Promise<SideBySide[]>}
  */
-export async function measureK6VsNative(servers, { images = 50, repeat = 3, windowMs = 2000, workloads = ['image', 'echo'], protocols, onProgress = () => {} } = {}) {
+export async function measureK6VsNative(
+  servers,
+  { images = 50, repeat = 3, windowMs = 2000, workloads = ['image', 'echo'], protocols, onProgress = () => {} } = {},
+) {
   const wanted = (/** @type {string} */ p) => !protocols || protocols.includes(p);
   /** @type {SideBySide[]} */
   const rows = [];
   /** @param {string} script @param {Record<string, string>} env */
   const k6 = async (script, env) => {
     const run = await runK6(script, { ...servers.env(), ...env, ITERATIONS: '1' }, { args: ['-q'] });
-    if (run.code !== 0 || !run.summary) throw new Error(`k6 ${script} ${JSON.stringify(env)} failed (exit ${run.code}):\n${run.stderr.slice(-1500)}`);
+    if (run.code !== 0 || !run.summary)
+      throw new Error(`k6 ${script} ${JSON.stringify(env)} failed (exit ${run.code}):\n${run.stderr.slice(-1500)}`);
     onProgress();
     return run.summary.metrics;
   };
@@ -251,22 +328,39 @@ export async function measureK6VsNative(servers, { images = 50, repeat = 3, wind
         // Interleaved, so that a change in the machine's load touches both sides alike.
         for (let i = 0; i < repeat; i++) {
           nativeTimes.push(await native(images, mode === 'concurrent'));
-          for (const [j, [, script, , env]] of runs.entries()) k6Times[j].push((await k6(script, { ...env, IMAGES: String(images), MODE: mode })).rtb_batch_time.med);
+          for (const [j, [, script, , env]] of runs.entries())
+            k6Times[j].push((await k6(script, { ...env, IMAGES: String(images), MODE: mode })).rtb_batch_time.med);
         }
         const n = median(nativeTimes);
-        for (const [j, [, , client]] of runs.entries()) rows.push({ workload: 'image', mode, protocol, client, k6: median(k6Times[j]), native: n, ratio: median(k6Times[j]) / n });
+        for (const [j, [, , client]] of runs.entries())
+          rows.push({
+            workload: 'image',
+            mode,
+            protocol,
+            client,
+            k6: median(k6Times[j]),
+            native: n,
+            ratio: median(k6Times[j]) / n,
+          });
       }
     }
   }
   if (workloads.includes('echo')) {
     /** @type {Record<string, EchoClient>} */
-    const natives = { WebSocket: wsEcho(servers.wsUrl('/echo')), 'Socket.IO': socketioEcho(servers.httpUrl), gRPC: grpcEcho(servers.grpcAddr) };
+    const natives = {
+      WebSocket: wsEcho(servers.wsUrl('/echo')),
+      'Socket.IO': socketioEcho(servers.httpUrl),
+      gRPC: grpcEcho(servers.grpcAddr),
+    };
     const window = `${windowMs}ms`;
     for (const [protocol, script] of ECHO_RUNS) {
       if (!wanted(protocol)) continue;
       const native = natives[protocol];
       await native(Math.min(windowMs, 500)); // warm-up, not counted
-      const k6Per = [], nativePer = [], k6P50 = [], nativeP50 = [];
+      const k6Per = [],
+        nativePer = [],
+        k6P50 = [],
+        nativeP50 = [];
       for (let i = 0; i < repeat; i++) {
         const m = await k6(script, { MODE: 'sequential', WINDOW: window });
         k6Per.push(windowMs / m.rtb_round_trips.avg);
@@ -276,7 +370,17 @@ export async function measureK6VsNative(servers, { images = 50, repeat = 3, wind
         nativeP50.push(r.medMs);
       }
       const [k, n] = [median(k6Per), median(nativePer)];
-      rows.push({ workload: 'echo', mode: 'sequential', protocol, client: protocol === 'gRPC' ? 'k6/net/grpc' : 'k6', k6: k, native: n, ratio: k / n, k6p50: median(k6P50), nativeP50: median(nativeP50) });
+      rows.push({
+        workload: 'echo',
+        mode: 'sequential',
+        protocol,
+        client: protocol === 'gRPC' ? 'k6/net/grpc' : 'k6',
+        k6: k,
+        native: n,
+        ratio: k / n,
+        k6p50: median(k6P50),
+        nativeP50: median(nativeP50),
+      });
     }
   }
   return rows;
@@ -300,7 +404,11 @@ const SIDE_BY_SIDE = /** @type {Record<string, ['image' | 'echo', string]>} */ (
 export async function k6VsNativeFor(scripts, servers, o = {}) {
   const pairs = scripts.map((s) => SIDE_BY_SIDE[s]).filter((p) => p !== undefined);
   if (pairs.length === 0) return [];
-  return measureK6VsNative(servers, { ...o, workloads: [...new Set(pairs.map((p) => p[0]))], protocols: [...new Set(pairs.map((p) => p[1]))] });
+  return measureK6VsNative(servers, {
+    ...o,
+    workloads: [...new Set(pairs.map((p) => p[0]))],
+    protocols: [...new Set(pairs.map((p) => p[1]))],
+  });
 }
 
 /** @param {SideBySide[]} rows @returns {string} */
@@ -308,10 +416,19 @@ export function formatK6VsNative(rows) {
   const table = [['workload', 'mode', 'protocol', 'k6 client', 'k6', 'native', 'k6 ÷ native', 'p50 k6 / native ms']];
   for (const r of rows) {
     const unit = r.workload === 'image' ? 'ms/batch' : 'ms/trip';
-    table.push([r.workload, r.mode, r.protocol, r.client, `${r.k6.toFixed(r.k6 < 10 ? 3 : 1)} ${unit}`, `${r.native.toFixed(r.native < 10 ? 3 : 1)} ${unit}`, r.ratio.toFixed(2),
-      r.k6p50 === undefined || r.nativeP50 === undefined ? '' : `${r.k6p50.toFixed(3)} / ${r.nativeP50.toFixed(3)}`]);
+    table.push([
+      r.workload,
+      r.mode,
+      r.protocol,
+      r.client,
+      `${r.k6.toFixed(r.k6 < 10 ? 3 : 1)} ${unit}`,
+      `${r.native.toFixed(r.native < 10 ? 3 : 1)} ${unit}`,
+      r.ratio.toFixed(2),
+      r.k6p50 === undefined || r.nativeP50 === undefined ? '' : `${r.k6p50.toFixed(3)} / ${r.nativeP50.toFixed(3)}`,
+    ]);
   }
-  return [...alignRows(table, 4),
+  return [
+    ...alignRows(table, 4),
     '',
     'k6 ÷ native: the same work against the same server in the same run, k6 (one VU, one iteration) vs a native Node client',
     '  (ws, socket.io-client, @grpc/grpc-js); medians. image: first send → last ack of the batch; echo: time per round trip',
@@ -323,7 +440,12 @@ export function formatK6VsNative(rows) {
 /** @param {string[][]} rows @param {number} leftColumns @returns {string[]} */
 function alignRows(rows, leftColumns) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -344,12 +466,29 @@ async function main() {
   /** @type {{ images: number, repeat: number, windowMs: number, only: Array<'image' | 'echo'> }} */
   let o;
   try {
-    const { values } = parseArgs({ options: { images: { type: 'string', default: '50' }, repeat: { type: 'string', default: '5' }, window: { type: 'string', default: '2s' }, only: { type: 'string' }, help: { type: 'boolean' } } });
-    if (values.help) { console.log(USAGE); return; }
+    const { values } = parseArgs({
+      options: {
+        images: { type: 'string', default: '50' },
+        repeat: { type: 'string', default: '5' },
+        window: { type: 'string', default: '2s' },
+        only: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return;
+    }
     const w = /^(\d+)(ms|s)$/.exec(values.window ?? '');
     if (!w || Number(w[1]) === 0) throw new Error(`--window '${values.window}' is not a duration like 2s or 500ms`);
-    if (values.only !== undefined && values.only !== 'image' && values.only !== 'echo') throw new Error(`--only '${values.only}': expected image or echo`);
-    o = { images: positiveInt('--images', values.images), repeat: positiveInt('--repeat', values.repeat), windowMs: Number(w[1]) * (w[2] === 's' ? 1000 : 1), only: values.only ? [/** @type {'image' | 'echo'} */ (values.only)] : ['image', 'echo'] };
+    if (values.only !== undefined && values.only !== 'image' && values.only !== 'echo')
+      throw new Error(`--only '${values.only}': expected image or echo`);
+    o = {
+      images: positiveInt('--images', values.images),
+      repeat: positiveInt('--repeat', values.repeat),
+      windowMs: Number(w[1]) * (w[2] === 's' ? 1000 : 1),
+      only: values.only ? [/** @type {'image' | 'echo'} */ (values.only)] : ['image', 'echo'],
+    };
   } catch (err) {
     console.error(`bench: ${/** @type {Error} */ (err).message}\n\n${USAGE}`);
     process.exit(2);
@@ -357,11 +496,22 @@ async function main() {
   const { images, repeat, windowMs } = o;
   const k6 = await k6Bin();
   const servers = await startServers();
-  const tcp = spawn(process.execPath, [fileURLToPath(import.meta.url), '--tcp-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const tcpPort = await new Promise((resolve) => tcp.stdout.on('data', (d) => { const m = /tcp (\d+)/.exec(String(d)); if (m) resolve(Number(m[1])); }));
+  const tcp = spawn(process.execPath, [fileURLToPath(import.meta.url), '--tcp-server'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const tcpPort = await new Promise((resolve) =>
+    tcp.stdout.on('data', (d) => {
+      const m = /tcp (\d+)/.exec(String(d));
+      if (m) resolve(Number(m[1]));
+    }),
+  );
   const mb = (images * theImage().bytes.length) / 1e6;
-  console.log(`bench: image ${images} × ${theImage().bytes.length} B (${mb.toFixed(1)} MB) per batch; echo 'hi' for ${windowMs} ms per window; median of ${repeat} runs`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${(await runVersion(k6)).trim()}`);
+  console.log(
+    `bench: image ${images} × ${theImage().bytes.length} B (${mb.toFixed(1)} MB) per batch; echo 'hi' for ${windowMs} ms per window; median of ${repeat} runs`,
+  );
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${(await runVersion(k6)).trim()}`,
+  );
 
   /** @type {Record<string, number>} */
   const tcpTimes = {};
@@ -377,7 +527,13 @@ async function main() {
         tcpTimes[mode] = median(times);
       }
     }
-    rows = await measureK6VsNative(servers, { images, repeat, windowMs, workloads: o.only, onProgress: () => process.stdout.write('.') });
+    rows = await measureK6VsNative(servers, {
+      images,
+      repeat,
+      windowMs,
+      workloads: o.only,
+      onProgress: () => process.stdout.write('.'),
+    });
   } finally {
     tcp.kill('SIGTERM');
     await servers.stop();
@@ -387,8 +543,12 @@ async function main() {
     const table = [['mode', 'client', 'protocol', 'total ms', 'MB/s', '× raw TCP', 'k6 ÷ native']];
     for (const mode of ['sequential', 'concurrent']) {
       const base = tcpTimes[mode];
-      const line = (/** @type {string} */ client, /** @type {string} */ proto, /** @type {number} */ t, /** @type {string} */ ratio) =>
-        table.push([mode, client, proto, t.toFixed(1), (mb / (t / 1000)).toFixed(0), (t / base).toFixed(2), ratio]);
+      const line = (
+        /** @type {string} */ client,
+        /** @type {string} */ proto,
+        /** @type {number} */ t,
+        /** @type {string} */ ratio,
+      ) => table.push([mode, client, proto, t.toFixed(1), (mb / (t / 1000)).toFixed(0), (t / base).toFixed(2), ratio]);
       line('native', 'raw TCP', base, '');
       const img = rows.filter((r) => r.workload === 'image' && r.mode === mode);
       for (const proto of ['WebSocket', 'gRPC']) {
@@ -405,8 +565,17 @@ async function main() {
 
 /** @param {string} k6 */
 function runVersion(k6) {
-  return new Promise((resolve) => { const p = spawn(k6, ['version']); let o = ''; p.stdout.on('data', (d) => (o += d)); p.on('close', () => resolve(o.split('\n')[0])); });
+  return new Promise((resolve) => {
+    const p = spawn(k6, ['version']);
+    let o = '';
+    p.stdout.on('data', (d) => (o += d));
+    p.on('close', () => resolve(o.split('\n')[0]));
+  });
 }
 
 if (process.argv.includes('--tcp-server')) tcpServer();
-else if (process.argv[1] === fileURLToPath(import.meta.url)) main().catch((err) => { console.error(`bench: ${err?.stack ?? err}`); process.exit(1); });
+else if (process.argv[1] === fileURLToPath(import.meta.url))
+  main().catch((err) => {
+    console.error(`bench: ${err?.stack ?? err}`);
+    process.exit(1);
+  });

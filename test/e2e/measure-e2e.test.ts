@@ -23,11 +23,27 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
   });
 
   test('a monitored run has the generator cost beside the workload, and sub-millisecond latencies', async () => {
-    const run = await runK6('ws-echo.js', { ...servers.env(), PROFILE: 'smoke', DURATION: '4s', VUS: '2' }, { args: ['-q'] });
+    const run = await runK6(
+      'ws-echo.js',
+      { ...servers.env(), PROFILE: 'smoke', DURATION: '4s', VUS: '2' },
+      { args: ['-q'] },
+    );
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const m = run.summary.metrics;
-    for (const name of ['rtb_generator_cpu_percent', 'rtb_generator_cpu_time', 'rtb_generator_rss_bytes', 'rtb_generator_gc_pause', 'rtb_generator_cores', 'rtb_generator_loop_lag']) {
-      assert.ok(m[name], `${name} is in the run: ${Object.keys(m).filter((k) => k.startsWith('rtb_gen')).join(', ')}`);
+    for (const name of [
+      'rtb_generator_cpu_percent',
+      'rtb_generator_cpu_time',
+      'rtb_generator_rss_bytes',
+      'rtb_generator_gc_pause',
+      'rtb_generator_cores',
+      'rtb_generator_loop_lag',
+    ]) {
+      assert.ok(
+        m[name],
+        `${name} is in the run: ${Object.keys(m)
+          .filter((k) => k.startsWith('rtb_gen'))
+          .join(', ')}`,
+      );
     }
     assert.ok(m.rtb_generator_cpu_time.count > 0, 'k6 used CPU');
     assert.ok(m.rtb_generator_rss_bytes.value > 10 * 2 ** 20, `RSS ${m.rtb_generator_rss_bytes.value}`);
@@ -36,7 +52,10 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
     // Whole-millisecond clocks give integer percentiles; a round trip of ~0.3 ms cannot.
     const lat = m.rtb_latency;
     assert.ok(lat.count > 100);
-    assert.ok([lat.med, lat['p(95)'], lat.min].some((v: number) => v % 1 !== 0), `latency quantised: ${JSON.stringify(lat)}`);
+    assert.ok(
+      [lat.med, lat['p(95)'], lat.min].some((v: number) => v % 1 !== 0),
+      `latency quantised: ${JSON.stringify(lat)}`,
+    );
     assert.ok(lat.min < 1, `the fastest loopback round trip is under 1 ms: ${lat.min}`);
   });
 
@@ -45,7 +64,10 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const lat = run.summary.metrics.rtb_latency;
     assert.equal(lat.count, 200);
-    assert.ok([lat.med, lat['p(90)'], lat.min].every((v: number) => v % 1 !== 0), `latency quantised: ${JSON.stringify(lat)}`);
+    assert.ok(
+      [lat.med, lat['p(90)'], lat.min].every((v: number) => v % 1 !== 0),
+      `latency quantised: ${JSON.stringify(lat)}`,
+    );
   });
 });
 
@@ -58,19 +80,31 @@ describe('k6 ÷ native side by side (tools/bench.mjs, as npm start runs it)', { 
   after(() => servers?.stop());
 
   test('image and echo runs get a k6 and a native figure each, per protocol and client', async () => {
-    const rows = await k6VsNativeFor(['ws-image.js', 'grpc-image.js', 'ws-echo.js', 'grpc-echo.js', 'sse-feed.js'], servers, { images: 3, repeat: 1, windowMs: 300 });
+    const rows = await k6VsNativeFor(
+      ['ws-image.js', 'grpc-image.js', 'ws-echo.js', 'grpc-echo.js', 'sse-feed.js'],
+      servers,
+      { images: 3, repeat: 1, windowMs: 300 },
+    );
     const keys = rows.map((r) => `${r.workload} ${r.mode} ${r.protocol} ${r.client}`);
     assert.deepEqual(keys, [
-      'image sequential WebSocket k6', 'image sequential gRPC k6/net/grpc', 'image sequential gRPC k6/x/measure raw',
-      'image concurrent WebSocket k6', 'image concurrent gRPC k6/net/grpc', 'image concurrent gRPC k6/x/measure raw',
-      'echo sequential WebSocket k6', 'echo sequential gRPC k6/net/grpc',
+      'image sequential WebSocket k6',
+      'image sequential gRPC k6/net/grpc',
+      'image sequential gRPC k6/x/measure raw',
+      'image concurrent WebSocket k6',
+      'image concurrent gRPC k6/net/grpc',
+      'image concurrent gRPC k6/x/measure raw',
+      'echo sequential WebSocket k6',
+      'echo sequential gRPC k6/net/grpc',
     ]);
     for (const r of rows) {
       assert.ok(r.k6 > 0 && r.native > 0 && Math.abs(r.ratio - r.k6 / r.native) < 1e-9, JSON.stringify(r));
     }
     const text = formatK6VsNative(rows);
     assert.match(text, /k6 ÷ native/);
-    assert.match(text, /image\s+sequential\s+gRPC\s+k6\/x\/measure raw\s+[\d.]+ ms\/batch\s+[\d.]+ ms\/batch\s+\d+\.\d\d/);
+    assert.match(
+      text,
+      /image\s+sequential\s+gRPC\s+k6\/x\/measure raw\s+[\d.]+ ms\/batch\s+[\d.]+ ms\/batch\s+\d+\.\d\d/,
+    );
     assert.deepEqual(await k6VsNativeFor(['sse-feed.js'], servers), [], 'no native counterpart: nothing measured');
   });
 });

@@ -4,7 +4,19 @@ import assert from 'node:assert/strict';
 import { saturation } from '../../tools/lib/saturation.mjs';
 
 /** A summary export with the generator metrics the monitor records. */
-const summary = ({ cpu, cores = 2, idle, lag, timerLag }: { cpu: number; cores?: number; idle?: number; lag?: number; timerLag?: number }) => ({
+const summary = ({
+  cpu,
+  cores = 2,
+  idle,
+  lag,
+  timerLag,
+}: {
+  cpu: number;
+  cores?: number;
+  idle?: number;
+  lag?: number;
+  timerLag?: number;
+}) => ({
   metrics: {
     rtb_generator_cpu_percent: { med: cpu, max: cpu },
     rtb_generator_cores: { value: cores, min: cores, max: cores },
@@ -49,7 +61,7 @@ test('a late VU event loop flags the run whatever the CPU', () => {
   assert.equal(saturation(summary({ cpu: 20, idle: 150, lag: 49 }))?.bound, false);
 });
 
-test('lag every timer in k6 has (a machine short of CPU) is not the loop\'s own: only the excess counts', () => {
+test("lag every timer in k6 has (a machine short of CPU) is not the loop's own: only the excess counts", () => {
   assert.equal(saturation(summary({ cpu: 2, idle: 0, lag: 70, timerLag: 40 }))?.bound, false);
   const v = saturation(summary({ cpu: 30, idle: 0, lag: 140, timerLag: 40 }));
   assert.equal(v?.bound, true);

@@ -52,10 +52,22 @@ export function saturation(summary, { cpuShare = CPU_SHARE, minCpuPercent = MIN_
   const excess = lag === null ? null : lag - (timerLag ?? 0);
   const reasons = [];
   if (cpu >= minCpuPercent && cpu >= cpuShare * available) {
-    reasons.push(`k6 CPU ${cpu.toFixed(0)}% of the ${available.toFixed(0)}% it could get (ceiling ${ceiling.toFixed(0)}%)`);
+    reasons.push(
+      `k6 CPU ${cpu.toFixed(0)}% of the ${available.toFixed(0)}% it could get (ceiling ${ceiling.toFixed(0)}%)`,
+    );
   }
   if (excess !== null && excess >= lagMs) {
-    reasons.push(`VU event loop ${lag?.toFixed(0)} ms late, ${excess.toFixed(0)} ms more than a plain timer (lag probe, ≥ ${lagMs} ms)`);
+    reasons.push(
+      `VU event loop ${lag?.toFixed(0)} ms late, ${excess.toFixed(0)} ms more than a plain timer (lag probe, ≥ ${lagMs} ms)`,
+    );
   }
-  return { bound: reasons.length > 0, reasons, cpuPercent: cpu, ceilingPercent: ceiling, availablePercent: available, lagMs: lag, timerLagMs: timerLag };
+  return {
+    bound: reasons.length > 0,
+    reasons,
+    cpuPercent: cpu,
+    ceilingPercent: ceiling,
+    availablePercent: available,
+    lagMs: lag,
+    timerLagMs: timerLag,
+  };
 }

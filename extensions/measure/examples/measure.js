@@ -24,7 +24,10 @@ export default async function () {
   const client = new RawGrpcClient();
   client.connect(GRPC_ADDR, { timeout: '5s' });
   const res = client.invoke('/rtbench.echo.v1.EchoService/Echo', ECHO_REQUEST);
-  const back = await client.asyncInvoke('/rtbench.echo.v1.EchoService/Echo', [ECHO_REQUEST.slice(0, 2), ECHO_REQUEST.slice(2)]);
+  const back = await client.asyncInvoke('/rtbench.echo.v1.EchoService/Echo', [
+    ECHO_REQUEST.slice(0, 2),
+    ECHO_REQUEST.slice(2),
+  ]);
   client.close();
   // The server re-encodes the message it echoes, so the answer starts with our fields and may add
   // client_send_ms (field 3) at its default.

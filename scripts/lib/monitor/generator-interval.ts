@@ -25,5 +25,10 @@ export function generatorInterval(prev: Generator, cur: Generator): GeneratorInt
     // /proc/stat counts in 10 ms ticks: over a short interval there may be none.
     if (busy >= 0 && idle >= 0 && busy + idle > 0) hostIdlePercent = (100 * cur.host.cores * idle) / (busy + idle);
   }
-  return { cpuMs, cpuPercent: (100 * cpuMs) / elapsedMs, gcPauseMs: Math.max(0, cur.gcPauseMs - prev.gcPauseMs), hostIdlePercent };
+  return {
+    cpuMs,
+    cpuPercent: (100 * cpuMs) / elapsedMs,
+    gcPauseMs: Math.max(0, cur.gcPauseMs - prev.gcPauseMs),
+    hostIdlePercent,
+  };
 }

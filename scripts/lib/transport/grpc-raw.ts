@@ -34,16 +34,6 @@ export function rawMethod(name: string): RawMethod {
   };
 }
 
-
-/** A raw client connected to `addr`; records rtb_connect_time around the blocking connect. */
-export function rawConnect(addr: string): RawGrpcClient {
-  const c = new RawGrpcClient();
-  const started = now();
-  c.connect(addr, { timeout: '10s' });
-  connectTime.add(now() - started);
-  return c;
-}
-
 /** True for an OK response; otherwise records rtb_errors tagged with the status, as for k6/net/grpc. */
 export function rawOk(res: RawResponse): res is RawResponse & { message: ArrayBuffer } {
   if (res.status === 0 && res.message !== null) return true;
@@ -51,24 +41,34 @@ export function rawOk(res: RawResponse): res is RawResponse & { message: ArrayBu
   return false;
 }
 
+export interface RawBatch {
+  count: number;
+  /** All calls in flight at once on the connection, or one at a time. */
+  concurrent: boolean;
+  timeoutMs: number;
+  /** Call i's request (1..count), in parts sent joined. */
+  payload: (i: number) => ArrayBuffer[];
+  /** Call i's response; false stops a sequential batch there. */
+  onResponse: (i: number, res: RawResponse) => boolean;
+}
+
 /**
- * Calls 1..count on `path`, one at a time (a false from `onResponse` stops there) or all in flight
- * at once on the connection; `payload(i)` is call i's request, in parts sent joined.
+ * Connects to `addr` (rtb_connect_time around the blocking connect), makes calls 1..count of `m`
+ * and closes the connection.
  */
-export async function rawCalls(
-  c: RawGrpcClient,
-  path: string,
-  count: number,
-  concurrent: boolean,
-  payload: (i: number) => ArrayBuffer[],
-  timeoutMs: number,
-  onResponse: (i: number, res: RawResponse) => boolean,
-): Promise<void> {
-  if (!concurrent) {
-    for (let i = 1; i <= count; i++) if (!onResponse(i, c.invoke(path, payload(i), { timeout: timeoutMs }))) return;
-    return;
+export async function rawBatch(addr: string, m: RawMethod, b: RawBatch): Promise<void> {
+  const c = new RawGrpcClient();
+  const started = now();
+  c.connect(addr, { timeout: '10s' });
+  connectTime.add(now() - started);
+  const params = { timeout: b.timeoutMs };
+  if (b.concurrent) {
+    const calls = [];
+    for (let i = 1; i <= b.count; i++)
+      calls.push(c.asyncInvoke(m.path, b.payload(i), params).then((r) => b.onResponse(i, r)));
+    await Promise.all(calls);
+  } else {
+    for (let i = 1; i <= b.count; i++) if (!b.onResponse(i, c.invoke(m.path, b.payload(i), params))) break;
   }
-  const calls = [];
-  for (let i = 1; i <= count; i++) calls.push(c.asyncInvoke(path, payload(i), { timeout: timeoutMs }).then((res) => onResponse(i, res)));
-  await Promise.all(calls);
+  c.close();
 }
