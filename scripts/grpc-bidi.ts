@@ -5,7 +5,7 @@
 // The `monitor` export is the server-cost scenario beside it. Its WebSocket twin: grpc-over-ws CALL=bidi.
 //   k6 run -e COUNT=1000 -e MODE=pipelined -e DEPTH=10 dist/grpc-bidi.js
 import { envPipeline } from './lib/load/env.ts';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';

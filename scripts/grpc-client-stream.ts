@@ -5,7 +5,7 @@
 // no rtb_latency (measure=batch), only rtb_batch_time and rtb_messages. `monitor`: server cost beside it.
 //   k6 run -e COUNT=1000 -e PAYLOAD_BYTES=256 dist/grpc-client-stream.js
 import { check } from 'k6';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';

@@ -5,7 +5,7 @@
 // gRPC has no event timestamps). The `monitor` export is the server-cost scenario.   k6 run -e ITERATIONS=1 dist/grpc-echo.js
 import { check } from 'k6';
 import { b64decode, b64encode } from 'k6/encoding';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, openStream } from './lib/transport/grpc.ts';

@@ -5,7 +5,7 @@
 // the script. CLIENT=raw (k6/x/measure: protobuf bytes on grpc-go): each call timed in Go. Tag client=k6|raw.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/grpc-image.js
 import { b64encode } from 'k6/encoding';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';

@@ -5,7 +5,7 @@
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e COUNT=1000 -e INTERVAL=0ms -e PAYLOAD_BYTES=256 dist/grpc-server-stream.js
 import { check } from 'k6';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { envDuration } from './lib/load/env.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';

@@ -5,7 +5,7 @@
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e COUNT=100 -e PAYLOAD_BYTES=256 dist/grpc-unary.js
 import { scenarioOptions } from './lib/load/options.ts';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { SERVICE, UnaryOrders, orderRequest, orders, ordersScenario, type Order } from './lib/workload/orders.ts';

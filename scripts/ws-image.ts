@@ -6,7 +6,7 @@
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
 import type { WebSocket } from 'k6/websockets';
-import { now } from 'k6/x/measure';
+import { now } from './lib/monitor/clock.ts';
 import { isNormalClose } from '../contracts/close-codes.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';

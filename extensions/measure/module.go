@@ -49,8 +49,10 @@ var _ modules.Instance = (*ModuleInstance)(nil)
 
 // Exports: now(), generator(), startLagProbe(ms), RawGrpcClient.
 func (mi *ModuleInstance) Exports() modules.Exports {
+	rt := mi.vu.Runtime()
 	return modules.Exports{Named: map[string]any{
-		"now":           nowMs,
+		// A native function: sobek calls it without reflection (a plain Go func costs ~9 µs a call).
+		"now":           func(sobek.FunctionCall) sobek.Value { return rt.ToValue(nowMs()) },
 		"generator":     mi.generator,
 		"startLagProbe": mi.startLagProbe,
 		"RawGrpcClient": mi.newRawClient,

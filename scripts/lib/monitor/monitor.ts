@@ -15,7 +15,8 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { sleep } from 'k6';
-import { now, type Generator } from 'k6/x/measure';
+import type { Generator } from 'k6/x/measure';
+import { now } from './clock.ts';
 import { envDuration } from '../load/env.ts';
 import { STATS_URL } from '../transport/addresses.ts';
 import {

@@ -2,7 +2,8 @@
 // pass-through codec) sends protobuf the script encoded with protobufjs and hands back the
 // response's bytes; each call is timed in Go. For workloads whose messages are large (images),
 // where k6/net/grpc would spend more time converting a message than sending it.
-import { RawGrpcClient, now, type RawResponse } from 'k6/x/measure';
+import { RawGrpcClient, type RawResponse } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { Root, type Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
 import { connectTime, errors } from '../monitor/metrics.ts';

@@ -9,7 +9,7 @@
 // the same way. Each response comes with its WebSocket message event's `timestamp` (when k6 read
 // the frame, sub-millisecond), not the time in the handler.
 import { b64decode, b64encode } from 'k6/encoding';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';

@@ -5,7 +5,7 @@
 // times are k6/x/measure's now() (monotonic, sub-microsecond) when a call returns or its event
 // reaches the script: they include k6's conversion of the message to JS.
 import grpc from 'k6/net/grpc';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
 

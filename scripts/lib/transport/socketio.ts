@@ -12,7 +12,7 @@
 // Server pings are answered with pongs. Binary values (ArrayBuffer) in emits and acks travel as
 // Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
 import type { WebSocket } from 'k6/websockets';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';

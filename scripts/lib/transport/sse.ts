@@ -2,7 +2,7 @@
 // counterpart of subscribeWs in ws.ts. The EventSource reconnects by itself after the server's
 // `retry` and resumes with Last-Event-ID; a resume too far back arrives as an `event: reset`.
 import { EventSource } from 'k6/x/sse';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 import { connectTime } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';

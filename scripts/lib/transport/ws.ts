@@ -3,7 +3,7 @@
 // WebSocket subscriber (subscribeWs, the counterpart of subscribeSse in sse.ts).
 import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
 import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';

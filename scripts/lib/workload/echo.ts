@@ -9,7 +9,7 @@
 //   -e TIMEOUT=10s        how long after the window the outstanding echoes may take
 import { check } from 'k6';
 import { sha256 } from 'k6/crypto';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { envCount, envDuration, envPipeline } from '../load/env.ts';
 import { batchTime, delivered, errors, latency, payloadBytes, roundTrips } from '../monitor/metrics.ts';
 import { deadline } from '../transport/ws.ts';

@@ -10,7 +10,7 @@
 //   -e TIMEOUT=60s        longest an iteration's calls may take
 import { check } from 'k6';
 import { b64encode } from 'k6/encoding';
-import { now } from 'k6/x/measure';
+import { now } from '../monitor/clock.ts';
 import { envCount, envDuration } from '../load/env.ts';
 import { batchTime, delivered, errors, latency, payloadBytes } from '../monitor/metrics.ts';
 import { patternBytes } from '../../../contracts/payload.ts';
