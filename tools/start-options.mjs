@@ -16,19 +16,19 @@ import { parseArgs } from 'node:util';
 export const COMPARISON = [
   // seed 000: 10 images of 533 KB per iteration, one after another or all at once
   { name: 'ws-image sequential', script: 'ws-image.js', env: { MODE: 'sequential' }, quick: {} },
-  { name: 'grpc-image sequential', script: 'grpc-image.js', env: { MODE: 'sequential' }, quick: {}, wholeMs: true },
+  { name: 'grpc-image sequential', script: 'grpc-image.js', env: { MODE: 'sequential' }, quick: {} },
   { name: 'ws-image concurrent', script: 'ws-image.js', env: { MODE: 'concurrent' }, quick: false },
-  { name: 'grpc-image concurrent', script: 'grpc-image.js', env: { MODE: 'concurrent' }, quick: false, wholeMs: true },
+  { name: 'grpc-image concurrent', script: 'grpc-image.js', env: { MODE: 'concurrent' }, quick: false },
   // seed 001: server push, one stream per VU, then one channel fanned out to 10 subscribers per VU
   { name: 'sse-feed', script: 'sse-feed.js', env: { MODE: 'normal' }, quick: { WINDOW: '3s' } },
   { name: 'ws-feed', script: 'ws-feed.js', env: { MODE: 'normal' }, quick: { WINDOW: '3s' } },
   { name: 'sse-feed fanout', script: 'sse-feed.js', env: { MODE: 'fanout' }, quick: { WINDOW: '3s' } },
   { name: 'ws-feed fanout', script: 'ws-feed.js', env: { MODE: 'fanout' }, quick: { WINDOW: '3s' } },
   // seed 004: gRPC's four call patterns, COUNT messages of PAYLOAD_BYTES per iteration
-  { name: 'grpc-unary', script: 'grpc-unary.js', quick: {}, wholeMs: true },
-  { name: 'grpc-server-stream', script: 'grpc-server-stream.js', quick: false, wholeMs: true },
-  { name: 'grpc-client-stream', script: 'grpc-client-stream.js', quick: false, wholeMs: true },
-  { name: 'grpc-bidi pipelined', script: 'grpc-bidi.js', env: { MODE: 'pipelined' }, quick: {}, wholeMs: true },
+  { name: 'grpc-unary', script: 'grpc-unary.js', quick: {} },
+  { name: 'grpc-server-stream', script: 'grpc-server-stream.js', quick: false },
+  { name: 'grpc-client-stream', script: 'grpc-client-stream.js', quick: false },
+  { name: 'grpc-bidi pipelined', script: 'grpc-bidi.js', env: { MODE: 'pipelined' }, quick: {} },
   // seed 003: the same CreateOrder and ProcessOrders calls tunnelled through the WebSocket bridge
   { name: 'grpc-over-ws unary', script: 'grpc-over-ws.js', env: { CALL: 'unary' }, quick: {} },
   {
@@ -46,7 +46,7 @@ export const COMPARISON = [
     quick: { WINDOW: '2s' },
   },
   // seed 002 over gRPC: echo round trips in a window on one stream
-  { name: 'grpc-echo', script: 'grpc-echo.js', env: { MODE: 'sequential' }, quick: { WINDOW: '2s' }, wholeMs: true },
+  { name: 'grpc-echo', script: 'grpc-echo.js', env: { MODE: 'sequential' }, quick: { WINDOW: '2s' } },
 ];
 
 /** The default run's length per k6 run (the compare profile's shape squeezed to fit). */

@@ -5,7 +5,8 @@ declare module 'k6/x/measure' {
   /**
    * Milliseconds since the Unix epoch, fractional (steps of ~0.24 µs), on the monotonic clock:
    * the wall clock read once at k6's start plus the monotonic time elapsed since. Same unit and
-   * origin as the `timestamp` of k6/websockets and k6/x/sse events, so the two subtract.
+   * origin as the `timestamp` of k6/websockets and k6/x/sse events, so the two subtract. Hold it in a
+   * local binding (`const now = measure.now`): a call through k6's import binding costs ~9 µs.
    */
   export function now(): number;
 
