@@ -30,6 +30,11 @@
 // of responses wait to be written to the socket it stops reading the gRPC response stream (so
 // HTTP/2 flow control pushes back on the server). Nothing is buffered without bound.
 //
+// Limits: the header must come within handshakeMs, a call with no message either way for idleMs
+// is closed 1008, and the heartbeat cuts peers that stop answering pings. With a token, the
+// upgrade needs it (Authorization header or ?token=), and the bridge passes it upstream as
+// `authorization` metadata unless the client's header names its own.
+//
 // Stats: connections and WebSocket messages/bytes (frames with their prefix, headers and
 // trailers included) as protocol 'grpc-ws'. The forwarded calls also show in 'grpc', counted by
 // the gRPC server as it would count any client.
@@ -39,6 +44,8 @@ import { readdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { HttpHost } from './lib/http.ts';
+import { CLOSE, closeReason } from '../contracts/close-codes.ts';
+import { guardWebSockets, touch } from './lib/ws-guard.ts';
 import { loadProtos, protoDir } from './lib/grpc.ts';
 import { statsFor } from './lib/stats.ts';
 import {
@@ -55,6 +62,12 @@ export interface BridgeOptions {
   maxMessageBytes: number;
   /** host:port of the gRPC server to forward to. */
   target: string;
+  /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
+  maxBufferedBytes?: number;
+  handshakeMs?: number;
+  idleMs?: number;
+  /** Sent upstream as `authorization: Bearer <token>` when the client's header has no authorization. */
+  token?: string;
 }
 
 interface MethodKind {
@@ -69,7 +82,6 @@ type Call =
   | grpc.ClientDuplexStream<Buffer, Buffer>;
 
 const same = (b: Buffer) => b;
-const CLOSE_INTERNAL_ERROR = 1011;
 const invalid = (message: string) => new FrameError(Status.INVALID_ARGUMENT, CLOSE_INVALID_DATA, message);
 
 /** The streaming kind of every method in proto/*.proto, by path (/package.Service/Method). */
@@ -94,13 +106,6 @@ function toBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
-/** A close reason fits in 123 bytes of UTF-8. */
-function closeReason(text: string): string {
-  let reason = text;
-  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
-  return reason;
-}
-
 /** One WebSocket connection carrying one call. */
 class BridgedCall {
   private header = false;
@@ -123,6 +128,8 @@ class BridgedCall {
     private readonly client: grpc.Client,
     private readonly kinds: Map<string, MethodKind>,
     private readonly maxMessageBytes: number,
+    private readonly highWater: number,
+    private readonly token: string,
   ) {
     ws.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
     ws.on('close', () => {
@@ -148,7 +155,7 @@ class BridgedCall {
     } catch (err) {
       stats.errors++;
       if (err instanceof FrameError) this.finish(err.status, err.message, err.closeCode, err.message);
-      else this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE_INTERNAL_ERROR);
+      else this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE.INTERNAL_ERROR);
     }
   }
 
@@ -162,6 +169,7 @@ class BridgedCall {
         throw invalid(`header ${name}: ${(err as Error).message}`);
       }
     }
+    if (this.token !== '' && this.metadata.get('authorization').length === 0) this.metadata.set('authorization', `Bearer ${this.token}`);
     this.header = true;
     this.path = path;
     this.kind = this.kinds.get(path) ?? null;
@@ -228,7 +236,7 @@ class BridgedCall {
   private respond(message: Buffer): void {
     if (this.done) return;
     this.send(encodeFrame(FLAG_DATA, message));
-    if (this.unsentBytes > HIGH_WATER_BYTES && !this.responsesPaused && this.call && 'pause' in this.call) {
+    if (this.unsentBytes > this.highWater && !this.responsesPaused && this.call && 'pause' in this.call) {
       this.responsesPaused = true;
       this.call.pause();
     }
@@ -246,10 +254,11 @@ class BridgedCall {
       });
     }
     stats.sent(frame.length);
+    touch(this.ws);
     this.unsentBytes += frame.length;
     this.ws.send(frame, { binary: true }, () => {
       this.unsentBytes -= frame.length;
-      if (this.responsesPaused && this.unsentBytes <= HIGH_WATER_BYTES / 2) {
+      if (this.responsesPaused && this.unsentBytes <= this.highWater / 2) {
         this.responsesPaused = false;
         (this.call as grpc.ClientReadableStream<Buffer>).resume();
       }
@@ -277,15 +286,20 @@ export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string
   });
   // A WebSocket message holds one frame: the prefix plus at most a maximum-size message.
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes + PREFIX_BYTES });
+  const highWater = opts.maxBufferedBytes ?? HIGH_WATER_BYTES;
+  const stopGuard = guardWebSockets(wss, { idleMs: opts.idleMs ?? 120_000, handshakeMs: opts.handshakeMs ?? 10_000, maxBufferedBytes: highWater }, stats);
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     stats.opened();
     ws.on('close', () => stats.closed());
     ws.on('error', () => stats.errors++);
-    new BridgedCall(ws, req.socket, client, kinds, opts.maxMessageBytes);
+    new BridgedCall(ws, req.socket, client, kinds, opts.maxMessageBytes, highWater, opts.token ?? '');
   });
   host.webSocket(BRIDGE_PATH, wss);
   return {
     path: BRIDGE_PATH,
-    stop: async () => client.close(),
+    stop: async () => {
+      stopGuard();
+      client.close();
+    },
   };
 }

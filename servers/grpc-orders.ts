@@ -36,6 +36,7 @@ function checkRequest(req: CreateOrderRequest): number {
     if (!Number.isInteger(item.quantity) || item.quantity < 1) throw invalid(`CreateOrderRequest seq ${req.seq}: items[${i}].quantity must be at least 1, got ${item.quantity}`);
     if (!Number.isFinite(item.price) || item.price < 0) throw invalid(`CreateOrderRequest seq ${req.seq}: items[${i}].price must be a non-negative number, got ${item.price}`);
     total += item.quantity * item.price;
+    if (!Number.isFinite(total)) throw invalid(`CreateOrderRequest seq ${req.seq}: the order total overflows at items[${i}]`);
   });
   return total;
 }
@@ -80,6 +81,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
         if (failed) return;
         try {
           total += checkRequest(req);
+          if (!Number.isFinite(total)) throw invalid(`CreateOrderRequest seq ${req.seq}: the running total overflows`);
         } catch (err) {
           failed = true;
           return callback(toServiceError(err));

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { statsFor } from './stats.ts';
+import { StrictWire, WireError } from './proto-strict.ts';
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
 
@@ -59,17 +60,23 @@ const stats = statsFor('grpc');
 export function strictService(
   def: grpc.ServiceDefinition,
   impl: grpc.UntypedServiceImplementation,
+  wire?: StrictWire,
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const rawDef: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const wrapped: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(def)) {
     const typeName = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name ?? 'request';
+    // /rtbench.orders.v1.OrderService/CreateOrder → rtbench.orders.v1.CreateOrderRequest
+    const service = method.path.split('/')[1] ?? '';
+    const fullType = `${service.slice(0, service.lastIndexOf('.'))}.${typeName}`;
     const decode: Decode = (buf: Buffer) => {
       stats.received(buf.length);
       try {
+        wire?.check(fullType, buf);
         return method.requestDeserialize(buf);
       } catch (err) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, `${typeName} is not valid protobuf: ${(err as Error).message}`);
+        const why = err instanceof WireError ? err.message : (err as Error).message;
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `${typeName} is not valid protobuf: ${why}`);
       }
     };
     const serialize = (value: unknown) => {
@@ -82,6 +89,27 @@ export function strictService(
     if (handler) wrapped[name] = strictHandler(method, handler, decode);
   }
   return [rawDef as grpc.ServiceDefinition, wrapped];
+}
+
+/** Ends a streaming call in flight with UNAVAILABLE (shutdown); registered while the call runs. */
+const inFlight = new Set<() => void>();
+const UNAVAILABLE = { code: grpc.status.UNAVAILABLE, details: 'server shutting down' };
+
+function track(call: NodeJS.EventEmitter, abort: () => void): () => void {
+  inFlight.add(abort);
+  const done = () => inFlight.delete(abort);
+  call.once('cancelled', done);
+  call.once('finish', done);
+  call.once('close', done);
+  return done;
+}
+
+/** Shutdown: every streaming call still running ends with UNAVAILABLE (not CANCELLED), so clients know to retry elsewhere. */
+export function endCallsInFlight(): number {
+  const n = inFlight.size;
+  for (const abort of [...inFlight]) abort();
+  inFlight.clear();
+  return n;
 }
 
 function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, decode: Decode): grpc.UntypedHandleCall {
@@ -101,6 +129,7 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
   }
   if (!method.requestStream) {
     return (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+      track(call, () => call.emit('error', UNAVAILABLE));
       try {
         (call as { request: unknown }).request = decode(call.request);
         (handler as grpc.handleServerStreamingCall<unknown, unknown>)(call as grpc.ServerWritableStream<unknown, unknown>);
@@ -112,9 +141,11 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
   if (!method.responseStream) {
     return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       let answered = false;
+      const untrack = track(call, () => answer(UNAVAILABLE));
       const answer: grpc.sendUnaryData<unknown> = (err, value) => {
         if (answered) return;
         answered = true;
+        untrack();
         if (err) stats.errors++;
         callback(err, value);
       };
@@ -127,6 +158,7 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
     };
   }
   return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+    track(call, () => call.emit('error', UNAVAILABLE));
     decodeEach(call, decode, (err) => endWithError(call, err));
     try {
       (handler as grpc.handleBidiStreamingCall<unknown, unknown>)(call);
@@ -227,14 +259,54 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}` };
 }
 
+/** A server interceptor that answers UNAUTHENTICATED unless the call's `authorization` metadata is `Bearer <token>` (reflection included). */
+export function requireToken(matches: (presented: string | null) => boolean): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            const header = metadata.get('authorization')[0];
+            const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+            if (matches(m ? m[1]! : null)) return mdNext(metadata);
+            stats.errors++;
+            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'a valid token is required (metadata authorization: Bearer <token>)', metadata: new grpc.Metadata() });
+          },
+        }),
+    });
+}
+
+/**
+ * Connections that never send the HTTP/2 preface (or a first SETTINGS frame) within
+ * `handshakeMs` are cut. grpc-js has no option for this, so we watch the node:http2 servers it
+ * created (its own `http2Servers` map, read after bind; without it, the guard is skipped).
+ */
+export function guardHandshakes(server: grpc.Server, handshakeMs: number): boolean {
+  const servers = (server as unknown as { http2Servers?: Map<NodeJS.EventEmitter, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  for (const h2 of servers.keys()) {
+    h2.on('session', (session: import('node:http2').ServerHttp2Session) => {
+      const timer = setTimeout(() => {
+        stats.errors++;
+        session.destroy();
+      }, handshakeMs);
+      timer.unref();
+      session.once('remoteSettings', () => clearTimeout(timer));
+      session.once('close', () => clearTimeout(timer));
+    });
+  }
+  return true;
+}
+
 export function bind(server: grpc.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
-/** Let calls in flight finish for up to `graceMs`, then cancel what is left. */
+/** Ends streaming calls with UNAVAILABLE, lets unary calls in flight finish for up to `graceMs`, then cancels what is left. */
 export function shutdown(server: grpc.Server, graceMs = 2000): Promise<void> {
+  endCallsInFlight();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

@@ -72,7 +72,15 @@ export interface StatsSnapshot extends ServerStats {
   time: number;
   /** Event-loop lag (a timer firing late) over the last completed window of `windowMs`, ms. */
   eventLoopLagMs: Lag;
+  /** The resource bounds in force (the same as --help lists), and whether a token is required. */
+  limits: Record<string, number | boolean>;
   protocols: Record<string, ProtocolStats>;
+}
+
+let limits: Record<string, number | boolean> = {};
+/** Publishes the bounds in force in every snapshot. */
+export function setLimits(values: Record<string, number | boolean>): void {
+  limits = { ...values };
 }
 
 export function snapshot(): StatsSnapshot {
@@ -86,6 +94,7 @@ export function snapshot(): StatsSnapshot {
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
     eventLoopLagMs: lastLag,
+    limits,
     protocols: Object.fromEntries(protocols),
   };
 }
