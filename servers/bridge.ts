@@ -210,6 +210,9 @@ class BridgedCall {
       const stream = requestStream
         ? this.client.makeBidiStreamRequest(this.path, same, same, this.metadata, {})
         : this.client.makeServerStreamRequest(this.path, same, same, request!, this.metadata, {});
+      // A paused object-mode stream still reads ahead up to its high-water mark (16 messages, up to
+      // 16 maximum-size messages per call): keep one, so pausing really bounds what is held.
+      (stream as unknown as { _readableState: { highWaterMark: number } })._readableState.highWaterMark = 1;
       stream.on('data', (message: Buffer) => this.respond(message));
       stream.on('error', () => {}); // a failed call ends with its status, below
       call = stream;

@@ -68,7 +68,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
       paceStream(call, f.count, f.intervalMs, (seq) => ({
         id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note,
-      }));
+      }), f.noteBytes + 128);
     },
 
     BulkCreateOrders(call: grpc.ServerReadableStream<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {

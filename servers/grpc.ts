@@ -58,7 +58,7 @@ export async function startGrpc(opts: GrpcOptions): Promise<{ port: number; stop
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': opts.maxMessageBytes,
-    'grpc.max_concurrent_streams': opts.maxStreams ?? 32,
+    'grpc.max_concurrent_streams': opts.maxStreams ?? 16,
     'grpc.max_connection_idle_ms': opts.idleMs ?? 120_000,
     interceptors: opts.tokenMatches ? [requireToken(opts.tokenMatches)] : [],
   });

@@ -35,7 +35,7 @@ function toBuffer(data: RawData): Buffer {
 
 /** Count traffic and connections for /stats on every socket of an endpoint. */
 function counted(wss: WebSocketServer, opts: WsOptions): WebSocketServer {
-  guardWebSockets(wss, opts, stats);
+  guardWebSockets(wss, { idleMs: opts.idleMs, maxBufferedBytes: opts.maxBufferedBytes }, stats); // no first-message rule: an idle open socket is legitimate until idleMs
   wss.on('connection', (ws: WebSocket) => {
     stats.opened();
     ws.on('message', (data) => stats.received(byteLength(data)));

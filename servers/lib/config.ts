@@ -77,7 +77,7 @@ const SETTINGS = {
   requestTimeoutMs: num('request-timeout-ms', 'RTBENCH_REQUEST_TIMEOUT_MS', 30_000, [100, 3_600_000], 'time to send a whole HTTP request'),
   idleMs: num('idle-ms', 'RTBENCH_IDLE_MS', 120_000, [1000, 86_400_000], 'a connection with no traffic for this long is closed'),
   maxBufferedBytes: num('max-buffered-bytes', 'RTBENCH_MAX_BUFFERED_BYTES', 4 * MiB, [64 * 1024, 1024 * MiB], 'unread reply bytes per connection before reading stops (feed: the subscriber is dropped)'),
-  grpcMaxStreams: num('grpc-max-streams', 'RTBENCH_GRPC_MAX_STREAMS', 32, [1, 10_000], 'concurrent gRPC calls per connection'),
+  grpcMaxStreams: num('grpc-max-streams', 'RTBENCH_GRPC_MAX_STREAMS', 16, [1, 10_000], 'concurrent gRPC calls per connection'),
   socketIoMaxDepth: num('socketio-max-depth', 'RTBENCH_SOCKETIO_MAX_DEPTH', 32, [1, 1000], 'deepest JSON nesting in a Socket.IO packet'),
   maxChannels: num('max-channels', 'RTBENCH_MAX_CHANNELS', 1000, [1, 100_000], 'feed channels at once'),
   channelBytesPerSec: num('channel-bytes-per-sec', 'RTBENCH_CHANNEL_BYTES_PER_SEC', 32 * MiB, [1024, 4096 * MiB], 'rate × bytes of one feed channel'),

@@ -194,13 +194,23 @@ export function endWithError(call: StreamingResponse, err: unknown): void {
   call.emit('error', toServiceError(err));
 }
 
+/** Bytes of responses one call may queue before `write()` says wait (16 messages, as grpc-js allows, would be 16 maximum-size messages). */
+export const MAX_QUEUED_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Lowers an object-mode response stream's high-water mark so that what it queues stays near MAX_QUEUED_RESPONSE_BYTES. */
+export function boundWrites(call: NodeJS.WritableStream, messageBytes: number): void {
+  const state = (call as unknown as { _writableState?: { highWaterMark: number } })._writableState;
+  if (state) state.highWaterMark = Math.max(1, Math.min(16, Math.floor(MAX_QUEUED_RESPONSE_BYTES / Math.max(1, messageBytes))));
+}
+
 /**
  * Writes `count` messages made by `make(seq)` (seq = 1..count) to a server stream, `intervalMs`
  * apart (0 = as fast as the client takes them), then ends it. Honours backpressure: when
  * `write()` returns false nothing more is made until 'drain', so at most the stream's own buffer
  * is queued. Stops (timer cleared) when the call is cancelled or fails.
  */
-export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown): void {
+export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown, messageBytes = 0): void {
+  boundWrites(call, messageBytes);
   let seq = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

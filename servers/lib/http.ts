@@ -100,6 +100,10 @@ export class HttpHost {
       this.connections.add(socket);
       socket.once('close', () => this.connections.delete(socket));
     });
+    this.server.on('connect', (_req, socket: Duplex) => {
+      stats.errors++;
+      refuseRaw(socket, 405, 'CONNECT is not supported: this is not a proxy');
+    });
     this.server.on('drop', () => stats.errors++); // over maxConnections: Node closes it at once
     this.server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; bytesWritten?: number }, socket: Duplex) => {
       stats.errors++;
