@@ -40,6 +40,7 @@ export function rawTcp(port: number, bytes: string | Buffer, waitMs = WAIT_MS, h
       chunks.push(d);
       // A complete non-upgrade response with a body length: no need to wait for the close.
       const text = Buffer.concat(chunks).toString('latin1');
+      if (/^HTTP\/1\.1 101/.test(text) && closeCodeIn({ status: 101, text, closed: false }) !== null) return finish(true);
       const cl = /content-length: (\d+)/i.exec(text);
       const head = text.indexOf('\r\n\r\n');
       if (!/^HTTP\/1\.1 101/.test(text) && cl && head >= 0 && text.length - head - 4 >= Number(cl[1])) finish(true);
@@ -47,6 +48,34 @@ export function rawTcp(port: number, bytes: string | Buffer, waitMs = WAIT_MS, h
     socket.on('close', () => finish(true));
     socket.on('error', () => finish(true));
   });
+}
+
+/** Runs `fn` over `items`, `width` at a time. */
+export async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
+}
+
+/** Protocol violations every WebSocket endpoint must answer with a close code (1002 protocol error, 1007, 1009). */
+export function rawFrameFaults(maxPayload: number): Array<[string, Buffer, number]> {
+  const close = (code: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(code); return b; };
+  return [
+    ['an unmasked frame', wsFrame(0x1, 'hi', { mask: false }), 1002],
+    ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, Buffer, number] => [`reserved opcode 0x${op.toString(16)}`, wsFrame(op, 'x'), 1002]),
+    ['RSV1 without an extension', wsFrame(0x1, 'x', { rsv: 4 }), 1002],
+    ['RSV2', wsFrame(0x1, 'x', { rsv: 2 }), 1002],
+    ['RSV3', wsFrame(0x2, 'x', { rsv: 1 }), 1002],
+    ['a continuation with nothing to continue', wsFrame(0x0, 'x'), 1002],
+    ['a fragmented ping', wsFrame(0x9, 'x', { fin: false }), 1002],
+    ['a ping over 125 bytes', wsFrame(0x9, Buffer.alloc(126)), 1002],
+    ['a close with a 1-byte body', wsFrame(0x8, Buffer.from([3])), 1002],
+    ...[0, 999, 1004, 1005, 1006, 1016, 2999, 5000].map((c): [string, Buffer, number] => [`a close with invalid code ${c}`, wsFrame(0x8, close(c)), 1002]),
+    ['a new message inside a fragmented one', Buffer.concat([wsFrame(0x1, 'a', { fin: false }), wsFrame(0x1, 'b')]), 1002],
+    ['a text frame that is not UTF-8', wsFrame(0x1, Buffer.from([0xc3, 0x28])), 1007],
+    ['a text frame with a lone surrogate', wsFrame(0x1, Buffer.from([0xed, 0xa0, 0x80])), 1007],
+    ['a frame announcing more than the maximum', wsFrame(0x2, Buffer.alloc(0), { lengthOverride: maxPayload + 1 }), 1009],
+    ['a 64-bit length over 2^53', Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]), 1009],
+    ['fragments adding up past the maximum', Buffer.concat([wsFrame(0x2, Buffer.alloc(Math.ceil(maxPayload / 2) + 1), { fin: false }), wsFrame(0x0, Buffer.alloc(Math.ceil(maxPayload / 2) + 1))]), 1009],
+  ];
 }
 
 export const portOf = (s: Servers) => Number(new URL(s.httpUrl).port);
