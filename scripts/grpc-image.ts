@@ -9,6 +9,7 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { grpcAuth } from './lib/transport/auth.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-image', imageScenario('grpc'));
@@ -23,7 +24,7 @@ const request = (id: number) => ({ ...claim(id), data: IMAGE_B64 });
 export default async function () {
   connect(client, GRPC_ADDR);
   const batch = new ImageBatch();
-  const params = { timeout: `${images.timeoutMs}ms` };
+  const params = { timeout: `${images.timeoutMs}ms`, ...grpcAuth() };
 
   if (images.mode === 'sequential') {
     for (let id = 1; id <= batch.count; id++) {

@@ -8,6 +8,7 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { SERVICE, UnaryOrders, orderRequest, orders, ordersScenario, type Order } from './lib/workload/orders.ts';
+import { grpcAuth } from './lib/transport/auth.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-unary', ordersScenario('unary', 'rtt'));
@@ -17,7 +18,7 @@ const client = grpcClient('orders.proto');
 
 export default function () {
   connect(client, GRPC_ADDR);
-  const params = { timeout: `${orders.timeoutMs}ms` };
+  const params = { timeout: `${orders.timeoutMs}ms`, ...grpcAuth() };
   const calls = new UnaryOrders();
   for (let seq = 1; seq <= orders.count; seq++) {
     const sentAt = Date.now();

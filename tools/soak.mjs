@@ -198,7 +198,7 @@ async function workload(servers, until) {
       }, 10);
       await sleep(5000 + id * 700);
       clearInterval(tick);
-      await sleep(200); // let acks in flight arrive
+      for (let i = 0; i < 100 && pending > 0; i++) await sleep(20); // let acks in flight arrive (up to 2 s)
       c.lost += pending;
       socket.close();
     }

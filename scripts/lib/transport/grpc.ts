@@ -7,6 +7,7 @@
 // average but its percentiles move in 1 ms steps.
 import grpc from 'k6/net/grpc';
 import { connectTime, errors } from '../monitor/metrics.ts';
+import { grpcAuth } from './auth.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
 export function grpcClient(...protoFiles: string[]): grpc.Client {
@@ -66,7 +67,7 @@ export function openStream<T>(
   timeoutMs: number,
   onData: (message: T, atMs: number) => void,
 ): OpenStream {
-  const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms` });
+  const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms`, ...grpcAuth() });
   let error: StreamEnd['error'];
   stream.on('data', (message) => onData(message as T, Date.now()));
   stream.on('error', (e) => {

@@ -5,12 +5,13 @@ import { EventSource } from 'k6/x/sse';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 import { connectTime } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
+import { withToken } from './auth.ts';
 
 /** Subscribes at `url` (the stream's URL with its ?channel=) feeding `sub`; rtb_connect_time is the first open only. */
 export function subscribeSse(url: string, sub: Subscription): { close(): void } {
   const started = Date.now();
   let opened = false;
-  const es = new EventSource(url, { tags: { protocol: 'sse' } });
+  const es = new EventSource(withToken(url), { tags: { protocol: 'sse' } });
   es.onopen = (e) => {
     if (!opened) connectTime.add(e.timestamp - started);
     opened = true;

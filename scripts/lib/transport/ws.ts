@@ -7,6 +7,7 @@ import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
 import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
+import { withToken } from './auth.ts';
 
 interface CloseEvent {
   code?: number;
@@ -43,7 +44,7 @@ export function openSocket(
   { recordConnect = true } = {},
 ): Socket {
   const started = Date.now();
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(withToken(url));
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
   on(ws, 'open', (e) => {
@@ -80,7 +81,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   let first = true;
   const connect = () => {
     const started = Date.now();
-    ws = new WebSocket(url);
+    ws = new WebSocket(withToken(url));
     on(ws, 'open', (e) => {
       if (first) connectTime.add(e.timestamp - started);
       first = false;
