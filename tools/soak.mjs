@@ -364,4 +364,5 @@ async function main() {
   process.exit(ok ? 0 : 1);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+// Run as a command only (the soak test imports runSoak; bundled, import.meta.url is the test's file).
+if (/soak\.mjs$/.test(process.argv[1] ?? '') && process.argv[1] === fileURLToPath(import.meta.url)) main();
