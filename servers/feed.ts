@@ -22,11 +22,11 @@
 // Every message body is {"seq","t","ch","p"}: sequence number, server send time (ms since the
 // epoch), channel, payload of `bytes` characters.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CLOSE, closeReason } from '../contracts/close-codes.ts';
 import { HttpError, readJson, sendJson, type HttpHost } from './lib/http.ts';
 import { DEFAULT_FEED_LIMITS, Feed, FeedError, type FeedLimits, type Subscriber } from './lib/feed.ts';
-import { exemptFromIdle, guardWebSockets } from './lib/ws-guard.ts';
+import { exemptFromIdle, guardWebSockets, isolated } from './lib/ws-guard.ts';
 import { statsFor } from './lib/stats.ts';
 
 export interface FeedOptions {
@@ -120,7 +120,7 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
       ws.send(text);
       wsStats.sent(Buffer.byteLength(text));
     };
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', isolated(ws, wsStats, (data: RawData, isBinary: boolean) => {
       wsStats.received((data as Buffer).length ?? 0);
       let req: { op?: unknown; channel?: unknown; after?: unknown };
       try {
@@ -157,7 +157,7 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
       send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
       channel.subscribe(sub, req.after as number | undefined);
       subscribed = () => channel.unsubscribe(sub);
-    });
+    }));
     ws.on('close', () => {
       subscribed?.();
       wsStats.closed();

@@ -163,7 +163,14 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
     socket.on('echo', (...args: unknown[]) => {
       const ack = args.pop();
       if (typeof ack !== 'function') return;
-      ack(...args);
+      try {
+        ack(...args);
+      } catch {
+        // An ack socket.io cannot encode: end this connection only.
+        stats.errors++;
+        socket.disconnect(true);
+        return;
+      }
       backlogs.get(conn)?.();
     });
   });

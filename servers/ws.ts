@@ -16,7 +16,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CLOSE, closeReason } from '../contracts/close-codes.ts';
 import type { HttpHost } from './lib/http.ts';
 import type { Limits } from './lib/config.ts';
-import { guardWebSockets, replyTo } from './lib/ws-guard.ts';
+import { guardWebSockets, isolated, replyTo } from './lib/ws-guard.ts';
 import { claimProblem, verifyImage, type ImageClaim } from './lib/image.ts';
 import { statsFor } from './lib/stats.ts';
 import { nowMs } from './lib/clock.ts';
@@ -55,7 +55,7 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
   const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
     let pending: ImageClaim | null = null;
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', isolated(ws, stats, (data: RawData, isBinary: boolean) => {
       const receivedAt = nowMs();
       if (!isBinary) {
         if (pending) return refuse(ws, CLOSE.INVALID_DATA, `claim for image ${pending.id} not followed by its binary frame`);
@@ -77,7 +77,7 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
       const text = JSON.stringify(ack);
       stats.sent(Buffer.byteLength(text));
       replyTo(ws, text, false, opts.maxBufferedBytes);
-    });
+    }));
   });
   return wss;
 }
@@ -85,12 +85,12 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
 function echoEndpoint(opts: WsOptions): WebSocketServer {
   const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', isolated(ws, stats, (data: RawData, isBinary: boolean) => {
       const frame = toBuffer(data);
       stats.sent(frame.length);
       // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
       replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
-    });
+    }));
   });
   return wss;
 }

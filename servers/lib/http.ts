@@ -187,7 +187,13 @@ export class HttpHost {
         stats.errors++;
         return sendJson(res, 415, { error: `${url.pathname} takes Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}` });
       }
-      return route.handler(req, res, url);
+      try {
+        return route.handler(req, res, url);
+      } catch (err) {
+        stats.errors++;
+        if (res.headersSent) return void res.destroy();
+        return sendJson(res, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
+      }
     }
     if (this.sockets.has(url.pathname)) return sendJson(res, 426, { error: `${url.pathname} is a WebSocket endpoint: upgrade required` });
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });

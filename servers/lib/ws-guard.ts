@@ -103,6 +103,21 @@ export function replyTo(ws: WebSocket, data: string | Buffer | Uint8Array, binar
   }
 }
 
+/**
+ * Wraps a connection's event handler so that an unexpected error ends only that connection:
+ * close 1011 with the error's message, counted in `stats.errors`.
+ */
+export function isolated<A extends unknown[]>(ws: WebSocket, stats: ProtocolStats, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      stats.errors++;
+      ws.close(CLOSE.INTERNAL_ERROR, closeReason(`internal error: ${(err as Error)?.message ?? String(err)}`));
+    }
+  };
+}
+
 /** True while reading from `ws` is paused for backpressure. */
 export function isPaused(ws: WebSocket): boolean {
   return states.get(ws)?.paused ?? false;

@@ -249,3 +249,28 @@ describe('gRPC over WebSocket (bridge)', () => {
     await assertHealthy(s, { rssMiB: RSS_MIB });
   });
 });
+
+describe('stalled and silent connections', () => {
+  test('a frame stalled halfway, a silent socket, a bridge call that never ends, gRPC without a preface: all cut in time', async () => {
+    const quick = await startServers(['--idle-ms', '2000', '--handshake-ms', '1000']);
+    try {
+      const started = Date.now();
+      const [stalled, silent, bridge, preface] = await Promise.all([
+        // a binary frame announcing 4096 bytes, of which 3 arrive: its pong can never come
+        rawTcp(portOf(quick), Buffer.concat([Buffer.from(upgradeRequest('/echo'), 'latin1'), wsFrame(0x2, Buffer.alloc(4096)).subarray(0, 11)]), 8000),
+        wsExchange(quick.wsUrl('/echo'), [], { waitMs: 8000 }),
+        wsExchange(quick.wsUrl('/grpc-ws'), ['/rtbench.echo.v1.EchoService/EchoStream'], { waitMs: 8000 }),
+        rawTcp(Number(quick.grpcAddr.split(':').pop()), Buffer.alloc(0), 8000),
+      ]);
+      assert.ok(stalled.closed, 'the stalled frame’s connection was cut');
+      assert.equal(silent.code, 1008, `a silent WebSocket is closed 1008 (${silent.code} ${silent.reason})`);
+      assert.match(silent.reason, /idle for 2000 ms/);
+      assert.equal(bridge.code, 1008, `a bridge call with no traffic is closed 1008 (${bridge.code} ${bridge.reason})`);
+      assert.ok(preface.closed, 'a gRPC connection without the HTTP/2 preface is cut');
+      assert.ok(Date.now() - started < 7000, `all within ${Date.now() - started} ms`);
+      await assertHealthy(quick, { rssMiB: RSS_MIB });
+    } finally {
+      assert.equal(await quick.stop(), 0);
+    }
+  });
+});
