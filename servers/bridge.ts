@@ -49,8 +49,20 @@ import { guardWebSockets, touch } from './lib/ws-guard.ts';
 import { loadProtos, protoDir } from './lib/grpc.ts';
 import { statsFor } from './lib/stats.ts';
 import {
-  BRIDGE_PATH, CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FLAG_HALF_CLOSE, FrameError, PREFIX_BYTES, Status,
-  decodeFrame, encodeFrame, encodeTrailer, parseHeader, statusName,
+  BRIDGE_PATH,
+  CLOSE_INVALID_DATA,
+  CLOSE_NORMAL,
+  FLAG_COMPRESSED,
+  FLAG_DATA,
+  FLAG_HALF_CLOSE,
+  FrameError,
+  PREFIX_BYTES,
+  Status,
+  decodeFrame,
+  encodeFrame,
+  encodeTrailer,
+  parseHeader,
+  statusName,
 } from '../contracts/grpc-ws-frames.ts';
 
 /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
@@ -90,7 +102,8 @@ export function methodKinds(): Map<string, MethodKind> {
   const kinds = new Map<string, MethodKind>();
   for (const def of Object.values(pkg)) {
     if ('format' in def) continue; // a message or enum type, not a service
-    for (const m of Object.values(def as grpc.ServiceDefinition)) kinds.set(m.path, { requestStream: m.requestStream, responseStream: m.responseStream });
+    for (const m of Object.values(def as grpc.ServiceDefinition))
+      kinds.set(m.path, { requestStream: m.requestStream, responseStream: m.responseStream });
   }
   return kinds;
 }
@@ -148,14 +161,24 @@ class BridgedCall {
       if (!this.header) return this.onHeader(data, isBinary);
       if (!isBinary) throw invalid('after the header every message must be binary: one length-prefixed frame each');
       const frame = decodeFrame(data, this.maxMessageBytes);
-      if (frame.flag === FLAG_DATA) this.onRequest(Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.length));
+      if (frame.flag === FLAG_DATA)
+        this.onRequest(Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.length));
       else if (frame.flag === FLAG_HALF_CLOSE) this.onHalfClose(frame.body.length);
-      else if (frame.flag === FLAG_COMPRESSED) throw new FrameError(Status.UNIMPLEMENTED, CLOSE_INVALID_DATA, 'compressed frames (flag 0x01) are not supported');
-      else throw invalid(`unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (requests are 0x00, the half-close 0x02)`);
+      else if (frame.flag === FLAG_COMPRESSED)
+        throw new FrameError(
+          Status.UNIMPLEMENTED,
+          CLOSE_INVALID_DATA,
+          'compressed frames (flag 0x01) are not supported',
+        );
+      else
+        throw invalid(
+          `unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (requests are 0x00, the half-close 0x02)`,
+        );
     } catch (err) {
       stats.errors++;
       if (err instanceof FrameError) this.finish(err.status, err.message, err.closeCode, err.message);
-      else this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE.INTERNAL_ERROR);
+      else
+        this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE.INTERNAL_ERROR);
     }
   }
 
@@ -169,7 +192,8 @@ class BridgedCall {
         throw invalid(`header ${name}: ${(err as Error).message}`);
       }
     }
-    if (this.token !== '' && this.metadata.get('authorization').length === 0) this.metadata.set('authorization', `Bearer ${this.token}`);
+    if (this.token !== '' && this.metadata.get('authorization').length === 0)
+      this.metadata.set('authorization', `Bearer ${this.token}`);
     this.header = true;
     this.path = path;
     this.kind = this.kinds.get(path) ?? null;
@@ -204,8 +228,10 @@ class BridgedCall {
       if (value) this.respond(value); // an error arrives as the status, below
     };
     let call: Call;
-    if (!requestStream && !responseStream) call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, {}, answer);
-    else if (requestStream && !responseStream) call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, {}, answer);
+    if (!requestStream && !responseStream)
+      call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, {}, answer);
+    else if (requestStream && !responseStream)
+      call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, {}, answer);
     else {
       const stream = requestStream
         ? this.client.makeBidiStreamRequest(this.path, same, same, this.metadata, {})
@@ -290,7 +316,11 @@ export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string
   // A WebSocket message holds one frame: the prefix plus at most a maximum-size message.
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes + PREFIX_BYTES });
   const highWater = opts.maxBufferedBytes ?? HIGH_WATER_BYTES;
-  const stopGuard = guardWebSockets(wss, { idleMs: opts.idleMs ?? 120_000, handshakeMs: opts.handshakeMs ?? 10_000, maxBufferedBytes: highWater }, stats);
+  const stopGuard = guardWebSockets(
+    wss,
+    { idleMs: opts.idleMs ?? 120_000, handshakeMs: opts.handshakeMs ?? 10_000, maxBufferedBytes: highWater },
+    stats,
+  );
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     stats.opened();
     ws.on('close', () => stats.closed());

@@ -43,7 +43,14 @@ export interface FeedOptions {
   limits: FeedLimits;
 }
 
-export const DEFAULT_FEED_OPTIONS = { maxBufferedBytes: 4 * 1024 * 1024, heartbeatMs: 15_000, retryMs: 500, handshakeMs: 10_000, idleMs: 120_000, limits: DEFAULT_FEED_LIMITS };
+export const DEFAULT_FEED_OPTIONS = {
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatMs: 15_000,
+  retryMs: 500,
+  handshakeMs: 10_000,
+  idleMs: 120_000,
+  limits: DEFAULT_FEED_LIMITS,
+};
 
 const sseStats = statsFor('sse');
 const wsStats = statsFor('ws');
@@ -74,8 +81,14 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
     const channel = feed.channel(url.searchParams.get('channel'));
     const after = resumeAfter(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId'));
     const retryRaw = url.searchParams.get('retry');
-    if (retryRaw !== null && !/^\d{1,6}$/.test(retryRaw)) throw new FeedError(400, `retry must be milliseconds, got '${retryRaw}'`);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    if (retryRaw !== null && !/^\d{1,6}$/.test(retryRaw))
+      throw new FeedError(400, `retry must be milliseconds, got '${retryRaw}'`);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(`retry: ${retryRaw ?? opts.retryMs}\n\n`);
     sseStats.opened();
     const write = (text: string) => {
@@ -108,7 +121,11 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
 
 function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  guardWebSockets(wss, { idleMs: opts.idleMs, handshakeMs: opts.handshakeMs, maxBufferedBytes: opts.maxBufferedBytes }, wsStats);
+  guardWebSockets(
+    wss,
+    { idleMs: opts.idleMs, handshakeMs: opts.handshakeMs, maxBufferedBytes: opts.maxBufferedBytes },
+    wsStats,
+  );
   const refuse = (ws: WebSocket, code: number, reason: string) => {
     wsStats.errors++;
     ws.close(code, closeReason(reason));
@@ -120,44 +137,53 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
       ws.send(text);
       wsStats.sent(Buffer.byteLength(text));
     };
-    ws.on('message', isolated(ws, wsStats, (data: RawData, isBinary: boolean) => {
-      wsStats.received((data as Buffer).length ?? 0);
-      let req: { op?: unknown; channel?: unknown; after?: unknown };
-      try {
-        if (isBinary) throw new Error();
-        req = JSON.parse(String(data));
-      } catch {
-        return refuse(ws, CLOSE.INVALID_DATA, 'expected a JSON text frame {"op":"subscribe","channel":…}');
-      }
-      if (typeof req !== 'object' || req === null || req.op !== 'subscribe') return refuse(ws, CLOSE.POLICY, `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`);
-      if (subscribed) return refuse(ws, CLOSE.POLICY, 'already subscribed on this connection');
-      if (typeof req.channel !== 'string') return refuse(ws, CLOSE.POLICY, 'channel must be a string');
-      if (req.after !== undefined && (!Number.isSafeInteger(req.after) || (req.after as number) < 0)) return refuse(ws, CLOSE.POLICY, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
-      let channel;
-      try {
-        channel = feed.channel(req.channel);
-      } catch (err) {
-        return refuse(ws, CLOSE.POLICY, (err as Error).message);
-      }
-      const sub: Subscriber = {
-        deliver: (msg) => {
-          if (ws.bufferedAmount > opts.maxBufferedBytes) {
-            wsStats.errors++;
-            ws.terminate();
-            return false;
-          }
-          send(msg.json);
-          return true;
-        },
-        reset: (info) => send(JSON.stringify({ op: 'reset', ...info })),
-        drop: () => ws.terminate(),
-        close: () => ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down')),
-      };
-      exemptFromIdle(ws);
-      send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
-      channel.subscribe(sub, req.after as number | undefined);
-      subscribed = () => channel.unsubscribe(sub);
-    }));
+    ws.on(
+      'message',
+      isolated(ws, wsStats, (data: RawData, isBinary: boolean) => {
+        wsStats.received((data as Buffer).length ?? 0);
+        let req: { op?: unknown; channel?: unknown; after?: unknown };
+        try {
+          if (isBinary) throw new Error();
+          req = JSON.parse(String(data));
+        } catch {
+          return refuse(ws, CLOSE.INVALID_DATA, 'expected a JSON text frame {"op":"subscribe","channel":…}');
+        }
+        if (typeof req !== 'object' || req === null || req.op !== 'subscribe')
+          return refuse(
+            ws,
+            CLOSE.POLICY,
+            `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`,
+          );
+        if (subscribed) return refuse(ws, CLOSE.POLICY, 'already subscribed on this connection');
+        if (typeof req.channel !== 'string') return refuse(ws, CLOSE.POLICY, 'channel must be a string');
+        if (req.after !== undefined && (!Number.isSafeInteger(req.after) || (req.after as number) < 0))
+          return refuse(ws, CLOSE.POLICY, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
+        let channel;
+        try {
+          channel = feed.channel(req.channel);
+        } catch (err) {
+          return refuse(ws, CLOSE.POLICY, (err as Error).message);
+        }
+        const sub: Subscriber = {
+          deliver: (msg) => {
+            if (ws.bufferedAmount > opts.maxBufferedBytes) {
+              wsStats.errors++;
+              ws.terminate();
+              return false;
+            }
+            send(msg.json);
+            return true;
+          },
+          reset: (info) => send(JSON.stringify({ op: 'reset', ...info })),
+          drop: () => ws.terminate(),
+          close: () => ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down')),
+        };
+        exemptFromIdle(ws);
+        send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
+        channel.subscribe(sub, req.after as number | undefined);
+        subscribed = () => channel.unsubscribe(sub);
+      }),
+    );
     ws.on('close', () => {
       subscribed?.();
       wsStats.closed();
@@ -170,17 +196,41 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
 /** Mounts the feed's control routes and its SSE and/or WebSocket transports; returns the paths and a stop. */
 export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[]; stop: () => void } {
   const feed = new Feed(opts.limits);
-  host.route('POST', '/feed/channels', guarded(async (req, res) => {
-    const spec = feed.parseSpec(await readJson(req));
-    const { created } = feed.declare(spec);
-    sendJson(res, created ? 201 : 200, { channel: spec });
-  }), { control: true });
-  host.route('DELETE', '/feed/channels', guarded((_req, res, url) => {
-    feed.remove(url.searchParams.get('name') ?? '');
-    res.writeHead(204).end();
-  }), { control: true });
-  host.route('POST', '/feed/publish', guarded((_req, res, url) => sendJson(res, 200, { seq: feed.channel(url.searchParams.get('channel')).publishNow().seq })), { control: true });
-  host.route('POST', '/feed/drop', guarded((_req, res, url) => sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() })), { control: true });
+  host.route(
+    'POST',
+    '/feed/channels',
+    guarded(async (req, res) => {
+      const spec = feed.parseSpec(await readJson(req));
+      const { created } = feed.declare(spec);
+      sendJson(res, created ? 201 : 200, { channel: spec });
+    }),
+    { control: true },
+  );
+  host.route(
+    'DELETE',
+    '/feed/channels',
+    guarded((_req, res, url) => {
+      feed.remove(url.searchParams.get('name') ?? '');
+      res.writeHead(204).end();
+    }),
+    { control: true },
+  );
+  host.route(
+    'POST',
+    '/feed/publish',
+    guarded((_req, res, url) =>
+      sendJson(res, 200, { seq: feed.channel(url.searchParams.get('channel')).publishNow().seq }),
+    ),
+    { control: true },
+  );
+  host.route(
+    'POST',
+    '/feed/drop',
+    guarded((_req, res, url) =>
+      sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() }),
+    ),
+    { control: true },
+  );
   const paths: string[] = [];
   if (opts.sse) {
     host.route('GET', '/sse', guarded(sseStream(feed, opts)));

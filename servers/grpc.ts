@@ -15,7 +15,16 @@
 // in flight end with UNAVAILABLE.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { bind, guardHandshakes, loadProtos, requireToken, RpcError, serviceDefinition, shutdown, strictService } from './lib/grpc.ts';
+import {
+  bind,
+  guardHandshakes,
+  loadProtos,
+  requireToken,
+  RpcError,
+  serviceDefinition,
+  shutdown,
+  strictService,
+} from './lib/grpc.ts';
 import { StrictWire } from './lib/proto-strict.ts';
 import { claimProblem, verifyImage } from './lib/image.ts';
 import { nowMs } from './lib/clock.ts';
@@ -65,7 +74,9 @@ export async function startGrpc(opts: GrpcOptions): Promise<{ port: number; stop
   countGrpcConnections(server);
   const wire = new StrictWire(pkg);
   server.addService(...strictService(serviceDefinition(pkg, 'rtbench.image.v1.ImageService'), imageService, wire));
-  server.addService(...strictService(serviceDefinition(pkg, 'rtbench.orders.v1.OrderService'), orderService(opts), wire));
+  server.addService(
+    ...strictService(serviceDefinition(pkg, 'rtbench.orders.v1.OrderService'), orderService(opts), wire),
+  );
   server.addService(...strictService(serviceDefinition(pkg, 'rtbench.echo.v1.EchoService'), echoService, wire));
   new ReflectionService(pkg).addToServer(server);
   const port = await bind(server, opts.host, opts.port);

@@ -30,8 +30,12 @@ async function main(): Promise<void> {
   const matches = cfg.token === '' ? undefined : (presented: string | null) => tokenMatches(access, presented);
   setLimits({ ...limits, tokenRequired: cfg.token !== '' });
   if (!isLoopback(cfg.host) && cfg.token === '') {
-    console.error(`\n*** WARNING: listening on ${cfg.host} (reachable from other machines) WITHOUT a token: anyone who can reach it can`);
-    console.error('*** drive the control routes and load this machine. Set --token (or RTBENCH_TOKEN) on shared networks.\n');
+    console.error(
+      `\n*** WARNING: listening on ${cfg.host} (reachable from other machines) WITHOUT a token: anyone who can reach it can`,
+    );
+    console.error(
+      '*** drive the control routes and load this machine. Set --token (or RTBENCH_TOKEN) on shared networks.\n',
+    );
   }
 
   const stops: Array<() => Promise<void>> = [];
@@ -68,7 +72,9 @@ async function main(): Promise<void> {
   console.log(`http  http://${hostPort(httpAddr.port)}  (/stats, /healthz)`);
   for (const path of wsPaths) console.log(`ws    ws://${hostPort(httpAddr.port)}${path}`);
   for (const path of feed?.paths ?? []) {
-    console.log(path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`);
+    console.log(
+      path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`,
+    );
   }
   if (socketIo) {
     stops.push(socketIo.stop);
@@ -112,7 +118,9 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e?.code === 'EADDRINUSE') {
-    console.error(`rtbench servers: ${e.address}:${e.port} is already in use (another rtbench? choose ports with --http-port / --grpc-port, 0 = any free port)`);
+    console.error(
+      `rtbench servers: ${e.address}:${e.port} is already in use (another rtbench? choose ports with --http-port / --grpc-port, 0 = any free port)`,
+    );
   } else {
     console.error(`rtbench servers: ${e?.stack ?? String(err)}`);
   }

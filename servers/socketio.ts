@@ -30,7 +30,10 @@ import type { HttpHost } from './lib/http.ts';
 import type { Limits } from './lib/config.ts';
 import { statsFor } from './lib/stats.ts';
 
-export type SocketIoOptions = Pick<Limits, 'maxMessageBytes' | 'maxBufferedBytes' | 'socketIoMaxDepth' | 'handshakeMs'> & {
+export type SocketIoOptions = Pick<
+  Limits,
+  'maxMessageBytes' | 'maxBufferedBytes' | 'socketIoMaxDepth' | 'handshakeMs'
+> & {
   /** Checks a presented token; absent = no token required. */
   tokenMatches?: (presented: string | null) => boolean;
 };
@@ -43,7 +46,8 @@ export function jsonDepth(text: string, max: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -57,7 +61,8 @@ export function jsonDepth(text: string, max: number): number {
 function boundedParser(maxDepth: number) {
   class Decoder extends parser.Decoder {
     override add(obj: unknown): void {
-      if (typeof obj === 'string' && jsonDepth(obj, maxDepth) > maxDepth) throw new Error(`packet nested deeper than ${maxDepth} levels`);
+      if (typeof obj === 'string' && jsonDepth(obj, maxDepth) > maxDepth)
+        throw new Error(`packet nested deeper than ${maxDepth} levels`);
       super.add(obj);
     }
   }
@@ -81,7 +86,8 @@ interface EngineConnection {
 const FAULTS = new Set(['parse error', 'transport error', 'ping timeout', 'forced close']);
 
 const stats = statsFor('socketio');
-const size = (data: string | Buffer | undefined) => (data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+const size = (data: string | Buffer | undefined) =>
+  data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 
 export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): Promise<void> } {
   const io = new Server({
@@ -108,7 +114,8 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
     stats.opened();
     let queued = 0; // reply bytes in the Engine.IO write buffer, not yet handed to the transport
     let paused: NodeJS.Timeout | undefined;
-    const backlog = () => queued + (conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0);
+    const backlog = () =>
+      queued + (conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0);
     // After each reply: a WebSocket client behind by more than the bound is not read from until
     // it catches up; a polling client that never fetches its replies is let go.
     backlogs.set(conn, () => {
@@ -151,7 +158,8 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
       const header = /^Bearer\s+(\S+)\s*$/i.exec(socket.handshake.headers.authorization ?? '')?.[1];
       const query = socket.handshake.query.token;
-      const presented = typeof auth?.token === 'string' ? auth.token : (header ?? (typeof query === 'string' ? query : null));
+      const presented =
+        typeof auth?.token === 'string' ? auth.token : (header ?? (typeof query === 'string' ? query : null));
       if (matches(presented)) return next();
       stats.errors++;
       next(new Error('unauthorized'));

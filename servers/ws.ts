@@ -26,7 +26,11 @@ export type WsOptions = Pick<Limits, 'maxMessageBytes' | 'maxBufferedBytes' | 'i
 const stats = statsFor('ws');
 
 function byteLength(data: RawData): number {
-  return Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+  return Array.isArray(data)
+    ? data.reduce((n, b) => n + b.length, 0)
+    : data instanceof ArrayBuffer
+      ? data.byteLength
+      : data.length;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -55,29 +59,39 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
   const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
     let pending: ImageClaim | null = null;
-    ws.on('message', isolated(ws, stats, (data: RawData, isBinary: boolean) => {
-      const receivedAt = nowMs();
-      if (!isBinary) {
-        if (pending) return refuse(ws, CLOSE.INVALID_DATA, `claim for image ${pending.id} not followed by its binary frame`);
-        let claim: unknown;
-        try {
-          claim = JSON.parse(toBuffer(data).toString('utf8'));
-        } catch {
-          return refuse(ws, CLOSE.INVALID_DATA, 'claim is not valid JSON');
+    ws.on(
+      'message',
+      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
+        const receivedAt = nowMs();
+        if (!isBinary) {
+          if (pending)
+            return refuse(ws, CLOSE.INVALID_DATA, `claim for image ${pending.id} not followed by its binary frame`);
+          let claim: unknown;
+          try {
+            claim = JSON.parse(toBuffer(data).toString('utf8'));
+          } catch {
+            return refuse(ws, CLOSE.INVALID_DATA, 'claim is not valid JSON');
+          }
+          const problem = claimProblem(claim);
+          if (problem) return refuse(ws, CLOSE.INVALID_DATA, problem);
+          pending = claim as ImageClaim;
+          if (pending.size > opts.maxMessageBytes)
+            return refuse(
+              ws,
+              CLOSE.TOO_BIG,
+              `claimed size ${pending.size} exceeds the maximum ${opts.maxMessageBytes}`,
+            );
+          return;
         }
-        const problem = claimProblem(claim);
-        if (problem) return refuse(ws, CLOSE.INVALID_DATA, problem);
-        pending = claim as ImageClaim;
-        if (pending.size > opts.maxMessageBytes) return refuse(ws, CLOSE.TOO_BIG, `claimed size ${pending.size} exceeds the maximum ${opts.maxMessageBytes}`);
-        return;
-      }
-      if (!pending) return refuse(ws, CLOSE.INVALID_DATA, 'binary frame without a claim (send {"id","size","sha256"} first)');
-      const ack = verifyImage(pending, toBuffer(data), receivedAt);
-      pending = null;
-      const text = JSON.stringify(ack);
-      stats.sent(Buffer.byteLength(text));
-      replyTo(ws, text, false, opts.maxBufferedBytes);
-    }));
+        if (!pending)
+          return refuse(ws, CLOSE.INVALID_DATA, 'binary frame without a claim (send {"id","size","sha256"} first)');
+        const ack = verifyImage(pending, toBuffer(data), receivedAt);
+        pending = null;
+        const text = JSON.stringify(ack);
+        stats.sent(Buffer.byteLength(text));
+        replyTo(ws, text, false, opts.maxBufferedBytes);
+      }),
+    );
   });
   return wss;
 }
@@ -85,12 +99,15 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
 function echoEndpoint(opts: WsOptions): WebSocketServer {
   const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', isolated(ws, stats, (data: RawData, isBinary: boolean) => {
-      const frame = toBuffer(data);
-      stats.sent(frame.length);
-      // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
-      replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
-    }));
+    ws.on(
+      'message',
+      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
+        const frame = toBuffer(data);
+        stats.sent(frame.length);
+        // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
+        replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
+      }),
+    );
   });
   return wss;
 }

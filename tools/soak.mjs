@@ -54,7 +54,8 @@ function varint(/** @type {number} */ n) {
   return Buffer.from(out);
 }
 const pbVarint = (/** @type {number} */ f, /** @type {number} */ v) => Buffer.concat([varint(f * 8), varint(v)]);
-const pbBytes = (/** @type {number} */ f, /** @type {Buffer} */ b) => Buffer.concat([varint(f * 8 + 2), varint(b.length), b]);
+const pbBytes = (/** @type {number} */ f, /** @type {Buffer} */ b) =>
+  Buffer.concat([varint(f * 8 + 2), varint(b.length), b]);
 
 /**
  * Counts of what each loop expected and got.
@@ -73,12 +74,19 @@ async function workload(servers, until) {
   const json = { 'content-type': 'application/json' };
 
   /** One WebSocket session: `onOpen` drives it; closes after `ms` (a reconnect); resolves when closed. */
-  const session = (/** @type {string} */ path, /** @type {number} */ ms, /** @type {(ws: WebSocket) => void} */ onOpen) =>
+  const session = (
+    /** @type {string} */ path,
+    /** @type {number} */ ms,
+    /** @type {(ws: WebSocket) => void} */ onOpen,
+  ) =>
     new Promise((resolve) => {
       const ws = new WebSocket(servers.wsUrl(path));
       const timer = setTimeout(() => ws.close(1000), ms);
       ws.on('open', () => onOpen(ws));
-      ws.on('close', () => { clearTimeout(timer); resolve(undefined); });
+      ws.on('close', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
       ws.on('error', () => {});
     });
 
@@ -98,7 +106,10 @@ async function workload(servers, until) {
           if (seq === expect++) c.received++;
           else c.bad++;
         });
-        ws.on('close', () => { clearInterval(tick); c.lost += next - expect; });
+        ws.on('close', () => {
+          clearInterval(tick);
+          c.lost += next - expect;
+        });
       });
     }
   }
@@ -123,7 +134,10 @@ async function workload(servers, until) {
           if (JSON.parse(String(d)).match === true) c.received++;
           else c.bad++;
         });
-        ws.on('close', () => { clearInterval(tick); c.lost += pending; });
+        ws.on('close', () => {
+          clearInterval(tick);
+          c.lost += pending;
+        });
       });
     }
   }
@@ -154,7 +168,10 @@ async function workload(servers, until) {
       const ctrl = new AbortController();
       const timer = setTimeout(() => ctrl.abort(), 7000);
       try {
-        const res = await fetch(`${servers.httpUrl}/sse?channel=soak`, { signal: ctrl.signal, headers: last ? { 'last-event-id': String(last) } : {} });
+        const res = await fetch(`${servers.httpUrl}/sse?channel=soak`, {
+          signal: ctrl.signal,
+          headers: last ? { 'last-event-id': String(last) } : {},
+        });
         let text = '';
         for await (const chunk of /** @type {AsyncIterable<Uint8Array>} */ (/** @type {unknown} */ (res.body))) {
           text += Buffer.from(chunk).toString();
@@ -216,18 +233,31 @@ async function workload(servers, until) {
       call.on('data', () => bidi.received++);
       call.on('error', () => {});
       const bidiDone = new Promise((r) => call.on('status', r));
-      const subscribe = client.makeServerStreamRequest('/rtbench.orders.v1.OrderService/SubscribeOrders', same, same, Buffer.concat([pbVarint(2, 100), pbVarint(3, 20), pbVarint(4, 512)]));
+      const subscribe = client.makeServerStreamRequest(
+        '/rtbench.orders.v1.OrderService/SubscribeOrders',
+        same,
+        same,
+        Buffer.concat([pbVarint(2, 100), pbVarint(3, 20), pbVarint(4, 512)]),
+      );
       subscribe.on('data', () => stream.received++);
       subscribe.on('error', () => {});
       stream.sent += 100;
       const subDone = new Promise((r) => subscribe.on('status', r));
       while (Date.now() < end) {
         unary.sent++;
-        await new Promise((resolve) => client.makeUnaryRequest('/rtbench.echo.v1.EchoService/Echo', same, same, pbBytes(2, Buffer.alloc(256, 1)), (err) => {
-          if (err) unary.bad++;
-          else unary.received++;
-          resolve(undefined);
-        }));
+        await new Promise((resolve) =>
+          client.makeUnaryRequest(
+            '/rtbench.echo.v1.EchoService/Echo',
+            same,
+            same,
+            pbBytes(2, Buffer.alloc(256, 1)),
+            (err) => {
+              if (err) unary.bad++;
+              else unary.received++;
+              resolve(undefined);
+            },
+          ),
+        );
         call.write(pbVarint(1, ++bidiSent));
         bidi.sent++;
         await sleep(10);
@@ -268,9 +298,25 @@ async function workload(servers, until) {
     }
   }
 
-  const declared = await fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'soak', rate: 50, bytes: 256 }) });
+  const declared = await fetch(`${servers.httpUrl}/feed/channels`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ name: 'soak', rate: 50, bytes: 256 }),
+  });
   if (![200, 201].includes(declared.status)) throw new Error(`cannot declare the soak channel: ${declared.status}`);
-  await Promise.all([wsEcho(0), wsEcho(1), wsEcho(2), wsEcho(3), wsImage(), feedWs(), feedSse(), socketIo(0), socketIo(1), grpcLoops(), bridge()]);
+  await Promise.all([
+    wsEcho(0),
+    wsEcho(1),
+    wsEcho(2),
+    wsEcho(3),
+    wsImage(),
+    feedWs(),
+    feedSse(),
+    socketIo(0),
+    socketIo(1),
+    grpcLoops(),
+    bridge(),
+  ]);
   return tally;
 }
 
@@ -295,9 +341,16 @@ export async function runSoak({ durationMs, warmupMs, intervalMs, log = console.
       try {
         const s = await (await fetch(`${servers.httpUrl}/stats`)).json();
         const connections = Object.values(s.protocols).reduce((n, p) => n + (p.connections ?? 0), 0);
-        const sample = { t: Math.round((Date.now() - started) / 1000), rssMiB: Math.round(s.rssBytes / 1048576), heapMiB: Math.round(s.heapUsedBytes / 1048576), connections };
+        const sample = {
+          t: Math.round((Date.now() - started) / 1000),
+          rssMiB: Math.round(s.rssBytes / 1048576),
+          heapMiB: Math.round(s.heapUsedBytes / 1048576),
+          connections,
+        };
         samples.push(sample);
-        log(`t=${String(sample.t).padStart(5)}s  rss ${String(sample.rssMiB).padStart(4)} MiB  heap ${String(sample.heapMiB).padStart(4)} MiB  connections ${sample.connections}${Date.now() - started < warmupMs ? '  (warm-up)' : ''}`);
+        log(
+          `t=${String(sample.t).padStart(5)}s  rss ${String(sample.rssMiB).padStart(4)} MiB  heap ${String(sample.heapMiB).padStart(4)} MiB  connections ${sample.connections}${Date.now() - started < warmupMs ? '  (warm-up)' : ''}`,
+        );
       } catch (err) {
         log(`stats failed: ${/** @type {Error} */ (err).message}`);
       }
@@ -353,11 +406,18 @@ async function main() {
     console.error(`soak: --warmup (${values.warmup}) must be shorter than --duration (${values.duration})`);
     process.exit(2);
   }
-  console.log(`soak: ${values.duration} of every protocol with reconnects; RSS baseline after ${warmupMs / 1000}s of warm-up`);
+  console.log(
+    `soak: ${values.duration} of every protocol with reconnects; RSS baseline after ${warmupMs / 1000}s of warm-up`,
+  );
   const r = await runSoak({ durationMs, warmupMs, intervalMs });
   console.log('\nworkload        sent  received  lost  bad');
-  for (const [name, c] of Object.entries(r.tally)) console.log(`${name.padEnd(18)} ${String(c.sent).padStart(8)} ${String(c.received).padStart(9)} ${String(c.lost).padStart(5)} ${String(c.bad).padStart(4)}`);
-  console.log(`\nRSS ${r.baselineMiB.toFixed(0)} MiB after warm-up → ${r.finalMiB.toFixed(0)} MiB at the end: ${r.growthPct >= 0 ? '+' : ''}${r.growthPct.toFixed(1)} % (allowed ${maxGrowth} %)`);
+  for (const [name, c] of Object.entries(r.tally))
+    console.log(
+      `${name.padEnd(18)} ${String(c.sent).padStart(8)} ${String(c.received).padStart(9)} ${String(c.lost).padStart(5)} ${String(c.bad).padStart(4)}`,
+    );
+  console.log(
+    `\nRSS ${r.baselineMiB.toFixed(0)} MiB after warm-up → ${r.finalMiB.toFixed(0)} MiB at the end: ${r.growthPct >= 0 ? '+' : ''}${r.growthPct.toFixed(1)} % (allowed ${maxGrowth} %)`,
+  );
   if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2));
   const ok = r.lost === 0 && r.bad === 0 && r.growthPct <= maxGrowth;
   console.log(ok ? 'soak: OK' : 'soak: FAILED');

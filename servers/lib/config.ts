@@ -61,29 +61,127 @@ interface Setting {
   range?: [number, number];
 }
 
-const num = (flag: string, env: string, def: number, range: [number, number], help: string): Setting => ({ flag, env, default: String(def), range, help });
+const num = (flag: string, env: string, def: number, range: [number, number], help: string): Setting => ({
+  flag,
+  env,
+  default: String(def),
+  range,
+  help,
+});
 
 const SETTINGS = {
   host: { flag: 'host', env: 'RTBENCH_HOST', default: '127.0.0.1', help: 'address to listen on (loopback by default)' },
   httpPort: num('http-port', 'HTTP_PORT', 8080, [0, 65535], 'HTTP/WebSocket port (0 = any free port)'),
   grpcPort: num('grpc-port', 'GRPC_PORT', 50051, [0, 65535], 'gRPC port (0 = any free port)'),
-  only: { flag: 'only', env: 'RTBENCH_ONLY', default: ALL_PARTS.join(','), help: `comma-separated subset of: ${ALL_PARTS.join(', ')}` },
-  bridgeTarget: { flag: 'bridge-target', env: 'BRIDGE_TARGET', default: '', help: "gRPC server (host:port) the grpc-ws bridge forwards to; empty = this process's" },
-  token: { flag: 'token', env: 'RTBENCH_TOKEN', default: '', help: 'bearer token required on every surface (empty = none)' },
-  allowOrigins: { flag: 'allow-origin', env: 'RTBENCH_ALLOW_ORIGIN', default: '', help: "comma-separated Origins allowed besides loopback ones ('*' = any)" },
-  maxMessageBytes: num('max-message-bytes', 'MAX_MESSAGE_BYTES', 8 * MiB, [1024, 256 * MiB], 'largest accepted message, bytes'),
-  maxConnections: num('max-connections', 'RTBENCH_MAX_CONNECTIONS', 10_000, [1, 1_000_000], 'open connections on the HTTP port'),
-  handshakeMs: num('handshake-ms', 'RTBENCH_HANDSHAKE_MS', 10_000, [100, 3_600_000], 'time to send HTTP headers, a first WebSocket message, the HTTP/2 preface'),
-  requestTimeoutMs: num('request-timeout-ms', 'RTBENCH_REQUEST_TIMEOUT_MS', 30_000, [100, 3_600_000], 'time to send a whole HTTP request'),
-  idleMs: num('idle-ms', 'RTBENCH_IDLE_MS', 120_000, [1000, 86_400_000], 'a connection with no traffic for this long is closed'),
-  maxBufferedBytes: num('max-buffered-bytes', 'RTBENCH_MAX_BUFFERED_BYTES', 4 * MiB, [64 * 1024, 1024 * MiB], 'unread reply bytes per connection before reading stops (feed: the subscriber is dropped)'),
-  grpcMaxStreams: num('grpc-max-streams', 'RTBENCH_GRPC_MAX_STREAMS', 16, [1, 10_000], 'concurrent gRPC calls per connection'),
-  socketIoMaxDepth: num('socketio-max-depth', 'RTBENCH_SOCKETIO_MAX_DEPTH', 32, [1, 1000], 'deepest JSON nesting in a Socket.IO packet'),
+  only: {
+    flag: 'only',
+    env: 'RTBENCH_ONLY',
+    default: ALL_PARTS.join(','),
+    help: `comma-separated subset of: ${ALL_PARTS.join(', ')}`,
+  },
+  bridgeTarget: {
+    flag: 'bridge-target',
+    env: 'BRIDGE_TARGET',
+    default: '',
+    help: "gRPC server (host:port) the grpc-ws bridge forwards to; empty = this process's",
+  },
+  token: {
+    flag: 'token',
+    env: 'RTBENCH_TOKEN',
+    default: '',
+    help: 'bearer token required on every surface (empty = none)',
+  },
+  allowOrigins: {
+    flag: 'allow-origin',
+    env: 'RTBENCH_ALLOW_ORIGIN',
+    default: '',
+    help: "comma-separated Origins allowed besides loopback ones ('*' = any)",
+  },
+  maxMessageBytes: num(
+    'max-message-bytes',
+    'MAX_MESSAGE_BYTES',
+    8 * MiB,
+    [1024, 256 * MiB],
+    'largest accepted message, bytes',
+  ),
+  maxConnections: num(
+    'max-connections',
+    'RTBENCH_MAX_CONNECTIONS',
+    10_000,
+    [1, 1_000_000],
+    'open connections on the HTTP port',
+  ),
+  handshakeMs: num(
+    'handshake-ms',
+    'RTBENCH_HANDSHAKE_MS',
+    10_000,
+    [100, 3_600_000],
+    'time to send HTTP headers, a first WebSocket message, the HTTP/2 preface',
+  ),
+  requestTimeoutMs: num(
+    'request-timeout-ms',
+    'RTBENCH_REQUEST_TIMEOUT_MS',
+    30_000,
+    [100, 3_600_000],
+    'time to send a whole HTTP request',
+  ),
+  idleMs: num(
+    'idle-ms',
+    'RTBENCH_IDLE_MS',
+    120_000,
+    [1000, 86_400_000],
+    'a connection with no traffic for this long is closed',
+  ),
+  maxBufferedBytes: num(
+    'max-buffered-bytes',
+    'RTBENCH_MAX_BUFFERED_BYTES',
+    4 * MiB,
+    [64 * 1024, 1024 * MiB],
+    'unread reply bytes per connection before reading stops (feed: the subscriber is dropped)',
+  ),
+  grpcMaxStreams: num(
+    'grpc-max-streams',
+    'RTBENCH_GRPC_MAX_STREAMS',
+    16,
+    [1, 10_000],
+    'concurrent gRPC calls per connection',
+  ),
+  socketIoMaxDepth: num(
+    'socketio-max-depth',
+    'RTBENCH_SOCKETIO_MAX_DEPTH',
+    32,
+    [1, 1000],
+    'deepest JSON nesting in a Socket.IO packet',
+  ),
   maxChannels: num('max-channels', 'RTBENCH_MAX_CHANNELS', 1000, [1, 100_000], 'feed channels at once'),
-  channelBytesPerSec: num('channel-bytes-per-sec', 'RTBENCH_CHANNEL_BYTES_PER_SEC', 32 * MiB, [1024, 4096 * MiB], 'rate × bytes of one feed channel'),
-  feedBytesPerSec: num('feed-bytes-per-sec', 'RTBENCH_FEED_BYTES_PER_SEC', 128 * MiB, [1024, 16384 * MiB], 'rate × bytes of all feed channels together'),
-  replayBytes: num('replay-bytes', 'RTBENCH_REPLAY_BYTES', 256 * MiB, [0, 16384 * MiB], 'feed replay memory of all channels together'),
-  resumeGraceMs: num('resume-grace-ms', 'RTBENCH_RESUME_GRACE_MS', 30_000, [0, 3_600_000], 'a feed channel keeps publishing this long after its last subscriber left'),
+  channelBytesPerSec: num(
+    'channel-bytes-per-sec',
+    'RTBENCH_CHANNEL_BYTES_PER_SEC',
+    32 * MiB,
+    [1024, 4096 * MiB],
+    'rate × bytes of one feed channel',
+  ),
+  feedBytesPerSec: num(
+    'feed-bytes-per-sec',
+    'RTBENCH_FEED_BYTES_PER_SEC',
+    128 * MiB,
+    [1024, 16384 * MiB],
+    'rate × bytes of all feed channels together',
+  ),
+  replayBytes: num(
+    'replay-bytes',
+    'RTBENCH_REPLAY_BYTES',
+    256 * MiB,
+    [0, 16384 * MiB],
+    'feed replay memory of all channels together',
+  ),
+  resumeGraceMs: num(
+    'resume-grace-ms',
+    'RTBENCH_RESUME_GRACE_MS',
+    30_000,
+    [0, 3_600_000],
+    'a feed channel keeps publishing this long after its last subscriber left',
+  ),
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
@@ -91,7 +189,10 @@ type Key = keyof typeof SETTINGS;
 export class ConfigError extends Error {}
 
 export function usage(): string {
-  const lines = Object.values(SETTINGS).map((s: Setting) => `  ${`--${s.flag} <v>`.padEnd(28)} ${s.help} [env ${s.env}, default ${s.default === '' ? "''" : s.default}]`);
+  const lines = Object.values(SETTINGS).map(
+    (s: Setting) =>
+      `  ${`--${s.flag} <v>`.padEnd(28)} ${s.help} [env ${s.env}, default ${s.default === '' ? "''" : s.default}]`,
+  );
   return [
     'Usage: npm run servers -- [options]',
     '',
@@ -106,8 +207,15 @@ export function usage(): string {
 export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options = Object.fromEntries(Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: 'string' as const }]));
-    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+    const options = Object.fromEntries(
+      Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: 'string' as const }]),
+    );
+    values = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (err) {
     // parseArgs names the unknown option or the flag missing its value.
     const message = (err as Error).message.replace(/\. To specify.*$/s, '');
@@ -125,21 +233,36 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     const [lo, hi] = (SETTINGS[key] as Setting).range!;
     const v = raw[key].trim();
     const n = Number(v);
-    if (!/^\d+$/.test(v) || n < lo || n > hi) throw new ConfigError(`${names[key]}: '${raw[key]}' is not a whole number from ${lo} to ${hi}`);
+    if (!/^\d+$/.test(v) || n < lo || n > hi)
+      throw new ConfigError(`${names[key]}: '${raw[key]}' is not a whole number from ${lo} to ${hi}`);
     return n;
   };
-  const only = new Set(raw.only.split(',').map((s) => s.trim()).filter(Boolean));
+  const only = new Set(
+    raw.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const part of only) {
-    if (!(ALL_PARTS as readonly string[]).includes(part)) throw new ConfigError(`${names.only}: unknown server '${part}' (known: ${ALL_PARTS.join(', ')})`);
+    if (!(ALL_PARTS as readonly string[]).includes(part))
+      throw new ConfigError(`${names.only}: unknown server '${part}' (known: ${ALL_PARTS.join(', ')})`);
   }
   if (only.size === 0) throw new ConfigError(`${names.only}: names no server`);
   const bridgeTarget = raw.bridgeTarget.trim();
-  if (bridgeTarget !== '' && !/^(\[[^\]]+\]|[^\s:/]+):\d{1,5}$/.test(bridgeTarget)) throw new ConfigError(`${names.bridgeTarget}: '${bridgeTarget}' is not host:port`);
-  if (only.has('grpc-ws') && !only.has('grpc') && bridgeTarget === '') throw new ConfigError(`${names.only}: grpc-ws without grpc needs --bridge-target (the gRPC server to forward to)`);
+  if (bridgeTarget !== '' && !/^(\[[^\]]+\]|[^\s:/]+):\d{1,5}$/.test(bridgeTarget))
+    throw new ConfigError(`${names.bridgeTarget}: '${bridgeTarget}' is not host:port`);
+  if (only.has('grpc-ws') && !only.has('grpc') && bridgeTarget === '')
+    throw new ConfigError(`${names.only}: grpc-ws without grpc needs --bridge-target (the gRPC server to forward to)`);
   const token = raw.token;
-  if (token !== '' && !/^[\x21-\x7e]{1,512}$/.test(token)) throw new ConfigError(`${names.token}: must be 1-512 printable ASCII characters without spaces`);
-  const allowOrigins = raw.allowOrigins.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const o of allowOrigins) if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)) throw new ConfigError(`${names.allowOrigins}: '${o}' is not an origin like http://host:port (or '*')`);
+  if (token !== '' && !/^[\x21-\x7e]{1,512}$/.test(token))
+    throw new ConfigError(`${names.token}: must be 1-512 printable ASCII characters without spaces`);
+  const allowOrigins = raw.allowOrigins
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const o of allowOrigins)
+    if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o))
+      throw new ConfigError(`${names.allowOrigins}: '${o}' is not an origin like http://host:port (or '*')`);
   const limits: Limits = {
     maxMessageBytes: number('maxMessageBytes'),
     maxConnections: number('maxConnections'),

@@ -45,15 +45,25 @@ export interface FeedLimits {
 
 const MiB = 1024 * 1024;
 export const DEFAULT_FEED_LIMITS: FeedLimits = {
-  maxChannels: 1000, maxRate: 10_000, maxBytes: MiB, replay: 2000, idleMs: 60_000,
-  channelBytesPerSec: 32 * MiB, feedBytesPerSec: 128 * MiB, replayBytes: 256 * MiB, resumeGraceMs: 30_000,
+  maxChannels: 1000,
+  maxRate: 10_000,
+  maxBytes: MiB,
+  replay: 2000,
+  idleMs: 60_000,
+  channelBytesPerSec: 32 * MiB,
+  feedBytesPerSec: 128 * MiB,
+  replayBytes: 256 * MiB,
+  resumeGraceMs: 30_000,
 };
 
 /** Bytes of a message's JSON besides its payload (seq, time, channel name, keys). */
 const MESSAGE_OVERHEAD = 160;
 
 export class FeedError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +85,11 @@ export class Channel {
   private allowance: number;
   private allowanceAt = Date.now();
 
-  constructor(readonly spec: ChannelSpec, private readonly limits: FeedLimits, private readonly replayShare: () => number) {
+  constructor(
+    readonly spec: ChannelSpec,
+    private readonly limits: FeedLimits,
+    private readonly replayShare: () => number,
+  ) {
     this.allowance = limits.channelBytesPerSec;
     this.filler = 'x'.repeat(spec.bytes);
     if (spec.rate > 0) this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -103,7 +117,8 @@ export class Channel {
     this.ring.push(msg);
     this.ringBytes += msg.json.length;
     const share = this.replayShare();
-    while (this.ring.length > 1 && (this.ring.length > this.limits.replay || this.ringBytes > share)) this.ringBytes -= this.ring.shift()!.json.length;
+    while (this.ring.length > 1 && (this.ring.length > this.limits.replay || this.ringBytes > share))
+      this.ringBytes -= this.ring.shift()!.json.length;
     for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);
     return msg;
   }
@@ -115,7 +130,11 @@ export class Channel {
     this.allowance = Math.min(budget, this.allowance + ((now - this.allowanceAt) * budget) / 1000);
     this.allowanceAt = now;
     const cost = this.spec.bytes + MESSAGE_OVERHEAD;
-    if (this.allowance < cost) throw new FeedError(429, `channel '${this.spec.name}' is over its budget of ${budget} bytes/s: publish more slowly`);
+    if (this.allowance < cost)
+      throw new FeedError(
+        429,
+        `channel '${this.spec.name}' is over its budget of ${budget} bytes/s: publish more slowly`,
+      );
     this.allowance -= cost;
     return this.publish();
   }
@@ -124,10 +143,15 @@ export class Channel {
   subscribe(sub: Subscriber, afterSeq?: number): void {
     if (afterSeq !== undefined && afterSeq > this.seq) {
       // A resume point this channel never reached (it restarted, or the client is confused): say so, then go live.
-      sub.reset({ requested: afterSeq + 1, oldest: this.seq + 1, reason: `resume point ${afterSeq} is ahead of the channel (latest ${this.seq})` });
+      sub.reset({
+        requested: afterSeq + 1,
+        oldest: this.seq + 1,
+        reason: `resume point ${afterSeq} is ahead of the channel (latest ${this.seq})`,
+      });
     } else if (afterSeq !== undefined && afterSeq < this.seq) {
       const oldest = this.ring[0]?.seq ?? this.seq + 1;
-      if (afterSeq + 1 < oldest) sub.reset({ requested: afterSeq + 1, oldest, reason: 'too far behind: messages no longer buffered' });
+      if (afterSeq + 1 < oldest)
+        sub.reset({ requested: afterSeq + 1, oldest, reason: 'too far behind: messages no longer buffered' });
       for (const msg of this.ring) if (msg.seq > afterSeq && !sub.deliver(msg)) return;
     }
     this.subscribers.add(sub);
@@ -150,7 +174,7 @@ export class Channel {
   /** Stops publishing and ends every subscriber's connection cleanly (shutdown) or cuts it (removal). */
   close(clean = false): void {
     clearInterval(this.timer);
-    for (const sub of [...this.subscribers]) (clean ? sub.close() : sub.drop());
+    for (const sub of [...this.subscribers]) clean ? sub.close() : sub.drop();
     this.subscribers.clear();
   }
 }
@@ -176,11 +200,21 @@ export class Feed {
   }
 
   parseSpec(body: unknown): ChannelSpec {
-    if (typeof body !== 'object' || body === null) throw new FeedError(400, 'expected a JSON object {"name", "rate", "bytes"}');
+    if (typeof body !== 'object' || body === null)
+      throw new FeedError(400, 'expected a JSON object {"name", "rate", "bytes"}');
     const { name, rate, bytes } = body as Record<string, unknown>;
-    if (typeof name !== 'string' || !NAME.test(name)) throw new FeedError(400, `name must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
-    if (!Number.isInteger(rate) || (rate as number) < 0 || (rate as number) > this.limits.maxRate) throw new FeedError(400, `rate must be a whole number of messages/s from 0 to ${this.limits.maxRate}, got ${JSON.stringify(rate)}`);
-    if (!Number.isInteger(bytes) || (bytes as number) < 0 || (bytes as number) > this.limits.maxBytes) throw new FeedError(400, `bytes must be a whole number from 0 to ${this.limits.maxBytes}, got ${JSON.stringify(bytes)}`);
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new FeedError(400, `name must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+    if (!Number.isInteger(rate) || (rate as number) < 0 || (rate as number) > this.limits.maxRate)
+      throw new FeedError(
+        400,
+        `rate must be a whole number of messages/s from 0 to ${this.limits.maxRate}, got ${JSON.stringify(rate)}`,
+      );
+    if (!Number.isInteger(bytes) || (bytes as number) < 0 || (bytes as number) > this.limits.maxBytes)
+      throw new FeedError(
+        400,
+        `bytes must be a whole number from 0 to ${this.limits.maxBytes}, got ${JSON.stringify(bytes)}`,
+      );
     return { name, rate: rate as number, bytes: bytes as number };
   }
 
@@ -189,17 +223,25 @@ export class Feed {
     const existing = this.channels.get(spec.name);
     if (existing) {
       const s = existing.spec;
-      if (s.rate !== spec.rate || s.bytes !== spec.bytes) throw new FeedError(409, `channel '${spec.name}' exists with rate ${s.rate} and bytes ${s.bytes}`);
+      if (s.rate !== spec.rate || s.bytes !== spec.bytes)
+        throw new FeedError(409, `channel '${spec.name}' exists with rate ${s.rate} and bytes ${s.bytes}`);
       return { created: false };
     }
-    if (this.channels.size >= this.limits.maxChannels) throw new FeedError(429, `too many channels (limit ${this.limits.maxChannels})`);
+    if (this.channels.size >= this.limits.maxChannels)
+      throw new FeedError(429, `too many channels (limit ${this.limits.maxChannels})`);
     const cost = spec.rate * (spec.bytes + MESSAGE_OVERHEAD);
     if (cost > this.limits.channelBytesPerSec) {
-      throw new FeedError(413, `rate × bytes is ${cost} bytes/s with message overhead, over the ${this.limits.channelBytesPerSec} bytes/s one channel may publish`);
+      throw new FeedError(
+        413,
+        `rate × bytes is ${cost} bytes/s with message overhead, over the ${this.limits.channelBytesPerSec} bytes/s one channel may publish`,
+      );
     }
     const committed = this.committed();
     if (committed + cost > this.limits.feedBytesPerSec) {
-      throw new FeedError(429, `channels already publish ${committed} bytes/s; this one would pass the feed's budget of ${this.limits.feedBytesPerSec} bytes/s`);
+      throw new FeedError(
+        429,
+        `channels already publish ${committed} bytes/s; this one would pass the feed's budget of ${this.limits.feedBytesPerSec} bytes/s`,
+      );
     }
     this.channels.set(spec.name, new Channel(spec, this.limits, this.replayShare));
     return { created: true };

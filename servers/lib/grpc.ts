@@ -11,7 +11,13 @@ import type { Readable } from 'node:stream';
 import { statsFor } from './stats.ts';
 import { StrictWire, WireError } from './proto-strict.ts';
 
-export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 /** The repo's proto/ folder, found by walking up from this file (works from dist/ and from a container). */
 export function protoDir(): string {
@@ -37,7 +43,10 @@ export function serviceDefinition(pkg: protoLoader.PackageDefinition, name: stri
 }
 
 export class RpcError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -112,15 +121,22 @@ export function endCallsInFlight(): number {
   return n;
 }
 
-function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, decode: Decode): grpc.UntypedHandleCall {
+function strictHandler(
+  method: grpc.MethodDefinition<unknown, unknown>,
+  handler: grpc.UntypedHandleCall,
+  decode: Decode,
+): grpc.UntypedHandleCall {
   if (!method.requestStream && !method.responseStream) {
     return (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
         (call as { request: unknown }).request = decode(call.request);
-        (handler as grpc.handleUnaryCall<unknown, unknown>)(call as grpc.ServerUnaryCall<unknown, unknown>, (err, value) => {
-          if (err) stats.errors++;
-          callback(err, value);
-        });
+        (handler as grpc.handleUnaryCall<unknown, unknown>)(
+          call as grpc.ServerUnaryCall<unknown, unknown>,
+          (err, value) => {
+            if (err) stats.errors++;
+            callback(err, value);
+          },
+        );
       } catch (err) {
         stats.errors++;
         callback(toServiceError(err));
@@ -132,7 +148,9 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
       track(call, () => call.emit('error', UNAVAILABLE));
       try {
         (call as { request: unknown }).request = decode(call.request);
-        (handler as grpc.handleServerStreamingCall<unknown, unknown>)(call as grpc.ServerWritableStream<unknown, unknown>);
+        (handler as grpc.handleServerStreamingCall<unknown, unknown>)(
+          call as grpc.ServerWritableStream<unknown, unknown>,
+        );
       } catch (err) {
         endWithError(call, err);
       }
@@ -200,7 +218,8 @@ export const MAX_QUEUED_RESPONSE_BYTES = 4 * 1024 * 1024;
 /** Lowers an object-mode response stream's high-water mark so that what it queues stays near MAX_QUEUED_RESPONSE_BYTES. */
 export function boundWrites(call: NodeJS.WritableStream, messageBytes: number): void {
   const state = (call as unknown as { _writableState?: { highWaterMark: number } })._writableState;
-  if (state) state.highWaterMark = Math.max(1, Math.min(16, Math.floor(MAX_QUEUED_RESPONSE_BYTES / Math.max(1, messageBytes))));
+  if (state)
+    state.highWaterMark = Math.max(1, Math.min(16, Math.floor(MAX_QUEUED_RESPONSE_BYTES / Math.max(1, messageBytes))));
 }
 
 /**
@@ -209,7 +228,13 @@ export function boundWrites(call: NodeJS.WritableStream, messageBytes: number): 
  * `write()` returns false nothing more is made until 'drain', so at most the stream's own buffer
  * is queued. Stops (timer cleared) when the call is cancelled or fails.
  */
-export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown, messageBytes = 0): void {
+export function paceStream(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  count: number,
+  intervalMs: number,
+  make: (seq: number) => unknown,
+  messageBytes = 0,
+): void {
   boundWrites(call, messageBytes);
   let seq = 0;
   let stopped = false;
@@ -280,7 +305,11 @@ export function requireToken(matches: (presented: string | null) => boolean): gr
             const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
             if (matches(m ? m[1]! : null)) return mdNext(metadata);
             stats.errors++;
-            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'a valid token is required (metadata authorization: Bearer <token>)', metadata: new grpc.Metadata() });
+            call.sendStatus({
+              code: grpc.status.UNAUTHENTICATED,
+              details: 'a valid token is required (metadata authorization: Bearer <token>)',
+              metadata: new grpc.Metadata(),
+            });
           },
         }),
     });
@@ -310,7 +339,9 @@ export function guardHandshakes(server: grpc.Server, handshakeMs: number): boole
 
 export function bind(server: grpc.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
 }
 

@@ -39,7 +39,12 @@ export interface HttpHostOptions {
 
 const stats = statsFor('http');
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -48,9 +53,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Writes a complete HTTP error response on a raw socket (an upgrade we refuse, or a request Node could not parse) and closes it. */
 export function refuseRaw(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: message });
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+    );
   }
   // A peer that does not read the answer cannot keep the socket.
   setTimeout(() => socket.destroy(), 1000).unref();
@@ -105,12 +114,19 @@ export class HttpHost {
       refuseRaw(socket, 405, 'CONNECT is not supported: this is not a proxy');
     });
     this.server.on('drop', () => stats.errors++); // over maxConnections: Node closes it at once
-    this.server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; bytesWritten?: number }, socket: Duplex) => {
-      stats.errors++;
-      if (err.code === 'ECONNRESET' || !socket.writable || err.bytesWritten) return void socket.destroy();
-      const status = clientErrorStatus(err.code);
-      refuseRaw(socket, status, `${STATUS_CODES[status]}: ${err.reason ?? err.message} (${err.code ?? 'parse error'})`);
-    });
+    this.server.on(
+      'clientError',
+      (err: NodeJS.ErrnoException & { reason?: string; bytesWritten?: number }, socket: Duplex) => {
+        stats.errors++;
+        if (err.code === 'ECONNRESET' || !socket.writable || err.bytesWritten) return void socket.destroy();
+        const status = clientErrorStatus(err.code);
+        refuseRaw(
+          socket,
+          status,
+          `${STATUS_CODES[status]}: ${err.reason ?? err.message} (${err.code ?? 'parse error'})`,
+        );
+      },
+    );
   }
 
   route(method: string, path: string, handler: RouteHandler, opts: RouteOptions = {}): void {
@@ -159,11 +175,19 @@ export class HttpHost {
   }
 
   /** Why this request may not proceed, as a status and message, or null. */
-  private refusal(req: IncomingMessage, url: URL, open: boolean): { status: number; message: string; headers?: Record<string, string> } | null {
+  private refusal(
+    req: IncomingMessage,
+    url: URL,
+    open: boolean,
+  ): { status: number; message: string; headers?: Record<string, string> } | null {
     const origin = originProblem(this.access, req.headers.origin);
     if (origin) return { status: 403, message: origin };
     if (!open && !tokenMatches(this.access, presentedToken(req, url))) {
-      return { status: 401, message: 'a valid token is required (Authorization: Bearer <token>, or ?token=)', headers: { 'www-authenticate': 'Bearer' } };
+      return {
+        status: 401,
+        message: 'a valid token is required (Authorization: Bearer <token>, or ?token=)',
+        headers: { 'www-authenticate': 'Bearer' },
+      };
     }
     return null;
   }
@@ -183,9 +207,15 @@ export class HttpHost {
     }
     if (delegate) return delegate.request(req, res);
     if (route) {
-      if (route.opts.control && req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      if (
+        route.opts.control &&
+        req.method === 'POST' &&
+        !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')
+      ) {
         stats.errors++;
-        return sendJson(res, 415, { error: `${url.pathname} takes Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}` });
+        return sendJson(res, 415, {
+          error: `${url.pathname} takes Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? null)}`,
+        });
       }
       try {
         return route.handler(req, res, url);
@@ -195,7 +225,8 @@ export class HttpHost {
         return sendJson(res, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
       }
     }
-    if (this.sockets.has(url.pathname)) return sendJson(res, 426, { error: `${url.pathname} is a WebSocket endpoint: upgrade required` });
+    if (this.sockets.has(url.pathname))
+      return sendJson(res, 426, { error: `${url.pathname} is a WebSocket endpoint: upgrade required` });
     sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
   }
 
@@ -238,7 +269,10 @@ export async function readJson(req: IncomingMessage, limit = 64 * 1024): Promise
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -22,7 +22,16 @@ interface MessageDescriptor {
   field: Field[];
 }
 
-const VARINT = new Set(['TYPE_INT32', 'TYPE_INT64', 'TYPE_UINT32', 'TYPE_UINT64', 'TYPE_SINT32', 'TYPE_SINT64', 'TYPE_BOOL', 'TYPE_ENUM']);
+const VARINT = new Set([
+  'TYPE_INT32',
+  'TYPE_INT64',
+  'TYPE_UINT32',
+  'TYPE_UINT64',
+  'TYPE_SINT32',
+  'TYPE_SINT64',
+  'TYPE_BOOL',
+  'TYPE_ENUM',
+]);
 const FIXED64 = new Set(['TYPE_FIXED64', 'TYPE_SFIXED64', 'TYPE_DOUBLE']);
 const FIXED32 = new Set(['TYPE_FIXED32', 'TYPE_SFIXED32', 'TYPE_FLOAT']);
 const MAX_DEPTH = 32;
@@ -72,7 +81,8 @@ export class StrictWire {
       throw new WireError(`varint at byte ${pos - 10} is longer than 10 bytes`);
     };
     const need = (n: number, what: string) => {
-      if (pos + n > buf.length) throw new WireError(`${what} at byte ${pos} runs past the end (${n} bytes, ${buf.length - pos} left)`);
+      if (pos + n > buf.length)
+        throw new WireError(`${what} at byte ${pos} runs past the end (${n} bytes, ${buf.length - pos} left)`);
     };
     while (pos < buf.length) {
       const at = pos;
@@ -81,13 +91,15 @@ export class StrictWire {
       const wire = tag % 8;
       if (number === 0) throw new WireError(`field number 0 at byte ${at}`);
       if (number > MAX_FIELD) throw new WireError(`field number ${number} at byte ${at} is over ${MAX_FIELD}`);
-      if (wire === 3 || wire === 4) throw new WireError(`group (wire type ${wire}) at byte ${at}: groups are not accepted`);
+      if (wire === 3 || wire === 4)
+        throw new WireError(`group (wire type ${wire}) at byte ${at}: groups are not accepted`);
       if (wire > 5) throw new WireError(`invalid wire type ${wire} at byte ${at}`);
       const field = fields.get(number);
       if (field) {
         const expected = wireTypeOf(field.type);
         const packed = wire === 2 && expected !== 2 && field.label === 'LABEL_REPEATED';
-        if (wire !== expected && !packed) throw new WireError(`field ${number} (${field.name}) has wire type ${wire}, expected ${expected}`);
+        if (wire !== expected && !packed)
+          throw new WireError(`field ${number} (${field.name}) has wire type ${wire}, expected ${expected}`);
       }
       if (wire === 0) varint();
       else if (wire === 1) (need(8, 'fixed64'), (pos += 8));
@@ -116,13 +128,17 @@ export class StrictWire {
   private checkPacked(body: Uint8Array, wire: number, field: Field): void {
     if (wire === 1 || wire === 5) {
       const size = wire === 1 ? 8 : 4;
-      if (body.length % size !== 0) throw new WireError(`packed field ${field.number} (${field.name}) is ${body.length} bytes, not a multiple of ${size}`);
+      if (body.length % size !== 0)
+        throw new WireError(
+          `packed field ${field.number} (${field.name}) is ${body.length} bytes, not a multiple of ${size}`,
+        );
       return;
     }
     let run = 0;
     for (let i = 0; i < body.length; i++) {
       run = body[i]! & 0x80 ? run + 1 : 0;
-      if (run >= 10) throw new WireError(`packed field ${field.number} (${field.name}) holds a varint longer than 10 bytes`);
+      if (run >= 10)
+        throw new WireError(`packed field ${field.number} (${field.name}) holds a varint longer than 10 bytes`);
     }
     if (run > 0) throw new WireError(`packed field ${field.number} (${field.name}) ends inside a varint`);
   }

@@ -20,16 +20,29 @@ export class ProtocolStats {
   errors = 0;
   private openNow?: () => number;
 
-  opened(): void { this.connections++; this.connectionsTotal++; }
-  closed(): void { this.connections--; }
-  received(bytes: number): void { this.messagesIn++; this.bytesIn += bytes; }
-  sent(bytes: number): void { this.messagesOut++; this.bytesOut += bytes; }
+  opened(): void {
+    this.connections++;
+    this.connectionsTotal++;
+  }
+  closed(): void {
+    this.connections--;
+  }
+  received(bytes: number): void {
+    this.messagesIn++;
+    this.bytesIn += bytes;
+  }
+  sent(bytes: number): void {
+    this.messagesOut++;
+    this.bytesOut += bytes;
+  }
 
   /**
    * For a server that cannot see connections open and close (grpc-js): `count` is asked for the
    * open connections at snapshot time, and the total opened is unknown (null).
    */
-  connectionsFrom(count: () => number): void { this.openNow = count; }
+  connectionsFrom(count: () => number): void {
+    this.openNow = count;
+  }
 
   toJSON() {
     const { openNow, ...counters } = this;
@@ -47,7 +60,12 @@ export function statsFor(protocol: string): ProtocolStats {
 
 export const LAG_WINDOW_MS = 1000;
 
-interface Lag { mean: number; p99: number; max: number; windowMs: number }
+interface Lag {
+  mean: number;
+  p99: number;
+  max: number;
+  windowMs: number;
+}
 
 const RESOLUTION_MS = 10;
 const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });

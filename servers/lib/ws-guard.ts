@@ -35,7 +35,14 @@ export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats:
   const pingMs = Math.max(1000, Math.min(30_000, Math.floor(opts.idleMs / 2)));
   wss.on('connection', (ws: WebSocket) => {
     const now = Date.now();
-    const state: State = { openedAt: now, lastActivity: now, gotMessage: false, awaitingPong: false, idleExempt: false, paused: false };
+    const state: State = {
+      openedAt: now,
+      lastActivity: now,
+      gotMessage: false,
+      awaitingPong: false,
+      idleExempt: false,
+      paused: false,
+    };
     states.set(ws, state);
     ws.on('message', () => {
       state.gotMessage = true;
@@ -88,7 +95,12 @@ export function touch(ws: WebSocket): void {
 }
 
 /** Sends `data`, and stops reading from the peer while more than `maxBufferedBytes` wait to be written to it. */
-export function replyTo(ws: WebSocket, data: string | Buffer | Uint8Array, binary: boolean, maxBufferedBytes: number): void {
+export function replyTo(
+  ws: WebSocket,
+  data: string | Buffer | Uint8Array,
+  binary: boolean,
+  maxBufferedBytes: number,
+): void {
   const s = states.get(ws);
   if (s) s.lastActivity = Date.now();
   ws.send(data, { binary }, () => {
@@ -107,7 +119,11 @@ export function replyTo(ws: WebSocket, data: string | Buffer | Uint8Array, binar
  * Wraps a connection's event handler so that an unexpected error ends only that connection:
  * close 1011 with the error's message, counted in `stats.errors`.
  */
-export function isolated<A extends unknown[]>(ws: WebSocket, stats: ProtocolStats, fn: (...args: A) => void): (...args: A) => void {
+export function isolated<A extends unknown[]>(
+  ws: WebSocket,
+  stats: ProtocolStats,
+  fn: (...args: A) => void,
+): (...args: A) => void {
   return (...args: A) => {
     try {
       fn(...args);

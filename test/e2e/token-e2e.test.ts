@@ -31,7 +31,8 @@ const SCENARIOS: Array<[string, Record<string, string>]> = [
   ['grpc-over-ws.js', { ITERATIONS: '1', COUNT: '10', CALL: 'unary' }],
 ];
 
-const failedChecks = (run: K6Run) => Object.values(run.summary ? checksOf(run.summary) : {}).reduce((n, c) => n + c.fails, 0);
+const failedChecks = (run: K6Run) =>
+  Object.values(run.summary ? checksOf(run.summary) : {}).reduce((n, c) => n + c.fails, 0);
 
 describe('every scenario with --token and -e TOKEN', () => {
   for (const [script, settings] of SCENARIOS) {
@@ -53,7 +54,10 @@ describe('without TOKEN every family is refused', () => {
       const run = await runK6(script, { ...servers.env(), ...settings }, { timeoutMs: 120_000 });
       const errors = run.summary?.metrics?.rtb_errors?.count ?? 0;
       const refusedHttp = /HTTP 401/.test(run.stderr + run.stdout); // e.g. the feed's channel declaration, which aborts the iteration
-      assert.ok(run.code !== 0 || failedChecks(run) > 0 || errors > 0 || refusedHttp, `${script} without a token did not succeed (exit ${run.code}, ${failedChecks(run)} failed checks, ${errors} errors)`);
+      assert.ok(
+        run.code !== 0 || failedChecks(run) > 0 || errors > 0 || refusedHttp,
+        `${script} without a token did not succeed (exit ${run.code}, ${failedChecks(run)} failed checks, ${errors} errors)`,
+      );
     });
   }
 });

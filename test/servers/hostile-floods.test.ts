@@ -19,8 +19,12 @@ const FLOOD_RSS_MIB = 500;
 const NEVER_READ_RSS_MIB = 900;
 
 let s: Servers;
-before(async () => { s = await startServers(['--handshake-ms', '2000']); });
-after(async () => { assert.equal(await s.stop(), 0); });
+before(async () => {
+  s = await startServers(['--handshake-ms', '2000']);
+});
+after(async () => {
+  assert.equal(await s.stop(), 0);
+});
 
 const rssMiB = async () => Math.round((await stats(s)).rssBytes / MiB);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +42,12 @@ function nonReading(url: string): Promise<WebSocket> {
 }
 
 /** Sends `frame` until `totalBytes` went out or the socket stops taking it (our own buffer over 64 MiB). */
-async function pushWithoutReading(ws: WebSocket, frame: string | Buffer, totalBytes: number, ms: number): Promise<number> {
+async function pushWithoutReading(
+  ws: WebSocket,
+  frame: string | Buffer,
+  totalBytes: number,
+  ms: number,
+): Promise<number> {
   let sent = 0;
   const until = Date.now() + ms;
   while (sent < totalBytes && Date.now() < until) {
@@ -58,14 +67,22 @@ describe('floods', () => {
     const sockets: WebSocket[] = [];
     try {
       for (let i = 0; i < 2000; i += 250) {
-        const batch = Array.from({ length: 250 }, () => new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(s.wsUrl(i % 500 === 0 ? '/image' : '/echo'));
-          ws.on('open', () => resolve(ws));
-          ws.on('error', reject);
-        }));
+        const batch = Array.from(
+          { length: 250 },
+          () =>
+            new Promise<WebSocket>((resolve, reject) => {
+              const ws = new WebSocket(s.wsUrl(i % 500 === 0 ? '/image' : '/echo'));
+              ws.on('open', () => resolve(ws));
+              ws.on('error', reject);
+            }),
+        );
         sockets.push(...(await Promise.all(batch)));
       }
-      await waitFor('2,000 connections in /stats', async () => (await stats(s)).protocols.ws!.connections >= 2000, 10_000);
+      await waitFor(
+        '2,000 connections in /stats',
+        async () => (await stats(s)).protocols.ws!.connections >= 2000,
+        10_000,
+      );
       t.diagnostic(`RSS with 2,000 connections: ${await rssMiB()} MiB`);
       await assertHealthy(s, { rssMiB: FLOOD_RSS_MIB });
     } finally {
@@ -75,24 +92,37 @@ describe('floods', () => {
 
   test('slowloris: 300 connections trickling headers get 408 within the handshake time; others are served meanwhile', async () => {
     const port = portOf(s);
-    const results = Array.from({ length: 300 }, () => new Promise<string>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      let got = '';
-      const parts = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: '.split('');
-      const drip = setInterval(() => (parts.length ? socket.write(parts.shift()!) : socket.write('a')), 200);
-      socket.on('data', (d) => (got += d));
-      socket.on('close', () => { clearInterval(drip); resolve(got); });
-      socket.on('error', () => {});
-      setTimeout(() => socket.destroy(), 10_000);
-    }));
+    const results = Array.from(
+      { length: 300 },
+      () =>
+        new Promise<string>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          let got = '';
+          const parts = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: '.split('');
+          const drip = setInterval(() => (parts.length ? socket.write(parts.shift()!) : socket.write('a')), 200);
+          socket.on('data', (d) => (got += d));
+          socket.on('close', () => {
+            clearInterval(drip);
+            resolve(got);
+          });
+          socket.on('error', () => {});
+          setTimeout(() => socket.destroy(), 10_000);
+        }),
+    );
     const started = Date.now();
     await sleep(500);
     const t0 = Date.now();
     assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200);
     assert.ok(Date.now() - t0 < 1000, 'a good request is answered at once during the flood');
     const replies = await Promise.all(results);
-    assert.ok(replies.every((r) => r.startsWith('HTTP/1.1 408')), `every trickler got 408 (${replies.filter((r) => !r.startsWith('HTTP/1.1 408')).length} did not)`);
-    assert.ok(Date.now() - started < 8000, `all cut within ${Date.now() - started} ms (handshake 2000 ms + checking interval)`);
+    assert.ok(
+      replies.every((r) => r.startsWith('HTTP/1.1 408')),
+      `every trickler got 408 (${replies.filter((r) => !r.startsWith('HTTP/1.1 408')).length} did not)`,
+    );
+    assert.ok(
+      Date.now() - started < 8000,
+      `all cut within ${Date.now() - started} ms (handshake 2000 ms + checking interval)`,
+    );
     await assertHealthy(s, { rssMiB: FLOOD_RSS_MIB });
   });
 
@@ -110,9 +140,14 @@ describe('floods', () => {
         ...sio.map((ws) => pushWithoutReading(ws, sioFrame, 200 * MiB, 8000)),
       ]);
       const after = await rssMiB();
-      t.diagnostic(`RSS ${before} → ${after} MiB; clients pushed ${sent.map((b) => Math.round(b / MiB)).join('+')} MiB`);
+      t.diagnostic(
+        `RSS ${before} → ${after} MiB; clients pushed ${sent.map((b) => Math.round(b / MiB)).join('+')} MiB`,
+      );
       // Without backpressure each of the 5 would pin what it sent (the issue saw ~820 MiB per 800 MiB sent).
-      assert.ok(after - before < 300, `RSS grew ${after - before} MiB (from ${before}) while clients tried to push ${sent.map((b) => Math.round(b / MiB)).join('+')} MiB and read nothing`);
+      assert.ok(
+        after - before < 300,
+        `RSS grew ${after - before} MiB (from ${before}) while clients tried to push ${sent.map((b) => Math.round(b / MiB)).join('+')} MiB and read nothing`,
+      );
       await assertHealthy(s, { rssMiB: NEVER_READ_RSS_MIB });
     } finally {
       for (const ws of [...echo, ...sio]) ws.terminate();
@@ -122,28 +157,35 @@ describe('floods', () => {
   test('bridge clients that never read a server stream, and 64 concurrent 8 MiB gRPC calls: RSS under the bound', async (t) => {
     const note = 8 * MiB - 4096;
     const filter = Buffer.concat([pbVarint(2, 100_000), pbVarint(4, note)]);
-    const bridged = await Promise.all(Array.from({ length: 10 }, async () => {
-      const ws = new WebSocket(s.wsUrl('/grpc-ws'));
-      await new Promise((r) => ws.on('open', r));
-      ws.send(encodeHeader('/rtbench.orders.v1.OrderService/SubscribeOrders'));
-      ws.send(encodeFrame(FLAG_DATA, filter));
-      ws.send(encodeFrame(FLAG_HALF_CLOSE));
-      await sleep(100);
-      (ws as unknown as { _socket: Socket })._socket.pause();
-      return ws;
-    }));
+    const bridged = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const ws = new WebSocket(s.wsUrl('/grpc-ws'));
+        await new Promise((r) => ws.on('open', r));
+        ws.send(encodeHeader('/rtbench.orders.v1.OrderService/SubscribeOrders'));
+        ws.send(encodeFrame(FLAG_DATA, filter));
+        ws.send(encodeFrame(FLAG_HALF_CLOSE));
+        await sleep(100);
+        (ws as unknown as { _socket: Socket })._socket.pause();
+        return ws;
+      }),
+    );
     const client = grpcClient(s);
     try {
       const big = pbBytes(2, Buffer.alloc(8 * MiB - 64, 1));
       let peak = 0;
-      const calls = Promise.all(Array.from({ length: 64 }, () => grpcRaw(client, '/rtbench.echo.v1.EchoService/Echo', 'unary', [big])));
+      const calls = Promise.all(
+        Array.from({ length: 64 }, () => grpcRaw(client, '/rtbench.echo.v1.EchoService/Echo', 'unary', [big])),
+      );
       const sampler = setInterval(() => void rssMiB().then((r) => (peak = Math.max(peak, r))), 250);
       const results = await calls;
       await sleep(2000); // the bridged streams keep pushing into sockets nobody reads
       clearInterval(sampler);
       peak = Math.max(peak, await rssMiB());
       t.diagnostic(`peak RSS ${peak} MiB`);
-      assert.ok(results.every((r) => r.code === 0 || r.code === grpc.status.DEADLINE_EXCEEDED), `calls end OK (or wait their turn past the deadline): ${[...new Set(results.map((r) => r.code))]}`);
+      assert.ok(
+        results.every((r) => r.code === 0 || r.code === grpc.status.DEADLINE_EXCEEDED),
+        `calls end OK (or wait their turn past the deadline): ${[...new Set(results.map((r) => r.code))]}`,
+      );
       assert.ok(peak < NEVER_READ_RSS_MIB, `peak RSS ${peak} MiB under ${NEVER_READ_RSS_MIB} MiB`);
       await assertHealthy(s, { rssMiB: NEVER_READ_RSS_MIB });
     } finally {
@@ -157,15 +199,25 @@ describe('shutdown under load', () => {
   test('WebSocket peers get 1001, SSE ends, gRPC streams end UNAVAILABLE, a non-reading client cannot hold it; exit 0', async (t) => {
     const srv = await startServers();
     const closes: Array<Promise<number>> = [];
-    const closeOf = (ws: WebSocket) => new Promise<number>((resolve) => { ws.on('close', (code) => resolve(code)); ws.on('error', () => {}); });
+    const closeOf = (ws: WebSocket) =>
+      new Promise<number>((resolve) => {
+        ws.on('close', (code) => resolve(code));
+        ws.on('error', () => {});
+      });
     // busy echo clients
     for (let i = 0; i < 20; i++) {
       const ws = new WebSocket(srv.wsUrl('/echo'));
-      ws.on('open', () => { const t = setInterval(() => (ws.readyState === ws.OPEN ? ws.send('x'.repeat(1000)) : clearInterval(t)), 5); });
+      ws.on('open', () => {
+        const t = setInterval(() => (ws.readyState === ws.OPEN ? ws.send('x'.repeat(1000)) : clearInterval(t)), 5);
+      });
       closes.push(closeOf(ws));
     }
     // feed subscribers over WebSocket
-    await fetch(`${srv.httpUrl}/feed/channels`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"down","rate":200,"bytes":256}' });
+    await fetch(`${srv.httpUrl}/feed/channels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"down","rate":200,"bytes":256}',
+    });
     const feedCloses: Array<Promise<number>> = [];
     for (let i = 0; i < 5; i++) {
       const ws = new WebSocket(srv.wsUrl('/feed'));
@@ -174,7 +226,10 @@ describe('shutdown under load', () => {
     }
     // an SSE stream
     const sse = await fetch(`${srv.httpUrl}/sse?channel=down`);
-    const sseEnded = (async () => { for await (const _ of sse.body as unknown as AsyncIterable<Uint8Array>); return true; })().catch(() => false);
+    const sseEnded = (async () => {
+      for await (const _ of sse.body as unknown as AsyncIterable<Uint8Array>);
+      return true;
+    })().catch(() => false);
     // a Socket.IO client that stops reading after pushing replies at itself
     const sio = await new Promise<WebSocket>((resolve) => {
       const ws = new WebSocket(`${srv.wsUrl('/socket.io/')}?EIO=4&transport=websocket`);
@@ -190,7 +245,9 @@ describe('shutdown under load', () => {
     });
     // a gRPC server stream in flight
     const client = grpcClient(srv);
-    const stream = grpcRaw(client, '/rtbench.orders.v1.OrderService/SubscribeOrders', 'server', [Buffer.concat([pbVarint(2, 100_000), pbVarint(3, 20)])]);
+    const stream = grpcRaw(client, '/rtbench.orders.v1.OrderService/SubscribeOrders', 'server', [
+      Buffer.concat([pbVarint(2, 100_000), pbVarint(3, 20)]),
+    ]);
     await sleep(800);
     const started = Date.now();
     const code = await srv.stop();
@@ -199,9 +256,15 @@ describe('shutdown under load', () => {
     assert.equal(code, 0, `exit 0 on SIGTERM:\n${srv.output().slice(-1500)}`);
     assert.ok(took < 4500, `shutdown took ${took} ms with a non-reading client (grace 2 s per part)`);
     const echoCodes = await Promise.all(closes);
-    assert.ok(echoCodes.every((c) => c === 1001), `echo peers got 1001: ${[...new Set(echoCodes)]}`);
+    assert.ok(
+      echoCodes.every((c) => c === 1001),
+      `echo peers got 1001: ${[...new Set(echoCodes)]}`,
+    );
     const feedCodes = await Promise.all(feedCloses);
-    assert.ok(feedCodes.every((c) => c === 1001), `feed subscribers got 1001: ${[...new Set(feedCodes)]}`);
+    assert.ok(
+      feedCodes.every((c) => c === 1001),
+      `feed subscribers got 1001: ${[...new Set(feedCodes)]}`,
+    );
     assert.equal(await sseEnded, true, 'the SSE stream ended cleanly');
     const st = await stream;
     assert.equal(st.code, grpc.status.UNAVAILABLE, `gRPC stream: ${grpc.status[st.code]} ${st.details}`);

@@ -8,7 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import type { Servers } from '../helpers.ts';
-import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../../contracts/grpc-ws-frames.ts';
+import {
+  FLAG_DATA,
+  FLAG_HALF_CLOSE,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeader,
+} from '../../contracts/grpc-ws-frames.ts';
 
 export const WAIT_MS = 4000;
 
@@ -23,7 +29,9 @@ export interface RawReply {
 /** Writes `bytes` on a new TCP connection and reads until the server closes it or `waitMs` passes. */
 export function rawTcp(port: number, bytes: string | Buffer, waitMs = WAIT_MS, host = '127.0.0.1'): Promise<RawReply> {
   return new Promise((resolve) => {
-    const socket = connect(port, host, () => socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes));
+    const socket = connect(port, host, () =>
+      socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes),
+    );
     const chunks: Buffer[] = [];
     let done = false;
     const finish = (closed: boolean) => {
@@ -40,7 +48,8 @@ export function rawTcp(port: number, bytes: string | Buffer, waitMs = WAIT_MS, h
       chunks.push(d);
       // A complete non-upgrade response with a body length: no need to wait for the close.
       const text = Buffer.concat(chunks).toString('latin1');
-      if (/^HTTP\/1\.1 101/.test(text) && closeCodeIn({ status: 101, text, closed: false }) !== null) return finish(true);
+      if (/^HTTP\/1\.1 101/.test(text) && closeCodeIn({ status: 101, text, closed: false }) !== null)
+        return finish(true);
       const cl = /content-length: (\d+)/i.exec(text);
       const head = text.indexOf('\r\n\r\n');
       if (!/^HTTP\/1\.1 101/.test(text) && cl && head >= 0 && text.length - head - 4 >= Number(cl[1])) finish(true);
@@ -57,10 +66,18 @@ export async function inBatches<T>(items: T[], width: number, fn: (item: T) => P
 
 /** Protocol violations every WebSocket endpoint must answer with a close code (1002 protocol error, 1007, 1009). */
 export function rawFrameFaults(maxPayload: number): Array<[string, Buffer, number]> {
-  const close = (code: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(code); return b; };
+  const close = (code: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16BE(code);
+    return b;
+  };
   return [
     ['an unmasked frame', wsFrame(0x1, 'hi', { mask: false }), 1002],
-    ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, Buffer, number] => [`reserved opcode 0x${op.toString(16)}`, wsFrame(op, 'x'), 1002]),
+    ...[0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf].map((op): [string, Buffer, number] => [
+      `reserved opcode 0x${op.toString(16)}`,
+      wsFrame(op, 'x'),
+      1002,
+    ]),
     ['RSV1 without an extension', wsFrame(0x1, 'x', { rsv: 4 }), 1002],
     ['RSV2', wsFrame(0x1, 'x', { rsv: 2 }), 1002],
     ['RSV3', wsFrame(0x2, 'x', { rsv: 1 }), 1002],
@@ -68,13 +85,36 @@ export function rawFrameFaults(maxPayload: number): Array<[string, Buffer, numbe
     ['a fragmented ping', wsFrame(0x9, 'x', { fin: false }), 1002],
     ['a ping over 125 bytes', wsFrame(0x9, Buffer.alloc(126)), 1002],
     ['a close with a 1-byte body', wsFrame(0x8, Buffer.from([3])), 1002],
-    ...[0, 999, 1004, 1005, 1006, 1016, 2999, 5000].map((c): [string, Buffer, number] => [`a close with invalid code ${c}`, wsFrame(0x8, close(c)), 1002]),
-    ['a new message inside a fragmented one', Buffer.concat([wsFrame(0x1, 'a', { fin: false }), wsFrame(0x1, 'b')]), 1002],
+    ...[0, 999, 1004, 1005, 1006, 1016, 2999, 5000].map((c): [string, Buffer, number] => [
+      `a close with invalid code ${c}`,
+      wsFrame(0x8, close(c)),
+      1002,
+    ]),
+    [
+      'a new message inside a fragmented one',
+      Buffer.concat([wsFrame(0x1, 'a', { fin: false }), wsFrame(0x1, 'b')]),
+      1002,
+    ],
     ['a text frame that is not UTF-8', wsFrame(0x1, Buffer.from([0xc3, 0x28])), 1007],
     ['a text frame with a lone surrogate', wsFrame(0x1, Buffer.from([0xed, 0xa0, 0x80])), 1007],
-    ['a frame announcing more than the maximum', wsFrame(0x2, Buffer.alloc(0), { lengthOverride: maxPayload + 1 }), 1009],
-    ['a 64-bit length over 2^53', Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]), 1009],
-    ['fragments adding up past the maximum', Buffer.concat([wsFrame(0x2, Buffer.alloc(Math.ceil(maxPayload / 2) + 1), { fin: false }), wsFrame(0x0, Buffer.alloc(Math.ceil(maxPayload / 2) + 1))]), 1009],
+    [
+      'a frame announcing more than the maximum',
+      wsFrame(0x2, Buffer.alloc(0), { lengthOverride: maxPayload + 1 }),
+      1009,
+    ],
+    [
+      'a 64-bit length over 2^53',
+      Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]),
+      1009,
+    ],
+    [
+      'fragments adding up past the maximum',
+      Buffer.concat([
+        wsFrame(0x2, Buffer.alloc(Math.ceil(maxPayload / 2) + 1), { fin: false }),
+        wsFrame(0x0, Buffer.alloc(Math.ceil(maxPayload / 2) + 1)),
+      ]),
+      1009,
+    ],
   ];
 }
 
@@ -82,7 +122,11 @@ export const portOf = (s: Servers) => Number(new URL(s.httpUrl).port);
 export const grpcPortOf = (s: Servers) => Number(s.grpcAddr.split(':').pop());
 
 /** A client WebSocket frame, masked as RFC 6455 requires of clients (unless `mask` is false). */
-export function wsFrame(opcode: number, payload: Buffer | string = Buffer.alloc(0), opts: { fin?: boolean; rsv?: number; mask?: boolean; lengthOverride?: number } = {}): Buffer {
+export function wsFrame(
+  opcode: number,
+  payload: Buffer | string = Buffer.alloc(0),
+  opts: { fin?: boolean; rsv?: number; mask?: boolean; lengthOverride?: number } = {},
+): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const fin = opts.fin ?? true;
   const mask = opts.mask ?? true;
@@ -103,7 +147,9 @@ export function wsFrame(opcode: number, payload: Buffer | string = Buffer.alloc(
 }
 
 export function upgradeRequest(path: string, headers: Record<string, string> = {}): string {
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   const key = randomBytes(16).toString('base64');
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
 }
@@ -118,7 +164,13 @@ export function closeCodeIn(reply: RawReply): number | null {
     const opcode = buf[pos]! & 0x0f;
     let len = buf[pos + 1]! & 0x7f;
     let off = pos + 2;
-    if (len === 126) { len = buf.readUInt16BE(off); off += 2; } else if (len === 127) { len = Number(buf.readBigUInt64BE(off)); off += 8; }
+    if (len === 126) {
+      len = buf.readUInt16BE(off);
+      off += 2;
+    } else if (len === 127) {
+      len = Number(buf.readBigUInt64BE(off));
+      off += 8;
+    }
     if (opcode === 0x8) return len >= 2 ? buf.readUInt16BE(off) : 1005;
     pos = off + len;
   }
@@ -134,7 +186,11 @@ export interface WsOutcome {
 }
 
 /** Opens a WebSocket, sends `frames`, collects messages until the server closes (or `waitMs`: code -1). */
-export function wsExchange(url: string, frames: Array<string | Buffer>, opts: { headers?: Record<string, string>; waitMs?: number; until?: (n: number) => boolean } = {}): Promise<WsOutcome> {
+export function wsExchange(
+  url: string,
+  frames: Array<string | Buffer>,
+  opts: { headers?: Record<string, string>; waitMs?: number; until?: (n: number) => boolean } = {},
+): Promise<WsOutcome> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers: opts.headers });
     const messages: WsOutcome['messages'] = [];
@@ -147,12 +203,16 @@ export function wsExchange(url: string, frames: Array<string | Buffer>, opts: { 
       ws.terminate();
     };
     const timer = setTimeout(() => done({ code: -1, reason: 'still open' }), opts.waitMs ?? WAIT_MS);
-    ws.on('open', () => { for (const f of frames) ws.send(f, { binary: typeof f !== 'string' }); });
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f, { binary: typeof f !== 'string' });
+    });
     ws.on('message', (data: Buffer, binary) => {
       messages.push({ data, binary });
       if (opts.until?.(messages.length)) done({ code: 0, reason: 'enough messages' });
     });
-    ws.on('unexpected-response', (_req, res) => done({ code: -2, reason: `HTTP ${res.statusCode}`, refused: res.statusCode }));
+    ws.on('unexpected-response', (_req, res) =>
+      done({ code: -2, reason: `HTTP ${res.statusCode}`, refused: res.statusCode }),
+    );
     ws.on('close', (code, reason) => done({ code, reason: String(reason) }));
     ws.on('error', () => {});
   });
@@ -167,13 +227,20 @@ export interface GrpcOutcome {
 }
 
 /** A gRPC call with raw request bytes (one for unary/server streaming, a list for request streams). */
-export function grpcRaw(client: grpc.Client, path: string, kind: 'unary' | 'server' | 'client' | 'bidi', requests: Buffer[], metadata = new grpc.Metadata()): Promise<GrpcOutcome> {
+export function grpcRaw(
+  client: grpc.Client,
+  path: string,
+  kind: 'unary' | 'server' | 'client' | 'bidi',
+  requests: Buffer[],
+  metadata = new grpc.Metadata(),
+): Promise<GrpcOutcome> {
   return new Promise((resolve) => {
     let responses = 0;
     const deadline = Date.now() + WAIT_MS;
     const done = (s: { code: number; details: string }) => resolve({ code: s.code, details: s.details, responses });
     if (kind === 'unary' || kind === 'client') {
-      const cb = (err: grpc.ServiceError | null) => done(err ? { code: err.code, details: err.details } : { code: 0, details: '' });
+      const cb = (err: grpc.ServiceError | null) =>
+        done(err ? { code: err.code, details: err.details } : { code: 0, details: '' });
       if (kind === 'unary') client.makeUnaryRequest(path, same, same, requests[0]!, metadata, { deadline }, cb);
       else {
         const call = client.makeClientStreamRequest(path, same, same, metadata, { deadline }, cb);
@@ -182,7 +249,10 @@ export function grpcRaw(client: grpc.Client, path: string, kind: 'unary' | 'serv
       }
       return;
     }
-    const call = kind === 'server' ? client.makeServerStreamRequest(path, same, same, requests[0]!, metadata, { deadline }) : client.makeBidiStreamRequest(path, same, same, metadata, { deadline });
+    const call =
+      kind === 'server'
+        ? client.makeServerStreamRequest(path, same, same, requests[0]!, metadata, { deadline })
+        : client.makeBidiStreamRequest(path, same, same, metadata, { deadline });
     call.on('data', () => responses++);
     call.on('error', () => {});
     call.on('status', (s: grpc.StatusObject) => done(s));
@@ -195,7 +265,11 @@ export function grpcRaw(client: grpc.Client, path: string, kind: 'unary' | 'serv
 }
 
 export function grpcClient(s: Servers, opts: grpc.ChannelOptions = {}): grpc.Client {
-  return new grpc.Client(s.grpcAddr, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1, ...opts });
+  return new grpc.Client(s.grpcAddr, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+    'grpc.max_receive_message_length': -1,
+    ...opts,
+  });
 }
 
 // ---- protobuf bytes by hand --------------------------------------------------------------
@@ -235,7 +309,10 @@ export function malformedWire(): Array<[string, Buffer]> {
     ['lone group end (wire type 4)', Buffer.from([0x0c])],
     ['11-byte varint value', Buffer.concat([Buffer.from([0x78]), elevenByteVarint])],
     ['11-byte varint tag', elevenByteVarint],
-    ['10-byte varint overflowing 64 bits', Buffer.from([0x78, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])],
+    [
+      '10-byte varint overflowing 64 bits',
+      Buffer.from([0x78, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+    ],
     ['truncated varint', Buffer.from([0x78, 0x80])],
     ['truncated tag', Buffer.from([0x80])],
     ['length past the end', Buffer.from([0x7a, 0x05, 0x01])],
@@ -256,7 +333,12 @@ export function malformedWire(): Array<[string, Buffer]> {
 
 /** Known fields given the wrong wire type: for each field, each wire type it is not. */
 export function wrongWireTypes(fields: Array<[number, number]>): Array<[string, Buffer]> {
-  const sample: Record<number, Buffer> = { 0: varint(1), 1: Buffer.alloc(8, 1), 2: Buffer.concat([varint(1), Buffer.from([0x31])]), 5: Buffer.alloc(4, 1) };
+  const sample: Record<number, Buffer> = {
+    0: varint(1),
+    1: Buffer.alloc(8, 1),
+    2: Buffer.concat([varint(1), Buffer.from([0x31])]),
+    5: Buffer.alloc(4, 1),
+  };
   const out: Array<[string, Buffer]> = [];
   for (const [field, wire] of fields) {
     for (const w of [0, 1, 2, 5]) {
@@ -277,7 +359,14 @@ export interface HealthOptions {
 }
 
 /** Reads /stats (with the token if given). */
-export async function stats(s: Servers, token?: string): Promise<{ rssBytes: number; limits: Record<string, number | boolean>; protocols: Record<string, { errors: number; connections: number }> }> {
+export async function stats(
+  s: Servers,
+  token?: string,
+): Promise<{
+  rssBytes: number;
+  limits: Record<string, number | boolean>;
+  protocols: Record<string, { errors: number; connections: number }>;
+}> {
   const res = await fetch(`${s.httpUrl}/stats`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   assert.equal(res.status, 200);
   return (await res.json()) as never;
@@ -298,16 +387,24 @@ export async function assertHealthy(s: Servers, opts: HealthOptions): Promise<vo
   assert.equal(JSON.parse(image.messages[0]?.data.toString() ?? '{}').match, true, 'an image upload is acknowledged');
   // SSE: a channel that publishes on demand
   const json = { ...auth, 'content-type': 'application/json' };
-  const declared = await fetch(`${s.httpUrl}/feed/channels`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'health', rate: 0, bytes: 8 }) });
+  const declared = await fetch(`${s.httpUrl}/feed/channels`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ name: 'health', rate: 0, bytes: 8 }),
+  });
   assert.ok([200, 201].includes(declared.status), `declare a channel: ${declared.status}`);
   const ctrl = new AbortController();
-  const sse = await fetch(`${s.httpUrl}/sse?channel=health`, { headers: { ...auth, 'last-event-id': '0' }, signal: ctrl.signal });
+  const sse = await fetch(`${s.httpUrl}/sse?channel=health`, {
+    headers: { ...auth, 'last-event-id': '0' },
+    signal: ctrl.signal,
+  });
   assert.equal(sse.status, 200);
   await fetch(`${s.httpUrl}/feed/publish?channel=health`, { method: 'POST', headers: json });
   const reader = (sse.body as ReadableStream<Uint8Array>).getReader();
   let text = '';
   const until = Date.now() + WAIT_MS;
-  while (!/\ndata: \{"seq"/.test(text) && Date.now() < until) text += new TextDecoder().decode((await reader.read()).value);
+  while (!/\ndata: \{"seq"/.test(text) && Date.now() < until)
+    text += new TextDecoder().decode((await reader.read()).value);
   ctrl.abort();
   assert.match(text, /data: \{"seq"/, 'an SSE message arrives');
   // Socket.IO over its WebSocket transport
@@ -321,27 +418,48 @@ export async function assertHealthy(s: Servers, opts: HealthOptions): Promise<vo
   client.close();
   assert.equal(direct.code, 0, `a gRPC Echo succeeds: ${direct.details}`);
   // gRPC over WebSocket
-  const bridged = await wsExchange(s.wsUrl('/grpc-ws'), [encodeHeader('/rtbench.echo.v1.EchoService/Echo'), Buffer.from(encodeFrame(FLAG_DATA, pbVarint(1, 5))), Buffer.from(encodeFrame(FLAG_HALF_CLOSE))], { headers: auth });
+  const bridged = await wsExchange(
+    s.wsUrl('/grpc-ws'),
+    [
+      encodeHeader('/rtbench.echo.v1.EchoService/Echo'),
+      Buffer.from(encodeFrame(FLAG_DATA, pbVarint(1, 5))),
+      Buffer.from(encodeFrame(FLAG_HALF_CLOSE)),
+    ],
+    { headers: auth },
+  );
   const trailer = bridged.messages.find((m) => m.data[0] === 0x80);
   assert.ok(trailer, 'the bridge answers with a trailer');
   assert.equal(decodeTrailer(trailer.data.subarray(5)).code, 0, 'a bridged Echo succeeds');
   // Memory
   const st = await stats(s, opts.token);
-  assert.ok(st.rssBytes < opts.rssMiB * 1024 * 1024, `RSS ${Math.round(st.rssBytes / 1048576)} MiB is under ${opts.rssMiB} MiB`);
+  assert.ok(
+    st.rssBytes < opts.rssMiB * 1024 * 1024,
+    `RSS ${Math.round(st.rssBytes / 1048576)} MiB is under ${opts.rssMiB} MiB`,
+  );
 }
 
 /** Connects to Socket.IO over WebSocket, sends echo("hi") with ack 1, returns the ack packet text. */
 export function socketIoEcho(s: Servers, token?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${s.wsUrl('/socket.io/')}?EIO=4&transport=websocket`);
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error('no Socket.IO ack')); }, WAIT_MS);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('no Socket.IO ack'));
+    }, WAIT_MS);
     ws.on('message', (d: Buffer) => {
       const m = d.toString();
       if (m.startsWith('0')) ws.send(token ? `40${JSON.stringify({ token })}` : '40');
       else if (m.startsWith('40')) ws.send('421["echo","hi"]');
       else if (m === '2') ws.send('3');
-      else if (m.startsWith('43')) { clearTimeout(timer); ws.close(); resolve(m); }
-      else if (m.startsWith('44')) { clearTimeout(timer); ws.close(); resolve(m); }
+      else if (m.startsWith('43')) {
+        clearTimeout(timer);
+        ws.close();
+        resolve(m);
+      } else if (m.startsWith('44')) {
+        clearTimeout(timer);
+        ws.close();
+        resolve(m);
+      }
     });
     ws.on('error', () => {});
   });

@@ -6,26 +6,47 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { startServers, type Servers } from '../helpers.ts';
-import { FLAG_DATA, FLAG_HALF_CLOSE, decodeTrailer, encodeFrame, encodeHeader } from '../../contracts/grpc-ws-frames.ts';
+import {
+  FLAG_DATA,
+  FLAG_HALF_CLOSE,
+  decodeTrailer,
+  encodeFrame,
+  encodeHeader,
+} from '../../contracts/grpc-ws-frames.ts';
 import { assertHealthy, grpcClient, grpcRaw, pbVarint, socketIoEcho, wsExchange } from './hostile-lib.ts';
 
 const TOKEN = 's3cret-token';
 let s: Servers;
-before(async () => { s = await startServers(['--token', TOKEN]); });
-after(async () => { assert.equal(await s.stop(), 0); });
+before(async () => {
+  s = await startServers(['--token', TOKEN]);
+});
+after(async () => {
+  assert.equal(await s.stop(), 0);
+});
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 test('HTTP routes and SSE: 401 without the token or with a wrong one; served with it in the header or the query', async () => {
   assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200, '/healthz is open');
-  for (const headers of [{}, bearer('wrong'), { authorization: TOKEN }, { authorization: 'Basic czNjcmV0' }, bearer(TOKEN + 'x')]) {
+  for (const headers of [
+    {},
+    bearer('wrong'),
+    { authorization: TOKEN },
+    { authorization: 'Basic czNjcmV0' },
+    bearer(TOKEN + 'x'),
+  ]) {
     const res = await fetch(`${s.httpUrl}/stats`, { headers });
     assert.equal(res.status, 401, `/stats with ${JSON.stringify(headers)}`);
     assert.equal(res.headers.get('www-authenticate'), 'Bearer');
   }
   assert.equal((await fetch(`${s.httpUrl}/stats`, { headers: bearer(TOKEN) })).status, 200);
   assert.equal((await fetch(`${s.httpUrl}/stats?token=${TOKEN}`)).status, 200);
-  const declare = (headers: Record<string, string>) => fetch(`${s.httpUrl}/feed/channels`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"name":"t","rate":0,"bytes":1}' });
+  const declare = (headers: Record<string, string>) =>
+    fetch(`${s.httpUrl}/feed/channels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: '{"name":"t","rate":0,"bytes":1}',
+    });
   assert.equal((await declare({})).status, 401);
   assert.equal((await declare(bearer(TOKEN))).status, 201);
   assert.equal((await fetch(`${s.httpUrl}/sse?channel=t`)).status, 401);
@@ -44,7 +65,11 @@ test('WebSocket endpoints and the bridge: upgrade refused with 401 without the t
   const viaQuery = await wsExchange(`${s.wsUrl('/echo')}?token=${TOKEN}`, ['hi'], { until: (n) => n >= 1 });
   assert.equal(viaQuery.messages[0]?.data.toString(), 'hi');
   // The bridge passes the token on to the gRPC server, which requires it too.
-  const bridged = await wsExchange(`${s.wsUrl('/grpc-ws')}?token=${TOKEN}`, [encodeHeader('/rtbench.echo.v1.EchoService/Echo'), Buffer.from(encodeFrame(FLAG_DATA, pbVarint(1, 3))), Buffer.from(encodeFrame(FLAG_HALF_CLOSE))]);
+  const bridged = await wsExchange(`${s.wsUrl('/grpc-ws')}?token=${TOKEN}`, [
+    encodeHeader('/rtbench.echo.v1.EchoService/Echo'),
+    Buffer.from(encodeFrame(FLAG_DATA, pbVarint(1, 3))),
+    Buffer.from(encodeFrame(FLAG_HALF_CLOSE)),
+  ]);
   const trailer = bridged.messages.find((m) => m.data[0] === 0x80)!;
   assert.equal(decodeTrailer(trailer.data.subarray(5)).code, 0);
 });
@@ -62,8 +87,18 @@ test('gRPC: UNAUTHENTICATED without the token, reflection included; served with 
     assert.equal(none.code, grpc.status.UNAUTHENTICATED);
     const wrong = new grpc.Metadata();
     wrong.set('authorization', 'Bearer nope');
-    assert.equal((await grpcRaw(client, '/rtbench.echo.v1.EchoService/EchoStream', 'bidi', [pbVarint(1, 1)], wrong)).code, grpc.status.UNAUTHENTICATED);
-    assert.equal((await grpcRaw(client, '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', 'bidi', [Buffer.from([0x3a, 0x00])])).code, grpc.status.UNAUTHENTICATED);
+    assert.equal(
+      (await grpcRaw(client, '/rtbench.echo.v1.EchoService/EchoStream', 'bidi', [pbVarint(1, 1)], wrong)).code,
+      grpc.status.UNAUTHENTICATED,
+    );
+    assert.equal(
+      (
+        await grpcRaw(client, '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', 'bidi', [
+          Buffer.from([0x3a, 0x00]),
+        ])
+      ).code,
+      grpc.status.UNAUTHENTICATED,
+    );
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     assert.equal((await grpcRaw(client, '/rtbench.echo.v1.EchoService/Echo', 'unary', [pbVarint(1, 1)], md)).code, 0);

@@ -7,7 +7,9 @@ import { runSoak } from '../../tools/soak.mjs';
 
 test('90 s of mixed traffic with reconnects: RSS growth ≤ 10 % after warm-up, nothing lost', async (t) => {
   const r = await runSoak({ durationMs: 90_000, warmupMs: 60_000, intervalMs: 2000, log: () => {} });
-  t.diagnostic(`RSS ${r.baselineMiB.toFixed(0)} → ${r.finalMiB.toFixed(0)} MiB (${r.growthPct.toFixed(1)} %), samples ${r.samples.map((s) => s.rssMiB).join(' ')}`);
+  t.diagnostic(
+    `RSS ${r.baselineMiB.toFixed(0)} → ${r.finalMiB.toFixed(0)} MiB (${r.growthPct.toFixed(1)} %), samples ${r.samples.map((s) => s.rssMiB).join(' ')}`,
+  );
   for (const [name, c] of Object.entries(r.tally)) {
     t.diagnostic(`${name}: sent ${c.sent}, received ${c.received}, lost ${c.lost}, bad ${c.bad}`);
     assert.ok(c.received > 0, `${name}: traffic flowed`);
