@@ -216,7 +216,7 @@ export function endWithError(call: StreamingResponse, err: unknown): void {
 export const MAX_QUEUED_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Lowers an object-mode response stream's high-water mark so that what it queues stays near MAX_QUEUED_RESPONSE_BYTES. */
-export function boundWrites(call: NodeJS.WritableStream, messageBytes: number): void {
+export function boundWrites(call: object, messageBytes: number): void {
   const state = (call as unknown as { _writableState?: { highWaterMark: number } })._writableState;
   if (state)
     state.highWaterMark = Math.max(1, Math.min(16, Math.floor(MAX_QUEUED_RESPONSE_BYTES / Math.max(1, messageBytes))));
@@ -279,6 +279,7 @@ export function replyEach<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, rep
       failed = true;
       return endWithError(call as grpc.ServerDuplexStream<unknown, unknown>, err);
     }
+    boundWrites(call, roughBytes(response)); // large replies: fewer may wait for a slow reader
     if (!call.write(response)) {
       call.pause();
       call.once('drain', () => call.resume());
@@ -287,6 +288,14 @@ export function replyEach<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, rep
   call.on('end', () => {
     if (!failed) call.end();
   });
+}
+
+/** About how many bytes a response object serialises to: its top-level bytes and strings (payloads), plus a little per field. */
+function roughBytes(message: unknown): number {
+  if (typeof message !== 'object' || message === null) return 16;
+  let n = 0;
+  for (const v of Object.values(message)) n += Buffer.isBuffer(v) || typeof v === 'string' ? v.length : 8;
+  return n;
 }
 
 export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
