@@ -195,6 +195,42 @@ describe('floods', () => {
   });
 });
 
+describe('gRPC bidi clients that never read', () => {
+  test('EchoStream with 8 MiB messages: the server stops reading requests instead of queueing replies', async (t) => {
+    const payload = pbBytes(2, Buffer.alloc(8 * MiB - 64, 1));
+    const clients = [1, 2, 3].map(() => grpcClient(s));
+    const calls = clients.map((c) => {
+      const call = c.makeBidiStreamRequest(
+        '/rtbench.echo.v1.EchoService/EchoStream',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
+      call.pause(); // never read the echoes
+      call.on('error', () => {});
+      return call;
+    });
+    try {
+      const writers = calls.map(async (call) => {
+        for (let i = 0; i < 40; i++) if (!call.write(payload)) await new Promise((r) => call.once('drain', r));
+      });
+      let peak = 0;
+      const until = Date.now() + 5000;
+      while (Date.now() < until) {
+        peak = Math.max(peak, await rssMiB());
+        await sleep(250);
+      }
+      t.diagnostic(`peak RSS ${peak} MiB with 3 non-reading EchoStream clients writing 8 MiB messages`);
+      // 16 queued 8 MiB replies per call (grpc-js's default) would be 384 MiB for these three alone.
+      assert.ok(peak < 350, `peak RSS ${peak} MiB under 350 MiB`);
+      void writers;
+      await assertHealthy(s, { rssMiB: NEVER_READ_RSS_MIB });
+    } finally {
+      for (const call of calls) call.cancel();
+      for (const c of clients) c.close();
+    }
+  });
+});
+
 describe('shutdown under load', () => {
   test('WebSocket peers get 1001, SSE ends, gRPC streams end UNAVAILABLE, a non-reading client cannot hold it; exit 0', async (t) => {
     const srv = await startServers();
