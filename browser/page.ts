@@ -72,6 +72,18 @@ const busy = num('busy', 0, 0, 1000);
 const streams = num('streams', 1, 1, 64);
 const timeoutMs = num('timeoutMs', 30_000, 100, 600_000);
 const channel = params.get('channel') ?? `browser-${Math.random().toString(36).slice(2, 10)}`;
+// The servers' token (--token), when they require one: ?token= on the page's URL, passed on as a
+// Bearer header on fetches, Socket.IO's auth, and a token query parameter on WebSocket and
+// EventSource URLs (a browser cannot set their headers).
+const token = params.get('token') ?? '';
+const withToken = (url: string) =>
+  token === '' ? url : `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+const authHeaders = (): Record<string, string> => (token === '' ? {} : { authorization: `Bearer ${token}` });
+/** improbable's WebsocketTransport, with the token on each call's URL (after /<Service>/<Method>). */
+const wsTransport = (): ReturnType<typeof grpc.WebsocketTransport> => {
+  const base = grpc.WebsocketTransport();
+  return (opts: Parameters<typeof base>[0]) => base({ ...opts, url: withToken(opts.url) });
+};
 
 const rtb: Results = {
   transport,
@@ -144,7 +156,7 @@ if (busy > 0) {
 async function declareChannel(): Promise<void> {
   const res = await fetch('/feed/channels', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify({ name: channel, rate, bytes }),
   });
   if (res.status !== 200 && res.status !== 201)
@@ -165,7 +177,7 @@ async function sse(): Promise<void> {
   for (let i = 0; i < streams; i++) {
     rtb.opened.push(null);
     const seq = new Sequence();
-    const es = new EventSource(`/sse?channel=${encodeURIComponent(channel)}`);
+    const es = new EventSource(withToken(`/sse?channel=${encodeURIComponent(channel)}`));
     let opening = performance.now();
     let taken = 0;
     es.onopen = () => {
@@ -200,7 +212,7 @@ async function ws(): Promise<void> {
   let lastSeq: number | undefined;
   const connect = () => {
     const opening = performance.now();
-    const sock = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/feed`);
+    const sock = new WebSocket(withToken(`${location.origin.replace(/^http/, 'ws')}/feed`));
     sock.onopen = () => {
       rtb.connectMs.push(performance.now() - opening);
       sock.send(JSON.stringify({ op: 'subscribe', channel, ...(lastSeq !== undefined ? { after: lastSeq } : {}) }));
@@ -230,7 +242,10 @@ async function ws(): Promise<void> {
 
 async function socketio(websocketOnly: boolean): Promise<void> {
   const opening = performance.now();
-  const socket: Socket = io(location.origin, websocketOnly ? { transports: ['websocket'] } : {});
+  const socket: Socket = io(location.origin, {
+    ...(websocketOnly ? { transports: ['websocket'] } : {}),
+    ...(token ? { auth: { token } } : {}),
+  });
   socket.on('connect', () => rtb.connectMs.push(performance.now() - opening));
   socket.io.on('reconnect', () => rtb.reconnects++);
   socket.on('connect_error', (err) => rtb.errors.push(`connect_error: ${err.message}`));
@@ -287,7 +302,7 @@ async function grpcFeed(): Promise<void> {
     },
     {
       host: `${location.origin}/grpc-ws`,
-      transport: grpc.WebsocketTransport(),
+      transport: wsTransport(),
       request: new Raw(request),
       onHeaders: () => rtb.connectMs.push(performance.now() - opening),
       onMessage: (m) => {
@@ -322,7 +337,7 @@ function officialCall(
     const responses: string[] = [];
     const client = grpc.client(
       { methodName: method, service: { serviceName: service }, ...kind, requestType: Raw, responseType: Raw },
-      { host: `${location.origin}/grpc-ws`, transport: grpc.WebsocketTransport() },
+      { host: `${location.origin}/grpc-ws`, transport: wsTransport() },
     );
     client.onMessage((m) => responses.push(toBase64((m as Raw).bytes)));
     client.onEnd((code, message) => resolve({ code, message, responses }));

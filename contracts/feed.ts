@@ -30,4 +30,6 @@ export interface SubscribeRequest {
 export interface ResetInfo {
   requested: number;
   oldest: number;
+  /** Why the resume point could not be served (e.g. it is ahead of the channel, or fell out of replay). */
+  reason?: string;
 }

@@ -12,6 +12,7 @@ import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { rawBatch, rawMethod, rawOk } from './lib/transport/grpc-raw.ts';
 import { envChoice } from './lib/load/env.ts';
 import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
+import { grpcAuth } from './lib/transport/auth.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 const CLIENT = envChoice('CLIENT', 'k6', ['k6', 'raw'] as const);
@@ -29,7 +30,7 @@ export default async function () {
   if (CLIENT === 'raw') return raw();
   connect(client, GRPC_ADDR);
   const batch = new ImageBatch();
-  const params = { timeout: `${images.timeoutMs}ms` };
+  const params = { timeout: `${images.timeoutMs}ms`, ...grpcAuth() };
 
   if (images.mode === 'sequential') {
     for (let id = 1; id <= batch.count; id++) {

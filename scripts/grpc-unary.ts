@@ -9,6 +9,7 @@ import { now } from './lib/monitor/clock.ts';
 import { GRPC_ADDR } from './lib/transport/addresses.ts';
 import { connect, grpcClient, okResponse } from './lib/transport/grpc.ts';
 import { SERVICE, UnaryOrders, orderRequest, orders, ordersScenario, type Order } from './lib/workload/orders.ts';
+import { grpcAuth } from './lib/transport/auth.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 export const options = scenarioOptions('grpc-unary', ordersScenario('unary', 'rtt'));
@@ -18,7 +19,7 @@ const client = grpcClient('orders.proto');
 
 export default function () {
   connect(client, GRPC_ADDR);
-  const params = { timeout: `${orders.timeoutMs}ms` };
+  const params = { timeout: `${orders.timeoutMs}ms`, ...grpcAuth() };
   const calls = new UnaryOrders();
   for (let seq = 1; seq <= orders.count; seq++) {
     const sentAt = now();

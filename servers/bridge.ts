@@ -30,7 +30,13 @@
 // Backpressure, both ways: while the gRPC request stream is full the bridge stops reading the
 // WebSocket (ws.pause(), so TCP pushes back on the client), and while more than HIGH_WATER_BYTES
 // of responses wait to be written to the socket it stops reading the gRPC response stream (so
-// HTTP/2 flow control pushes back on the server). Nothing is buffered without bound.
+// HTTP/2 flow control pushes back on the server). A paused response stream holds at most one
+// message read ahead. Nothing is buffered without bound.
+//
+// Limits: the header must come within handshakeMs, a call with no message either way for idleMs
+// is closed 1008, and the heartbeat cuts peers that stop answering pings. With a token, the
+// upgrade needs it (Authorization header or ?token=; without it HTTP 401, no WebSocket), and the
+// bridge passes it upstream as `authorization` metadata unless the client's header names its own.
 //
 // Stats: connections and WebSocket messages/bytes (frames with their prefix, headers and
 // trailers included) as protocol 'grpc-ws'. The forwarded calls also show in 'grpc', counted by
@@ -40,12 +46,31 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { readdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { sendJson, type HttpHost } from './lib/http.ts';
+import { parseTarget, refuseRaw, sendJson, type HttpHost } from './lib/http.ts';
+import { CLOSE, closeReason } from '../contracts/close-codes.ts';
+import { presentedToken, tokenMatches } from './lib/auth.ts';
+import { guardWebSockets, touch } from './lib/ws-guard.ts';
 import { loadProtos, protoDir } from './lib/grpc.ts';
 import { statsFor } from './lib/stats.ts';
 import {
-  BRIDGE_PATH, CLOSE_INVALID_DATA, CLOSE_NORMAL, FLAG_COMPRESSED, FLAG_DATA, FrameError, FrameReader, PREFIX_BYTES, SUBPROTOCOL, Status,
-  encodeFrame, encodeHeadersFrame, encodeTrailer, methodOfPath, parseGrpcTimeout, parseHeaderLines, readClientMessage, statusName,
+  BRIDGE_PATH,
+  CLOSE_INVALID_DATA,
+  CLOSE_NORMAL,
+  FLAG_COMPRESSED,
+  FLAG_DATA,
+  FrameError,
+  FrameReader,
+  PREFIX_BYTES,
+  SUBPROTOCOL,
+  Status,
+  encodeFrame,
+  encodeHeadersFrame,
+  encodeTrailer,
+  methodOfPath,
+  parseGrpcTimeout,
+  parseHeaderLines,
+  readClientMessage,
+  statusName,
 } from '../contracts/grpc-websockets.ts';
 
 /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
@@ -57,6 +82,12 @@ export interface BridgeOptions {
   maxMessageBytes: number;
   /** host:port of the gRPC server to forward to. */
   target: string;
+  /** Response bytes waiting for the socket beyond which the bridge stops reading the gRPC response stream. */
+  maxBufferedBytes?: number;
+  handshakeMs?: number;
+  idleMs?: number;
+  /** Required on the upgrade when set, and sent upstream as `authorization: Bearer <token>` when the client's header has no authorization. */
+  token?: string;
 }
 
 interface MethodKind {
@@ -71,7 +102,6 @@ type Call =
   | grpc.ClientDuplexStream<Buffer, Buffer>;
 
 const same = (b: Buffer) => b;
-const CLOSE_INTERNAL_ERROR = 1011;
 const invalid = (message: string) => new FrameError(Status.INVALID_ARGUMENT, CLOSE_INVALID_DATA, message);
 
 /** The streaming kind of every method in proto/*.proto, by path (/package.Service/Method). */
@@ -80,7 +110,8 @@ export function methodKinds(): Map<string, MethodKind> {
   const kinds = new Map<string, MethodKind>();
   for (const def of Object.values(pkg)) {
     if ('format' in def) continue; // a message or enum type, not a service
-    for (const m of Object.values(def as grpc.ServiceDefinition)) kinds.set(m.path, { requestStream: m.requestStream, responseStream: m.responseStream });
+    for (const m of Object.values(def as grpc.ServiceDefinition))
+      kinds.set(m.path, { requestStream: m.requestStream, responseStream: m.responseStream });
   }
   return kinds;
 }
@@ -96,17 +127,20 @@ function toBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
-/** A close reason fits in 123 bytes of UTF-8. */
-function closeReason(text: string): string {
-  let reason = text;
-  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
-  return reason;
-}
-
 /** Request headers that are HTTP or gRPC-Web plumbing, not the call's metadata. */
 const NOT_METADATA = new Set([
-  'content-type', 'content-length', 'x-grpc-web', 'x-user-agent', 'user-agent', 'te', 'host', 'connection', 'accept-encoding',
-  'grpc-accept-encoding', 'grpc-encoding', 'grpc-timeout',
+  'content-type',
+  'content-length',
+  'x-grpc-web',
+  'x-user-agent',
+  'user-agent',
+  'te',
+  'host',
+  'connection',
+  'accept-encoding',
+  'grpc-accept-encoding',
+  'grpc-encoding',
+  'grpc-timeout',
 ]);
 
 /**
@@ -117,7 +151,9 @@ function metadataFields(md: grpc.Metadata | undefined): Array<[string, string[]]
   if (!md) return [];
   const fields: Array<[string, string[]]> = [];
   for (const [name, values] of Object.entries(md.toJSON())) {
-    const text = values.map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64'))).filter((v) => /^[\x20-\x7e\t]*$/.test(v));
+    const text = values
+      .map((v) => (typeof v === 'string' ? v : Buffer.from(v).toString('base64')))
+      .filter((v) => /^[\x20-\x7e\t]*$/.test(v));
     if (/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) && text.length > 0) fields.push([name, text]);
   }
   return fields;
@@ -149,6 +185,8 @@ class BridgedCall {
     private readonly path: string,
     private readonly kind: MethodKind | null,
     maxMessageBytes: number,
+    private readonly highWater: number,
+    private readonly token: string,
   ) {
     this.frames = new FrameReader(maxMessageBytes);
     ws.on('message', (data, isBinary) => this.onMessage(toBuffer(data), isBinary));
@@ -166,20 +204,31 @@ class BridgedCall {
     stats.received(data.length);
     if (this.done) return;
     try {
-      if (!isBinary) throw invalid('every message must be binary: first the request headers, then 0x00 + frames, then the finish-send 0x01');
+      if (!isBinary)
+        throw invalid(
+          'every message must be binary: first the request headers, then 0x00 + frames, then the finish-send 0x01',
+        );
       if (!this.header) return this.onHeader(data);
       if (this.halfClosed) throw invalid('message after the finish-send');
       const bytes = readClientMessage(data);
       if (bytes === null) return this.onHalfClose();
       for (const frame of this.frames.push(bytes)) {
-        if (frame.flag === FLAG_DATA) this.onRequest(Buffer.from(frame.body)); // a copy: the view may be the reader's buffer
-        else if (frame.flag === FLAG_COMPRESSED) throw new FrameError(Status.UNIMPLEMENTED, CLOSE_INVALID_DATA, 'compressed frames (flag 0x01) are not supported');
-        else throw invalid(`unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (request frames are 0x00)`);
+        if (frame.flag === FLAG_DATA)
+          this.onRequest(Buffer.from(frame.body)); // a copy: the view may be the reader's buffer
+        else if (frame.flag === FLAG_COMPRESSED)
+          throw new FrameError(
+            Status.UNIMPLEMENTED,
+            CLOSE_INVALID_DATA,
+            'compressed frames (flag 0x01) are not supported',
+          );
+        else
+          throw invalid(`unknown frame flag 0x${frame.flag.toString(16).padStart(2, '0')} (request frames are 0x00)`);
       }
     } catch (err) {
       stats.errors++;
       if (err instanceof FrameError) this.finish(err.status, err.message, err.closeCode, err.message);
-      else this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE_INTERNAL_ERROR);
+      else
+        this.finish(Status.INTERNAL, `bridge error: ${(err as Error)?.message ?? String(err)}`, CLOSE.INTERNAL_ERROR);
     }
   }
 
@@ -188,11 +237,15 @@ class BridgedCall {
       if (name === 'grpc-timeout') this.deadline = new Date(Date.now() + parseGrpcTimeout(value));
       if (NOT_METADATA.has(name) || name.startsWith(':')) continue;
       try {
-        if (name.endsWith('-bin')) for (const v of value.split(',')) this.metadata.add(name, Buffer.from(v.trim(), 'base64'));
+        if (name.endsWith('-bin'))
+          for (const v of value.split(',')) this.metadata.add(name, Buffer.from(v.trim(), 'base64'));
         else this.metadata.add(name, value);
       } catch (err) {
         throw invalid(`header ${name}: ${(err as Error).message}`);
       }
+    }
+    if (this.token !== '' && this.metadata.get('authorization').length === 0) {
+      this.metadata.set('authorization', `Bearer ${this.token}`);
     }
     this.header = true;
     // Streams of requests start now; a single request starts its call at the finish-send.
@@ -224,19 +277,26 @@ class BridgedCall {
       if (value) this.respond(value); // an error arrives as the status, below
     };
     let call: Call;
-    if (!requestStream && !responseStream) call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, options, answer);
-    else if (requestStream && !responseStream) call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, options, answer);
+    if (!requestStream && !responseStream)
+      call = this.client.makeUnaryRequest(this.path, same, same, request!, this.metadata, options, answer);
+    else if (requestStream && !responseStream)
+      call = this.client.makeClientStreamRequest(this.path, same, same, this.metadata, options, answer);
     else {
       const stream = requestStream
         ? this.client.makeBidiStreamRequest(this.path, same, same, this.metadata, options)
         : this.client.makeServerStreamRequest(this.path, same, same, request!, this.metadata, options);
+      // A paused object-mode stream still reads ahead up to its high-water mark (16 messages, up to
+      // 16 maximum-size messages per call): keep one, so pausing really bounds what is held.
+      (stream as unknown as { _readableState: { highWaterMark: number } })._readableState.highWaterMark = 1;
       stream.on('data', (message: Buffer) => this.respond(message));
       stream.on('error', () => {}); // a failed call ends with its status, below
       call = stream;
     }
     call.on('metadata', (md: grpc.Metadata) => this.sendHeaders(md));
     // grpc-js reports the status after the last message (and after a unary answer's callback).
-    call.on('status', (s: grpc.StatusObject) => this.finish(s.code, s.details, CLOSE_NORMAL, statusName(s.code), s.metadata));
+    call.on('status', (s: grpc.StatusObject) =>
+      this.finish(s.code, s.details, CLOSE_NORMAL, statusName(s.code), s.metadata),
+    );
     this.call = call;
   }
 
@@ -265,7 +325,7 @@ class BridgedCall {
     if (this.done) return;
     this.sendHeaders();
     this.send(encodeFrame(FLAG_DATA, message));
-    if (this.unsentBytes > HIGH_WATER_BYTES && !this.responsesPaused && this.call && 'pause' in this.call) {
+    if (this.unsentBytes > this.highWater && !this.responsesPaused && this.call && 'pause' in this.call) {
       this.responsesPaused = true;
       this.call.pause();
     }
@@ -283,10 +343,11 @@ class BridgedCall {
       });
     }
     stats.sent(frame.length);
+    touch(this.ws);
     this.unsentBytes += frame.length;
     this.ws.send(frame, { binary: true }, () => {
       this.unsentBytes -= frame.length;
-      if (this.responsesPaused && this.unsentBytes <= HIGH_WATER_BYTES / 2) {
+      if (this.responsesPaused && this.unsentBytes <= this.highWater / 2) {
         this.responsesPaused = false;
         (this.call as grpc.ClientReadableStream<Buffer>).resume();
       }
@@ -298,7 +359,13 @@ class BridgedCall {
    * closes; a call still running (refused input) is cancelled upstream (after its status, cancel
    * does nothing).
    */
-  private finish(code: number, message: string, closeCode: number, reason = statusName(code), trailers?: grpc.Metadata): void {
+  private finish(
+    code: number,
+    message: string,
+    closeCode: number,
+    reason = statusName(code),
+    trailers?: grpc.Metadata,
+  ): void {
     if (this.done) return;
     this.done = true;
     this.call?.cancel();
@@ -309,12 +376,6 @@ class BridgedCall {
     this.resumeReading();
     this.ws.close(closeCode, closeReason(reason));
   }
-}
-
-/** Answers an upgrade the bridge refuses with a plain HTTP error. */
-function refuseUpgrade(socket: Duplex, status: string, text: string): void {
-  const body = `${text}\n`;
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Mounts the bridge under /grpc-ws/ on `host`; `stop` closes its calls and its connection to the gRPC server. */
@@ -330,26 +391,63 @@ export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string
     maxPayload: opts.maxMessageBytes + PREFIX_BYTES + 1,
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
+  const highWater = opts.maxBufferedBytes ?? HIGH_WATER_BYTES;
+  const token = opts.token ?? '';
+  const stopGuard = guardWebSockets(
+    wss,
+    { idleMs: opts.idleMs ?? 120_000, handshakeMs: opts.handshakeMs ?? 10_000, maxBufferedBytes: highWater },
+    stats,
+  );
+  // The host hands /grpc-ws/ over whole, token check included.
+  const authorized = (req: IncomingMessage) =>
+    tokenMatches(
+      { token, allowOrigins: [] },
+      presentedToken(req, parseTarget(req.url) ?? new URL('http://localhost/')),
+    );
+  const UNAUTHORIZED = 'a valid token is required (Authorization: Bearer <token>, or ?token=)';
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     stats.opened();
     ws.on('close', () => stats.closed());
     ws.on('error', () => stats.errors++);
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = parseTarget(req.url)?.pathname ?? '/'; // the host refused a target that is not a path
     const method = methodOfPath(pathname, BRIDGE_PATH);
-    new BridgedCall(ws, req.socket, client, method ?? pathname.slice(BRIDGE_PATH.length), method ? kinds.get(method) ?? null : null, opts.maxMessageBytes);
+    new BridgedCall(
+      ws,
+      req.socket,
+      client,
+      method ?? pathname.slice(BRIDGE_PATH.length),
+      method ? (kinds.get(method) ?? null) : null,
+      opts.maxMessageBytes,
+      highWater,
+      token,
+    );
   });
   host.delegate(`${BRIDGE_PATH}/`, {
-    request: (_req, res) => sendJson(res, 426, { error: `${BRIDGE_PATH}/<package.Service>/<Method> is a WebSocket endpoint (subprotocol ${SUBPROTOCOL}): upgrade required` }),
+    request: (req, res) => {
+      if (!authorized(req)) {
+        stats.errors++;
+        return sendJson(res, 401, { error: UNAUTHORIZED }, { 'www-authenticate': 'Bearer' });
+      }
+      sendJson(res, 426, {
+        error: `${BRIDGE_PATH}/<package.Service>/<Method> is a WebSocket endpoint (subprotocol ${SUBPROTOCOL}): upgrade required`,
+      });
+    },
     upgrade: (req, socket, head) => {
+      if (!authorized(req)) {
+        stats.errors++;
+        return refuseRaw(socket, 401, UNAUTHORIZED, { 'www-authenticate': 'Bearer' });
+      }
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (!offered.includes(SUBPROTOCOL)) return refuseUpgrade(socket, '400 Bad Request', `gRPC over WebSocket needs the subprotocol ${SUBPROTOCOL}`);
+      if (!offered.includes(SUBPROTOCOL))
+        return refuseRaw(socket, 400, `gRPC over WebSocket needs the subprotocol ${SUBPROTOCOL}`);
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     },
   });
   return {
     path: BRIDGE_PATH,
     stop: async () => {
-      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      stopGuard();
+      for (const ws of wss.clients) ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down'));
       client.close();
     },
   };

@@ -11,14 +11,22 @@
 //       `event: reset` naming what was lost when it is too far behind.
 // WS:   /feed  client sends {"op":"subscribe","channel":"x","after":<seq>?}; server answers
 //       {"op":"subscribed","channel":"x","seq":<latest>}, then one text frame per message (the
-//       same JSON as SSE's data), {"op":"reset",…} when resuming too far back. Bad requests close
-//       with 1007 (not JSON) or 1008 (bad or unknown subscription) and a reason.
+//       same JSON as SSE's data), {"op":"reset",…} when resuming too far back (or ahead of the
+//       channel). Bad requests close with 1007 (not JSON) or 1008 (bad or unknown subscription)
+//       and a reason; no subscribe within the handshake time → 1008.
+// Limits (see --help, /stats): a channel's rate × bytes and all channels' together have a budget
+// (413 / 429), replay memory is shared out between channels, a channel publishes only while it
+// has subscribers or for a grace period after the last one left, on-demand publishes are held to
+// the channel's budget (429), and a subscriber more than maxBufferedBytes behind is dropped.
+// Control POSTs take Content-Type: application/json only (415).
 // Every message body is {"seq","t","ch","p"}: sequence number, server send time (ms since the
 // epoch), channel, payload of `bytes` characters.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CLOSE, closeReason } from '../contracts/close-codes.ts';
 import { HttpError, readJson, sendJson, type HttpHost } from './lib/http.ts';
-import { Feed, FeedError, type Subscriber } from './lib/feed.ts';
+import { DEFAULT_FEED_LIMITS, Feed, FeedError, type FeedLimits, type Subscriber } from './lib/feed.ts';
+import { exemptFromIdle, guardWebSockets, isolated } from './lib/ws-guard.ts';
 import { statsFor } from './lib/stats.ts';
 
 export interface FeedOptions {
@@ -29,9 +37,20 @@ export interface FeedOptions {
   heartbeatMs: number;
   /** Reconnection time announced to SSE clients. */
   retryMs: number;
+  /** A WebSocket must subscribe within this; idle and heartbeat as every WebSocket endpoint. */
+  handshakeMs: number;
+  idleMs: number;
+  limits: FeedLimits;
 }
 
-export const DEFAULT_FEED_OPTIONS = { maxBufferedBytes: 4 * 1024 * 1024, heartbeatMs: 15_000, retryMs: 500 };
+export const DEFAULT_FEED_OPTIONS = {
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatMs: 15_000,
+  retryMs: 500,
+  handshakeMs: 10_000,
+  idleMs: 120_000,
+  limits: DEFAULT_FEED_LIMITS,
+};
 
 const sseStats = statsFor('sse');
 const wsStats = statsFor('ws');
@@ -62,8 +81,14 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
     const channel = feed.channel(url.searchParams.get('channel'));
     const after = resumeAfter(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId'));
     const retryRaw = url.searchParams.get('retry');
-    if (retryRaw !== null && !/^\d{1,6}$/.test(retryRaw)) throw new FeedError(400, `retry must be milliseconds, got '${retryRaw}'`);
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    if (retryRaw !== null && !/^\d{1,6}$/.test(retryRaw))
+      throw new FeedError(400, `retry must be milliseconds, got '${retryRaw}'`);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(`retry: ${retryRaw ?? opts.retryMs}\n\n`);
     sseStats.opened();
     const write = (text: string) => {
@@ -80,8 +105,9 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
         write(`id: ${msg.seq}\ndata: ${msg.json}\n\n`);
         return true;
       },
-      reset: (info) => write(`event: reset\ndata: ${JSON.stringify({ reason: 'too far behind: messages no longer buffered', ...info })}\n\n`),
+      reset: (info) => write(`event: reset\ndata: ${JSON.stringify(info)}\n\n`),
       drop: () => res.destroy(),
+      close: () => res.end(),
     };
     const heartbeat = setInterval(() => res.write(': hb\n\n'), opts.heartbeatMs);
     res.on('close', () => {
@@ -95,6 +121,15 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
 
 function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  guardWebSockets(
+    wss,
+    { idleMs: opts.idleMs, handshakeMs: opts.handshakeMs, maxBufferedBytes: opts.maxBufferedBytes },
+    wsStats,
+  );
+  const refuse = (ws: WebSocket, code: number, reason: string) => {
+    wsStats.errors++;
+    ws.close(code, closeReason(reason));
+  };
   wss.on('connection', (ws: WebSocket) => {
     wsStats.opened();
     let subscribed: (() => void) | null = null;
@@ -102,42 +137,53 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
       ws.send(text);
       wsStats.sent(Buffer.byteLength(text));
     };
-    ws.on('message', (data, isBinary) => {
-      wsStats.received((data as Buffer).length ?? 0);
-      let req: { op?: unknown; channel?: unknown; after?: unknown };
-      try {
-        if (isBinary) throw new Error();
-        req = JSON.parse(String(data));
-      } catch {
-        return ws.close(1007, 'expected a JSON text frame {"op":"subscribe","channel":…}');
-      }
-      if (typeof req !== 'object' || req === null || req.op !== 'subscribe') return ws.close(1008, `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`);
-      if (subscribed) return ws.close(1008, 'already subscribed on this connection');
-      if (typeof req.channel !== 'string') return ws.close(1008, 'channel must be a string');
-      if (req.after !== undefined && (!Number.isInteger(req.after) || (req.after as number) < 0)) return ws.close(1008, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
-      let channel;
-      try {
-        channel = feed.channel(req.channel);
-      } catch (err) {
-        return ws.close(1008, (err as Error).message.slice(0, 120));
-      }
-      const sub: Subscriber = {
-        deliver: (msg) => {
-          if (ws.bufferedAmount > opts.maxBufferedBytes) {
-            wsStats.errors++;
-            ws.terminate();
-            return false;
-          }
-          send(msg.json);
-          return true;
-        },
-        reset: (info) => send(JSON.stringify({ op: 'reset', reason: 'too far behind: messages no longer buffered', ...info })),
-        drop: () => ws.terminate(),
-      };
-      send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
-      channel.subscribe(sub, req.after as number | undefined);
-      subscribed = () => channel.unsubscribe(sub);
-    });
+    ws.on(
+      'message',
+      isolated(ws, wsStats, (data: RawData, isBinary: boolean) => {
+        wsStats.received((data as Buffer).length ?? 0);
+        let req: { op?: unknown; channel?: unknown; after?: unknown };
+        try {
+          if (isBinary) throw new Error();
+          req = JSON.parse(String(data));
+        } catch {
+          return refuse(ws, CLOSE.INVALID_DATA, 'expected a JSON text frame {"op":"subscribe","channel":…}');
+        }
+        if (typeof req !== 'object' || req === null || req.op !== 'subscribe')
+          return refuse(
+            ws,
+            CLOSE.POLICY,
+            `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`,
+          );
+        if (subscribed) return refuse(ws, CLOSE.POLICY, 'already subscribed on this connection');
+        if (typeof req.channel !== 'string') return refuse(ws, CLOSE.POLICY, 'channel must be a string');
+        if (req.after !== undefined && (!Number.isSafeInteger(req.after) || (req.after as number) < 0))
+          return refuse(ws, CLOSE.POLICY, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
+        let channel;
+        try {
+          channel = feed.channel(req.channel);
+        } catch (err) {
+          return refuse(ws, CLOSE.POLICY, (err as Error).message);
+        }
+        const sub: Subscriber = {
+          deliver: (msg) => {
+            if (ws.bufferedAmount > opts.maxBufferedBytes) {
+              wsStats.errors++;
+              ws.terminate();
+              return false;
+            }
+            send(msg.json);
+            return true;
+          },
+          reset: (info) => send(JSON.stringify({ op: 'reset', ...info })),
+          drop: () => ws.terminate(),
+          close: () => ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down')),
+        };
+        exemptFromIdle(ws);
+        send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
+        channel.subscribe(sub, req.after as number | undefined);
+        subscribed = () => channel.unsubscribe(sub);
+      }),
+    );
     ws.on('close', () => {
       subscribed?.();
       wsStats.closed();
@@ -149,18 +195,42 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
 
 /** Mounts the feed's control routes and its SSE and/or WebSocket transports; returns the paths and a stop. */
 export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[]; stop: () => void } {
-  const feed = new Feed();
-  host.route('POST', '/feed/channels', guarded(async (req, res) => {
-    const spec = feed.parseSpec(await readJson(req));
-    const { created } = feed.declare(spec);
-    sendJson(res, created ? 201 : 200, { channel: spec });
-  }));
-  host.route('DELETE', '/feed/channels', guarded((_req, res, url) => {
-    feed.remove(url.searchParams.get('name') ?? '');
-    res.writeHead(204).end();
-  }));
-  host.route('POST', '/feed/publish', guarded((_req, res, url) => sendJson(res, 200, { seq: feed.channel(url.searchParams.get('channel')).publish().seq })));
-  host.route('POST', '/feed/drop', guarded((_req, res, url) => sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() })));
+  const feed = new Feed(opts.limits);
+  host.route(
+    'POST',
+    '/feed/channels',
+    guarded(async (req, res) => {
+      const spec = feed.parseSpec(await readJson(req));
+      const { created } = feed.declare(spec);
+      sendJson(res, created ? 201 : 200, { channel: spec });
+    }),
+    { control: true },
+  );
+  host.route(
+    'DELETE',
+    '/feed/channels',
+    guarded((_req, res, url) => {
+      feed.remove(url.searchParams.get('name') ?? '');
+      res.writeHead(204).end();
+    }),
+    { control: true },
+  );
+  host.route(
+    'POST',
+    '/feed/publish',
+    guarded((_req, res, url) =>
+      sendJson(res, 200, { seq: feed.channel(url.searchParams.get('channel')).publishNow().seq }),
+    ),
+    { control: true },
+  );
+  host.route(
+    'POST',
+    '/feed/drop',
+    guarded((_req, res, url) =>
+      sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() }),
+    ),
+    { control: true },
+  );
   const paths: string[] = [];
   if (opts.sse) {
     host.route('GET', '/sse', guarded(sseStream(feed, opts)));

@@ -24,15 +24,34 @@ const MAX_REPORTED_GAPS = 1000;
 // test can show what send-stamped latency hides and intended-time latency does not. Unset: no stall.
 const TEST_STALL_MS = Math.min(10_000, Math.max(0, Number(process.env.RTBENCH_TEST_STALL_MS) || 0));
 const stall = (ms: number) => {
-  for (const end = performance.now() + ms; performance.now() < end; );
+  for (const end = performance.now() + ms; performance.now() < end;);
 };
 
 const STATUSES = ['PENDING', 'CONFIRMED', 'PROCESSING', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
-interface LineItem { productId: string; quantity: number; price: number }
-interface CreateOrderRequest { userId: string; items: LineItem[]; seq: number; note: Buffer }
-interface OrderFilter { statuses: string[]; count: number; intervalMs: number; noteBytes: number }
-interface OrderAction { orderId: string; action: string; seq: number; payload: Buffer }
+interface LineItem {
+  productId: string;
+  quantity: number;
+  price: number;
+}
+interface CreateOrderRequest {
+  userId: string;
+  items: LineItem[];
+  seq: number;
+  note: Buffer;
+}
+interface OrderFilter {
+  statuses: string[];
+  count: number;
+  intervalMs: number;
+  noteBytes: number;
+}
+interface OrderAction {
+  orderId: string;
+  action: string;
+  seq: number;
+  payload: Buffer;
+}
 
 const invalid = (message: string) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
 
@@ -41,17 +60,28 @@ function checkRequest(req: CreateOrderRequest): number {
   if (req.userId.trim() === '') throw invalid(`CreateOrderRequest seq ${req.seq}: user_id is empty`);
   let total = 0;
   req.items.forEach((item, i) => {
-    if (!Number.isInteger(item.quantity) || item.quantity < 1) throw invalid(`CreateOrderRequest seq ${req.seq}: items[${i}].quantity must be at least 1, got ${item.quantity}`);
-    if (!Number.isFinite(item.price) || item.price < 0) throw invalid(`CreateOrderRequest seq ${req.seq}: items[${i}].price must be a non-negative number, got ${item.price}`);
+    if (!Number.isInteger(item.quantity) || item.quantity < 1)
+      throw invalid(`CreateOrderRequest seq ${req.seq}: items[${i}].quantity must be at least 1, got ${item.quantity}`);
+    if (!Number.isFinite(item.price) || item.price < 0)
+      throw invalid(
+        `CreateOrderRequest seq ${req.seq}: items[${i}].price must be a non-negative number, got ${item.price}`,
+      );
     total += item.quantity * item.price;
+    if (!Number.isFinite(total))
+      throw invalid(`CreateOrderRequest seq ${req.seq}: the order total overflows at items[${i}]`);
   });
   return total;
 }
 
 function checkFilter(f: OrderFilter, maxNoteBytes: number): void {
-  if (f.count < 1 || f.count > MAX_STREAM_ORDERS) throw invalid(`OrderFilter.count must be 1 to ${MAX_STREAM_ORDERS}, got ${f.count}`);
-  if (f.intervalMs > MAX_INTERVAL_MS) throw invalid(`OrderFilter.interval_ms must be at most ${MAX_INTERVAL_MS}, got ${f.intervalMs}`);
-  if (f.noteBytes > maxNoteBytes) throw invalid(`OrderFilter.note_bytes must be at most ${maxNoteBytes} (the maximum message size less ${ORDER_OVERHEAD_BYTES}), got ${f.noteBytes}`);
+  if (f.count < 1 || f.count > MAX_STREAM_ORDERS)
+    throw invalid(`OrderFilter.count must be 1 to ${MAX_STREAM_ORDERS}, got ${f.count}`);
+  if (f.intervalMs > MAX_INTERVAL_MS)
+    throw invalid(`OrderFilter.interval_ms must be at most ${MAX_INTERVAL_MS}, got ${f.intervalMs}`);
+  if (f.noteBytes > maxNoteBytes)
+    throw invalid(
+      `OrderFilter.note_bytes must be at most ${maxNoteBytes} (the maximum message size less ${ORDER_OVERHEAD_BYTES}), got ${f.noteBytes}`,
+    );
   const unknown = f.statuses.find((s) => !STATUSES.includes(s));
   if (unknown !== undefined) throw invalid(`OrderFilter.statuses: unknown status ${unknown}`);
 }
@@ -64,7 +94,16 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
     CreateOrder(call: grpc.ServerUnaryCall<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
       const req = call.request;
       const total = checkRequest(req);
-      callback(null, { id: `ord-${++orders}`, userId: req.userId, items: req.items, total, status: 'CONFIRMED', seq: req.seq, serverSendMs: nowMs(), note: req.note });
+      callback(null, {
+        id: `ord-${++orders}`,
+        userId: req.userId,
+        items: req.items,
+        total,
+        status: 'CONFIRMED',
+        seq: req.seq,
+        serverSendMs: nowMs(),
+        note: req.note,
+      });
     },
 
     SubscribeOrders(call: grpc.ServerWritableStream<OrderFilter, unknown>) {
@@ -73,13 +112,31 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
-      paceStream(call, f.count, f.intervalMs, (seq) => {
-        if (TEST_STALL_MS > 0 && seq === Math.ceil(f.count / 2)) stall(TEST_STALL_MS);
-        return { id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note };
-      });
+      paceStream(
+        call,
+        f.count,
+        f.intervalMs,
+        (seq) => {
+          if (TEST_STALL_MS > 0 && seq === Math.ceil(f.count / 2)) stall(TEST_STALL_MS);
+          return {
+            id: `ord-${++orders}`,
+            userId: 'feed',
+            items,
+            total: 9.5,
+            status: statuses[(seq - 1) % statuses.length],
+            seq,
+            serverSendMs: nowMs(),
+            note,
+          };
+        },
+        f.noteBytes + 128,
+      );
     },
 
-    BulkCreateOrders(call: grpc.ServerReadableStream<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
+    BulkCreateOrders(
+      call: grpc.ServerReadableStream<CreateOrderRequest, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) {
       let created = 0;
       let total = 0;
       let nextSeq = 1; // a stream is ordered, so a gap is a seq the client skipped
@@ -89,6 +146,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
         if (failed) return;
         try {
           total += checkRequest(req);
+          if (!Number.isFinite(total)) throw invalid(`CreateOrderRequest seq ${req.seq}: the running total overflows`);
         } catch (err) {
           failed = true;
           return callback(toServiceError(err));
@@ -105,9 +163,19 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
     ProcessOrders(call: grpc.ServerDuplexStream<OrderAction, unknown>) {
       replyEach(call, (a) => {
         if (a.orderId === '') throw invalid(`OrderAction seq ${a.seq}: order_id is empty`);
-        if (a.action !== 'process' && a.action !== 'cancel') throw invalid(`OrderAction seq ${a.seq}: action must be "process" or "cancel", got ${JSON.stringify(a.action)}`);
+        if (a.action !== 'process' && a.action !== 'cancel')
+          throw invalid(
+            `OrderAction seq ${a.seq}: action must be "process" or "cancel", got ${JSON.stringify(a.action)}`,
+          );
         const status = a.action === 'process' ? 'PROCESSING' : 'CANCELLED';
-        return { orderId: a.orderId, status, message: `${a.orderId} ${status.toLowerCase()}`, seq: a.seq, payload: a.payload, serverSendMs: nowMs() };
+        return {
+          orderId: a.orderId,
+          status,
+          message: `${a.orderId} ${status.toLowerCase()}`,
+          seq: a.seq,
+          payload: a.payload,
+          serverSendMs: nowMs(),
+        };
       });
     },
   };

@@ -1,9 +1,11 @@
 // `npm run servers`: every rtbench server in one process (or a subset with --only), on
 // loopback by default. Prints each address, then `ready`; stops gracefully on SIGTERM/SIGINT.
+// Every bound (see --help) also shows in /stats under `limits`.
 import { parseServerConfig, usage, ConfigError } from './lib/config.ts';
 import { HttpHost, sendJson } from './lib/http.ts';
 import { stopOnSignals } from './lib/lifecycle.ts';
-import { snapshot } from './lib/stats.ts';
+import { setLimits, snapshot } from './lib/stats.ts';
+import { isLoopback, tokenMatches } from './lib/auth.ts';
 import { mountWebSockets } from './ws.ts';
 import { startGrpc } from './grpc.ts';
 import { mountSocketIo, SOCKETIO_PATH } from './socketio.ts';
@@ -12,38 +14,69 @@ import { localTarget, mountBridge } from './bridge.ts';
 import { mountPage } from './page.ts';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(usage());
-    return;
-  }
   let cfg;
   try {
-    cfg = parseServerConfig(argv, process.env);
+    cfg = parseServerConfig(process.argv.slice(2), process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`rtbench servers: ${err.message}`);
     process.exit(2);
   }
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(usage());
+    return;
+  }
+  const { limits } = cfg;
+  const access = { token: cfg.token, allowOrigins: cfg.allowOrigins };
+  const matches = cfg.token === '' ? undefined : (presented: string | null) => tokenMatches(access, presented);
+  setLimits({ ...limits, tokenRequired: cfg.token !== '' });
+  if (!isLoopback(cfg.host) && cfg.token === '') {
+    console.error(
+      `\n*** WARNING: listening on ${cfg.host} (reachable from other machines) WITHOUT a token: anyone who can reach it can`,
+    );
+    console.error(
+      '*** drive the control routes and load this machine. Set --token (or RTBENCH_TOKEN) on shared networks.\n',
+    );
+  }
 
   const stops: Array<() => Promise<void>> = [];
-  const http = new HttpHost();
-  http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }));
+  const http = new HttpHost({ access, limits });
+  http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }), { open: true });
   http.route('GET', '/stats', (_req, res) => sendJson(res, 200, snapshot()));
-  const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, cfg) : [];
-  const feed = cfg.only.has('ws') || cfg.only.has('sse') ? mountFeed(http, { ...DEFAULT_FEED_OPTIONS, sse: cfg.only.has('sse'), ws: cfg.only.has('ws') }) : null;
-  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, cfg) : null;
+  const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, limits) : [];
+  const feed =
+    cfg.only.has('ws') || cfg.only.has('sse')
+      ? mountFeed(http, {
+          ...DEFAULT_FEED_OPTIONS,
+          sse: cfg.only.has('sse'),
+          ws: cfg.only.has('ws'),
+          maxBufferedBytes: limits.maxBufferedBytes,
+          handshakeMs: limits.handshakeMs,
+          idleMs: limits.idleMs,
+          limits: {
+            ...DEFAULT_FEED_OPTIONS.limits,
+            maxChannels: limits.maxChannels,
+            channelBytesPerSec: limits.channelBytesPerSec,
+            feedBytesPerSec: limits.feedBytesPerSec,
+            replayBytes: limits.replayBytes,
+            resumeGraceMs: limits.resumeGraceMs,
+          },
+        })
+      : null;
+  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, { ...limits, tokenMatches: matches }) : null;
   const page = mountPage(http);
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {
-    feed?.stop(); // ends the long-lived SSE responses so the HTTP server can close at once
+    feed?.stop(); // ends the long-lived SSE responses and /feed sockets cleanly (1001)
     await http.close();
   });
   const hostPort = (port: number) => `${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
   console.log(`http  http://${hostPort(httpAddr.port)}  (/stats, /healthz)`);
   for (const path of wsPaths) console.log(`ws    ws://${hostPort(httpAddr.port)}${path}`);
   for (const path of feed?.paths ?? []) {
-    console.log(path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`);
+    console.log(
+      path === '/sse' ? `sse   http://${hostPort(httpAddr.port)}/sse` : `ws    ws://${hostPort(httpAddr.port)}${path}`,
+    );
   }
   if (page) console.log(`page  http://${hostPort(httpAddr.port)}${page}  (the browser test page)`);
   if (socketIo) {
@@ -53,17 +86,32 @@ async function main(): Promise<void> {
 
   let grpcTarget = cfg.bridgeTarget;
   if (cfg.only.has('grpc')) {
-    const grpc = await startGrpc({ host: cfg.host, port: cfg.grpcPort, maxMessageBytes: cfg.maxMessageBytes });
+    const grpc = await startGrpc({
+      host: cfg.host,
+      port: cfg.grpcPort,
+      maxMessageBytes: limits.maxMessageBytes,
+      maxStreams: limits.grpcMaxStreams,
+      idleMs: limits.idleMs,
+      handshakeMs: limits.handshakeMs,
+      tokenMatches: matches,
+    });
     stops.push(grpc.stop);
     console.log(`grpc  ${hostPort(grpc.port)}  (reflection on)`);
     grpcTarget ||= localTarget(cfg.host, grpc.port);
   }
   if (cfg.only.has('grpc-ws')) {
-    const bridge = mountBridge(http, { maxMessageBytes: cfg.maxMessageBytes, target: grpcTarget });
+    const bridge = mountBridge(http, {
+      maxMessageBytes: limits.maxMessageBytes,
+      target: grpcTarget,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      handshakeMs: limits.handshakeMs,
+      idleMs: limits.idleMs,
+      token: cfg.token,
+    });
     stops.push(bridge.stop);
     console.log(`grpc-ws  ws://${hostPort(httpAddr.port)}${bridge.path}  → grpc ${grpcTarget}`);
   }
-  console.log(`max message size ${cfg.maxMessageBytes} bytes`);
+  console.log(`max message size ${limits.maxMessageBytes} bytes${cfg.token ? '; token required' : ''}`);
   console.log('ready');
   stopOnSignals(async () => {
     await Promise.all(stops.map((stop) => stop()));
@@ -73,7 +121,9 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e?.code === 'EADDRINUSE') {
-    console.error(`rtbench servers: ${e.address}:${e.port} is already in use (another rtbench? choose ports with --http-port / --grpc-port, 0 = any free port)`);
+    console.error(
+      `rtbench servers: ${e.address}:${e.port} is already in use (another rtbench? choose ports with --http-port / --grpc-port, 0 = any free port)`,
+    );
   } else {
     console.error(`rtbench servers: ${e?.stack ?? String(err)}`);
   }

@@ -23,15 +23,27 @@ export function mountPage(host: HttpHost): string | null {
   for (const name of Object.keys(FILES)) if (name) bodies.set(name, readFileSync(join(dir, name)));
   bodies.set('', bodies.get('index.html')!);
   for (const [name, type] of Object.entries(FILES)) {
-    host.route('GET', PAGE_PATH + name, (_req, res) => {
-      const body = bodies.get(name)!;
-      res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store' });
-      res.end(body);
-    });
+    // Static files, served without the token (the page takes it as ?token= and passes it on to
+    // every endpoint it measures, which all check it).
+    host.route(
+      'GET',
+      PAGE_PATH + name,
+      (_req, res) => {
+        const body = bodies.get(name)!;
+        res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store' });
+        res.end(body);
+      },
+      { open: true },
+    );
   }
-  host.route('GET', '/browser', (_req, res) => {
-    res.writeHead(301, { location: PAGE_PATH });
-    res.end();
-  });
+  host.route(
+    'GET',
+    '/browser',
+    (_req, res) => {
+      res.writeHead(301, { location: PAGE_PATH });
+      res.end();
+    },
+    { open: true },
+  );
   return PAGE_PATH;
 }

@@ -12,16 +12,61 @@
 // for a namespace the client has not joined) → the server closes that connection (Socket.IO has
 // no error packet for these). Every such case counts as an error in /stats; the server keeps
 // serving everyone else.
+// Hostile input: a packet nested deeper than socketIoMaxDepth is refused by the decoder (the
+// connection is closed, as for any undecodable packet) before socket.io's recursive code sees it.
+// Backpressure: while more than maxBufferedBytes of replies wait for a WebSocket client, the
+// server stops reading from it; a long-polling client that lets more than that (plus two maximum
+// messages) pile up without fetching them is disconnected. With a token, the CONNECT must carry
+// it (`auth: {token}`, or the Authorization header / ?token= of the Engine.IO request); without it
+// the client gets CONNECT_ERROR {"message":"unauthorized"}. A connection that joins no namespace
+// within handshakeMs is closed.
 // /stats (protocol `socketio`): Engine.IO connections, and Engine.IO message packets in and out
 // with their data bytes: the Socket.IO packet text (event name and JSON included) and each binary
 // attachment; pings and pongs are not messages.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import * as parser from 'socket.io-parser';
 import type { HttpHost } from './lib/http.ts';
+import type { Limits } from './lib/config.ts';
 import { statsFor } from './lib/stats.ts';
 
-export interface SocketIoOptions {
-  maxMessageBytes: number;
+export type SocketIoOptions = Pick<
+  Limits,
+  'maxMessageBytes' | 'maxBufferedBytes' | 'socketIoMaxDepth' | 'handshakeMs'
+> & {
+  /** Checks a presented token; absent = no token required. */
+  tokenMatches?: (presented: string | null) => boolean;
+};
+
+/** How deep JSON nests in `text` (brackets outside strings), stopping early past `max`. */
+export function jsonDepth(text: string, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > max) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** socket.io-parser with a nesting bound: a deeper packet throws, and socket.io closes that connection. */
+function boundedParser(maxDepth: number) {
+  class Decoder extends parser.Decoder {
+    override add(obj: unknown): void {
+      if (typeof obj === 'string' && jsonDepth(obj, maxDepth) > maxDepth)
+        throw new Error(`packet nested deeper than ${maxDepth} levels`);
+      super.add(obj);
+    }
+  }
+  return { ...parser, Decoder };
 }
 
 export const SOCKETIO_PATH = '/socket.io/';
@@ -30,7 +75,10 @@ export const SOCKETIO_PATH = '/socket.io/';
 interface EngineConnection {
   on(event: 'message', fn: (data: string | Buffer) => void): void;
   on(event: 'packetCreate', fn: (packet: { type: string; data?: string | Buffer }) => void): void;
+  on(event: 'flush', fn: (packets: Array<{ data?: string | Buffer }>) => void): void;
   on(event: 'close', fn: (reason: string) => void): void;
+  close(): void;
+  transport: { name: string; socket?: { bufferedAmount: number; pause(): void; resume(): void } };
 }
 
 // Engine.IO close reasons that mean the client broke the protocol (or stopped answering pings);
@@ -38,7 +86,8 @@ interface EngineConnection {
 const FAULTS = new Set(['parse error', 'transport error', 'ping timeout', 'forced close']);
 
 const stats = statsFor('socketio');
-const size = (data: string | Buffer | undefined) => (data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+const size = (data: string | Buffer | undefined) =>
+  data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 
 export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): Promise<void> } {
   const io = new Server({
@@ -46,6 +95,8 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
     serveClient: false,
     transports: ['polling', 'websocket'],
     maxHttpBufferSize: opts.maxMessageBytes,
+    parser: boundedParser(opts.socketIoMaxDepth),
+    connectTimeout: opts.handshakeMs,
   });
   // socket.io only builds its Engine.IO server when attached to an http.Server. It gets a
   // detached one that never listens; the shared host hands it everything under /socket.io/ and
@@ -58,22 +109,77 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
 
   let stopping = false;
   io.engine.on('connection_error', () => stats.errors++); // a refused handshake (bad transport, unknown sid, …)
+  const backlogs = new WeakMap<EngineConnection, () => void>();
   io.engine.on('connection', (conn: EngineConnection) => {
     stats.opened();
+    let queued = 0; // reply bytes in the Engine.IO write buffer, not yet handed to the transport
+    let paused: NodeJS.Timeout | undefined;
+    const backlog = () =>
+      queued + (conn.transport.name === 'websocket' ? (conn.transport.socket?.bufferedAmount ?? 0) : 0);
+    // After each reply: a WebSocket client behind by more than the bound is not read from until
+    // it catches up; a polling client that never fetches its replies is let go.
+    backlogs.set(conn, () => {
+      const behind = backlog();
+      if (behind <= opts.maxBufferedBytes || paused) return;
+      const ws = conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
+      if (!ws) {
+        if (behind > opts.maxBufferedBytes + 2 * opts.maxMessageBytes) {
+          stats.errors++;
+          conn.close();
+        }
+        return;
+      }
+      ws.pause();
+      paused = setInterval(() => {
+        if (backlog() > opts.maxBufferedBytes / 2) return;
+        clearInterval(paused);
+        paused = undefined;
+        ws.resume();
+      }, 20);
+    });
     conn.on('message', (data) => stats.received(size(data)));
     conn.on('packetCreate', (packet) => {
+      queued += size(packet.data);
       if (packet.type === 'message') stats.sent(size(packet.data));
     });
+    conn.on('flush', (packets) => {
+      for (const p of packets) queued -= size(p.data);
+    });
     conn.on('close', (reason) => {
+      clearInterval(paused);
       stats.closed();
       if (FAULTS.has(reason) && !stopping) stats.errors++;
     });
   });
 
+  if (opts.tokenMatches) {
+    const matches = opts.tokenMatches;
+    io.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const header = /^Bearer\s+(\S+)\s*$/i.exec(socket.handshake.headers.authorization ?? '')?.[1];
+      const query = socket.handshake.query.token;
+      const presented =
+        typeof auth?.token === 'string' ? auth.token : (header ?? (typeof query === 'string' ? query : null));
+      if (matches(presented)) return next();
+      stats.errors++;
+      next(new Error('unauthorized'));
+    });
+  }
+
   io.on('connection', (socket) => {
+    const conn = socket.conn as unknown as EngineConnection;
     socket.on('echo', (...args: unknown[]) => {
       const ack = args.pop();
-      if (typeof ack === 'function') ack(...args);
+      if (typeof ack !== 'function') return;
+      try {
+        ack(...args);
+      } catch {
+        // An ack socket.io cannot encode: end this connection only.
+        stats.errors++;
+        socket.disconnect(true);
+        return;
+      }
+      backlogs.get(conn)?.();
     });
   });
 

@@ -9,22 +9,28 @@
 //
 // /echo — seed 002's round trips: every frame comes back unchanged and as the same type (text
 //   as text, binary as binary), in order. A frame over the maximum message size closes with 1009.
+//
+// Every connection is guarded (servers/lib/ws-guard.ts): heartbeat, idle limit, and backpressure —
+// while more than maxBufferedBytes of replies wait for a client, the server stops reading from it.
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { CLOSE, closeReason } from '../contracts/close-codes.ts';
 import type { HttpHost } from './lib/http.ts';
+import type { Limits } from './lib/config.ts';
+import { guardWebSockets, isolated, replyTo } from './lib/ws-guard.ts';
 import { claimProblem, verifyImage, type ImageClaim } from './lib/image.ts';
 import { statsFor } from './lib/stats.ts';
 import { nowMs } from './lib/clock.ts';
 
-export interface WsOptions {
-  maxMessageBytes: number;
-}
+export type WsOptions = Pick<Limits, 'maxMessageBytes' | 'maxBufferedBytes' | 'idleMs'>;
 
-const CLOSE_UNSUPPORTED_DATA = 1007;
-const CLOSE_TOO_BIG = 1009;
 const stats = statsFor('ws');
 
 function byteLength(data: RawData): number {
-  return Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+  return Array.isArray(data)
+    ? data.reduce((n, b) => n + b.length, 0)
+    : data instanceof ArrayBuffer
+      ? data.byteLength
+      : data.length;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -32,60 +38,76 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /** Count traffic and connections for /stats on every socket of an endpoint. */
-function counted(wss: WebSocketServer): WebSocketServer {
+function counted(wss: WebSocketServer, opts: WsOptions): WebSocketServer {
+  guardWebSockets(wss, { idleMs: opts.idleMs, maxBufferedBytes: opts.maxBufferedBytes }, stats); // no first-message rule: an idle open socket is legitimate until idleMs
   wss.on('connection', (ws: WebSocket) => {
     stats.opened();
     ws.on('message', (data) => stats.received(byteLength(data)));
     ws.on('close', () => stats.closed());
+    ws.on('error', () => stats.errors++); // a protocol error (ws closes with its code) or a reset
   });
   return wss;
 }
 
-function send(ws: WebSocket, text: string): void {
-  stats.sent(Buffer.byteLength(text));
-  ws.send(text);
+/** Closes with a code and a reason cut to what a close frame holds, counting the refusal. */
+function refuse(ws: WebSocket, code: number, reason: string): void {
+  stats.errors++;
+  ws.close(code, closeReason(reason));
 }
 
 function imageEndpoint(opts: WsOptions): WebSocketServer {
-  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }));
+  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
     let pending: ImageClaim | null = null;
-    ws.on('message', (data, isBinary) => {
-      const receivedAt = nowMs();
-      if (!isBinary) {
-        if (pending) return ws.close(CLOSE_UNSUPPORTED_DATA, `claim for image ${pending.id} not followed by its binary frame`);
-        let claim: unknown;
-        try {
-          claim = JSON.parse(toBuffer(data).toString('utf8'));
-        } catch {
-          return ws.close(CLOSE_UNSUPPORTED_DATA, 'claim is not valid JSON');
+    ws.on(
+      'message',
+      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
+        const receivedAt = nowMs();
+        if (!isBinary) {
+          if (pending)
+            return refuse(ws, CLOSE.INVALID_DATA, `claim for image ${pending.id} not followed by its binary frame`);
+          let claim: unknown;
+          try {
+            claim = JSON.parse(toBuffer(data).toString('utf8'));
+          } catch {
+            return refuse(ws, CLOSE.INVALID_DATA, 'claim is not valid JSON');
+          }
+          const problem = claimProblem(claim);
+          if (problem) return refuse(ws, CLOSE.INVALID_DATA, problem);
+          pending = claim as ImageClaim;
+          if (pending.size > opts.maxMessageBytes)
+            return refuse(
+              ws,
+              CLOSE.TOO_BIG,
+              `claimed size ${pending.size} exceeds the maximum ${opts.maxMessageBytes}`,
+            );
+          return;
         }
-        const problem = claimProblem(claim);
-        if (problem) return ws.close(CLOSE_UNSUPPORTED_DATA, problem);
-        pending = claim as ImageClaim;
-        if (pending.size > opts.maxMessageBytes) return ws.close(CLOSE_TOO_BIG, `claimed size ${pending.size} exceeds the maximum ${opts.maxMessageBytes}`);
-        return;
-      }
-      if (!pending) return ws.close(CLOSE_UNSUPPORTED_DATA, 'binary frame without a claim (send {"id","size","sha256"} first)');
-      const ack = verifyImage(pending, toBuffer(data), receivedAt);
-      pending = null;
-      send(ws, JSON.stringify(ack));
-    });
-    ws.on('error', () => stats.errors++);
+        if (!pending)
+          return refuse(ws, CLOSE.INVALID_DATA, 'binary frame without a claim (send {"id","size","sha256"} first)');
+        const ack = verifyImage(pending, toBuffer(data), receivedAt);
+        pending = null;
+        const text = JSON.stringify(ack);
+        stats.sent(Buffer.byteLength(text));
+        replyTo(ws, text, false, opts.maxBufferedBytes);
+      }),
+    );
   });
   return wss;
 }
 
 function echoEndpoint(opts: WsOptions): WebSocketServer {
-  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }));
+  const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
   wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', (data, isBinary) => {
-      const frame = toBuffer(data);
-      stats.sent(frame.length);
-      // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
-      ws.send(frame, { binary: isBinary });
-    });
-    ws.on('error', () => stats.errors++);
+    ws.on(
+      'message',
+      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
+        const frame = toBuffer(data);
+        stats.sent(frame.length);
+        // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
+        replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
+      }),
+    );
   });
   return wss;
 }

@@ -20,9 +20,11 @@ export interface Subscriber {
   /** Deliver one message; return false if the subscriber is too far behind and was dropped. */
   deliver(msg: FeedMessage): boolean;
   /** Tell it that messages it asked to resume from are gone, then continue live. */
-  reset(info: ResetInfo): void;
-  /** Cut the connection (a simulated network failure, or shutdown). */
+  reset(info: ResetInfo & { reason: string }): void;
+  /** Cut the connection (a simulated network failure). */
   drop(): void;
+  /** End the connection cleanly (shutdown): WebSocket 1001, SSE stream ended. */
+  close(): void;
 }
 
 export interface FeedLimits {
@@ -31,12 +33,37 @@ export interface FeedLimits {
   maxBytes: number;
   replay: number; // messages kept per channel for resume
   idleMs: number; // a channel with no subscribers for this long is removed
+  /** rate × bytes one channel may publish, bytes/s (on-demand publishes included). */
+  channelBytesPerSec: number;
+  /** rate × bytes of all channels together, bytes/s. */
+  feedBytesPerSec: number;
+  /** Replay memory of all channels together, bytes: each channel keeps at most its share. */
+  replayBytes: number;
+  /** A channel keeps publishing this long after its last subscriber left, so a reconnect can resume; then it pauses. */
+  resumeGraceMs: number;
 }
 
-export const DEFAULT_FEED_LIMITS: FeedLimits = { maxChannels: 1000, maxRate: 10_000, maxBytes: 1024 * 1024, replay: 2000, idleMs: 60_000 };
+const MiB = 1024 * 1024;
+export const DEFAULT_FEED_LIMITS: FeedLimits = {
+  maxChannels: 1000,
+  maxRate: 10_000,
+  maxBytes: MiB,
+  replay: 2000,
+  idleMs: 60_000,
+  channelBytesPerSec: 32 * MiB,
+  feedBytesPerSec: 128 * MiB,
+  replayBytes: 256 * MiB,
+  resumeGraceMs: 30_000,
+};
+
+/** Bytes of a message's JSON besides its payload (seq, time, channel name, keys). */
+const MESSAGE_OVERHEAD = 160;
 
 export class FeedError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -53,14 +80,28 @@ export class Channel {
   private timer: NodeJS.Timeout | undefined;
   idleSince = Date.now();
   private readonly filler: string;
+  private ringBytes = 0;
+  /** On-demand publishing budget (token bucket, bytes). */
+  private allowance: number;
+  private allowanceAt = Date.now();
 
-  constructor(readonly spec: ChannelSpec, private readonly limits: FeedLimits) {
+  constructor(
+    readonly spec: ChannelSpec,
+    private readonly limits: FeedLimits,
+    private readonly replayShare: () => number,
+  ) {
+    this.allowance = limits.channelBytesPerSec;
     this.filler = 'x'.repeat(spec.bytes);
     if (spec.rate > 0) this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
   /** Publishes what the rate says is due since the channel started (catching up after a slow tick). */
   private tick(): void {
+    if (this.subscribers.size === 0 && Date.now() - this.idleSince > this.limits.resumeGraceMs) {
+      // Nobody is listening or coming back soon: publish nothing, and start afresh when someone subscribes.
+      this.published = Math.floor(((nowMs() - this.startedAt) * this.spec.rate) / 1000);
+      return;
+    }
     const due = Math.floor(((nowMs() - this.startedAt) * this.spec.rate) / 1000) - this.published;
     for (let i = 0; i < Math.min(due, this.spec.rate); i++) {
       this.published++;
@@ -74,16 +115,43 @@ export class Channel {
     const body: MessageBody = { seq, t: nowMs(), ch: this.spec.name, p: this.filler };
     const msg = { seq, json: JSON.stringify(body) };
     this.ring.push(msg);
-    if (this.ring.length > this.limits.replay) this.ring.shift();
+    this.ringBytes += msg.json.length;
+    const share = this.replayShare();
+    while (this.ring.length > 1 && (this.ring.length > this.limits.replay || this.ringBytes > share))
+      this.ringBytes -= this.ring.shift()!.json.length;
     for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);
     return msg;
   }
 
+  /** Publishes one message now if the channel's byte budget allows; else a 429 saying when. */
+  publishNow(): FeedMessage {
+    const now = Date.now();
+    const budget = this.limits.channelBytesPerSec;
+    this.allowance = Math.min(budget, this.allowance + ((now - this.allowanceAt) * budget) / 1000);
+    this.allowanceAt = now;
+    const cost = this.spec.bytes + MESSAGE_OVERHEAD;
+    if (this.allowance < cost)
+      throw new FeedError(
+        429,
+        `channel '${this.spec.name}' is over its budget of ${budget} bytes/s: publish more slowly`,
+      );
+    this.allowance -= cost;
+    return this.publish();
+  }
+
   /** Adds a subscriber, first replaying everything after `afterSeq` (when given) from the buffer. */
   subscribe(sub: Subscriber, afterSeq?: number): void {
-    if (afterSeq !== undefined && afterSeq < this.seq) {
+    if (afterSeq !== undefined && afterSeq > this.seq) {
+      // A resume point this channel never reached (it restarted, or the client is confused): say so, then go live.
+      sub.reset({
+        requested: afterSeq + 1,
+        oldest: this.seq + 1,
+        reason: `resume point ${afterSeq} is ahead of the channel (latest ${this.seq})`,
+      });
+    } else if (afterSeq !== undefined && afterSeq < this.seq) {
       const oldest = this.ring[0]?.seq ?? this.seq + 1;
-      if (afterSeq + 1 < oldest) sub.reset({ requested: afterSeq + 1, oldest });
+      if (afterSeq + 1 < oldest)
+        sub.reset({ requested: afterSeq + 1, oldest, reason: 'too far behind: messages no longer buffered' });
       for (const msg of this.ring) if (msg.seq > afterSeq && !sub.deliver(msg)) return;
     }
     this.subscribers.add(sub);
@@ -103,9 +171,11 @@ export class Channel {
     return n;
   }
 
-  close(): void {
+  /** Stops publishing and ends every subscriber's connection cleanly (shutdown) or cuts it (removal). */
+  close(clean = false): void {
     clearInterval(this.timer);
-    this.dropAll();
+    for (const sub of [...this.subscribers]) clean ? sub.close() : sub.drop();
+    this.subscribers.clear();
   }
 }
 
@@ -119,12 +189,32 @@ export class Feed {
   }
 
   /** Validates a channel spec from a request body, naming the bad field. */
+  /** Each channel's share of the replay memory. */
+  private readonly replayShare = () => Math.floor(this.limits.replayBytes / Math.max(1, this.channels.size));
+
+  /** Bytes/s every channel publishes together. */
+  private committed(): number {
+    let sum = 0;
+    for (const ch of this.channels.values()) sum += ch.spec.rate * (ch.spec.bytes + MESSAGE_OVERHEAD);
+    return sum;
+  }
+
   parseSpec(body: unknown): ChannelSpec {
-    if (typeof body !== 'object' || body === null) throw new FeedError(400, 'expected a JSON object {"name", "rate", "bytes"}');
+    if (typeof body !== 'object' || body === null)
+      throw new FeedError(400, 'expected a JSON object {"name", "rate", "bytes"}');
     const { name, rate, bytes } = body as Record<string, unknown>;
-    if (typeof name !== 'string' || !NAME.test(name)) throw new FeedError(400, `name must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
-    if (!Number.isInteger(rate) || (rate as number) < 0 || (rate as number) > this.limits.maxRate) throw new FeedError(400, `rate must be a whole number of messages/s from 0 to ${this.limits.maxRate}, got ${JSON.stringify(rate)}`);
-    if (!Number.isInteger(bytes) || (bytes as number) < 0 || (bytes as number) > this.limits.maxBytes) throw new FeedError(400, `bytes must be a whole number from 0 to ${this.limits.maxBytes}, got ${JSON.stringify(bytes)}`);
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new FeedError(400, `name must be 1-64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+    if (!Number.isInteger(rate) || (rate as number) < 0 || (rate as number) > this.limits.maxRate)
+      throw new FeedError(
+        400,
+        `rate must be a whole number of messages/s from 0 to ${this.limits.maxRate}, got ${JSON.stringify(rate)}`,
+      );
+    if (!Number.isInteger(bytes) || (bytes as number) < 0 || (bytes as number) > this.limits.maxBytes)
+      throw new FeedError(
+        400,
+        `bytes must be a whole number from 0 to ${this.limits.maxBytes}, got ${JSON.stringify(bytes)}`,
+      );
     return { name, rate: rate as number, bytes: bytes as number };
   }
 
@@ -133,11 +223,27 @@ export class Feed {
     const existing = this.channels.get(spec.name);
     if (existing) {
       const s = existing.spec;
-      if (s.rate !== spec.rate || s.bytes !== spec.bytes) throw new FeedError(409, `channel '${spec.name}' exists with rate ${s.rate} and bytes ${s.bytes}`);
+      if (s.rate !== spec.rate || s.bytes !== spec.bytes)
+        throw new FeedError(409, `channel '${spec.name}' exists with rate ${s.rate} and bytes ${s.bytes}`);
       return { created: false };
     }
-    if (this.channels.size >= this.limits.maxChannels) throw new FeedError(429, `too many channels (limit ${this.limits.maxChannels})`);
-    this.channels.set(spec.name, new Channel(spec, this.limits));
+    if (this.channels.size >= this.limits.maxChannels)
+      throw new FeedError(429, `too many channels (limit ${this.limits.maxChannels})`);
+    const cost = spec.rate * (spec.bytes + MESSAGE_OVERHEAD);
+    if (cost > this.limits.channelBytesPerSec) {
+      throw new FeedError(
+        413,
+        `rate × bytes is ${cost} bytes/s with message overhead, over the ${this.limits.channelBytesPerSec} bytes/s one channel may publish`,
+      );
+    }
+    const committed = this.committed();
+    if (committed + cost > this.limits.feedBytesPerSec) {
+      throw new FeedError(
+        429,
+        `channels already publish ${committed} bytes/s; this one would pass the feed's budget of ${this.limits.feedBytesPerSec} bytes/s`,
+      );
+    }
+    this.channels.set(spec.name, new Channel(spec, this.limits, this.replayShare));
     return { created: true };
   }
 
@@ -164,9 +270,10 @@ export class Feed {
     }
   }
 
+  /** Shutdown: every subscriber's connection ended cleanly. */
   close(): void {
     clearInterval(this.sweeper);
-    for (const ch of this.channels.values()) ch.close();
+    for (const ch of this.channels.values()) ch.close(true);
     this.channels.clear();
   }
 }

@@ -13,7 +13,7 @@ export function openConnections(server: grpc.Server): number {
   const { GetServerSockets } = grpc.getChannelzHandlers();
   const serverId = String(server.getChannelzRef().id);
   let count = 0;
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     let page: SocketsPage | undefined;
     // The handler answers synchronously; it only reads `request` from the call.
     const call = { request: { server_id: serverId, start_socket_id: String(start), max_results: '0' } };

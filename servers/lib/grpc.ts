@@ -9,8 +9,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { statsFor } from './stats.ts';
+import { StrictWire, WireError } from './proto-strict.ts';
 
-export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true };
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 /** The repo's proto/ folder, found by walking up from this file (works from dist/ and from a container). */
 export function protoDir(): string {
@@ -36,7 +43,10 @@ export function serviceDefinition(pkg: protoLoader.PackageDefinition, name: stri
 }
 
 export class RpcError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -59,17 +69,23 @@ const stats = statsFor('grpc');
 export function strictService(
   def: grpc.ServiceDefinition,
   impl: grpc.UntypedServiceImplementation,
+  wire?: StrictWire,
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const rawDef: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const wrapped: grpc.UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(def)) {
     const typeName = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name ?? 'request';
+    // /rtbench.orders.v1.OrderService/CreateOrder → rtbench.orders.v1.CreateOrderRequest
+    const service = method.path.split('/')[1] ?? '';
+    const fullType = `${service.slice(0, service.lastIndexOf('.'))}.${typeName}`;
     const decode: Decode = (buf: Buffer) => {
       stats.received(buf.length);
       try {
+        wire?.check(fullType, buf);
         return method.requestDeserialize(buf);
       } catch (err) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, `${typeName} is not valid protobuf: ${(err as Error).message}`);
+        const why = err instanceof WireError ? err.message : (err as Error).message;
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `${typeName} is not valid protobuf: ${why}`);
       }
     };
     const serialize = (value: unknown) => {
@@ -84,15 +100,43 @@ export function strictService(
   return [rawDef as grpc.ServiceDefinition, wrapped];
 }
 
-function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler: grpc.UntypedHandleCall, decode: Decode): grpc.UntypedHandleCall {
+/** Ends a streaming call in flight with UNAVAILABLE (shutdown); registered while the call runs. */
+const inFlight = new Set<() => void>();
+const UNAVAILABLE = { code: grpc.status.UNAVAILABLE, details: 'server shutting down' };
+
+function track(call: NodeJS.EventEmitter, abort: () => void): () => void {
+  inFlight.add(abort);
+  const done = () => inFlight.delete(abort);
+  call.once('cancelled', done);
+  call.once('finish', done);
+  call.once('close', done);
+  return done;
+}
+
+/** Shutdown: every streaming call still running ends with UNAVAILABLE (not CANCELLED), so clients know to retry elsewhere. */
+export function endCallsInFlight(): number {
+  const n = inFlight.size;
+  for (const abort of [...inFlight]) abort();
+  inFlight.clear();
+  return n;
+}
+
+function strictHandler(
+  method: grpc.MethodDefinition<unknown, unknown>,
+  handler: grpc.UntypedHandleCall,
+  decode: Decode,
+): grpc.UntypedHandleCall {
   if (!method.requestStream && !method.responseStream) {
     return (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
         (call as { request: unknown }).request = decode(call.request);
-        (handler as grpc.handleUnaryCall<unknown, unknown>)(call as grpc.ServerUnaryCall<unknown, unknown>, (err, value) => {
-          if (err) stats.errors++;
-          callback(err, value);
-        });
+        (handler as grpc.handleUnaryCall<unknown, unknown>)(
+          call as grpc.ServerUnaryCall<unknown, unknown>,
+          (err, value) => {
+            if (err) stats.errors++;
+            callback(err, value);
+          },
+        );
       } catch (err) {
         stats.errors++;
         callback(toServiceError(err));
@@ -101,9 +145,12 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
   }
   if (!method.requestStream) {
     return (call: grpc.ServerWritableStream<Buffer, unknown>) => {
+      track(call, () => call.emit('error', UNAVAILABLE));
       try {
         (call as { request: unknown }).request = decode(call.request);
-        (handler as grpc.handleServerStreamingCall<unknown, unknown>)(call as grpc.ServerWritableStream<unknown, unknown>);
+        (handler as grpc.handleServerStreamingCall<unknown, unknown>)(
+          call as grpc.ServerWritableStream<unknown, unknown>,
+        );
       } catch (err) {
         endWithError(call, err);
       }
@@ -112,9 +159,11 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
   if (!method.responseStream) {
     return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       let answered = false;
+      const untrack = track(call, () => answer(UNAVAILABLE));
       const answer: grpc.sendUnaryData<unknown> = (err, value) => {
         if (answered) return;
         answered = true;
+        untrack();
         if (err) stats.errors++;
         callback(err, value);
       };
@@ -127,6 +176,7 @@ function strictHandler(method: grpc.MethodDefinition<unknown, unknown>, handler:
     };
   }
   return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+    track(call, () => call.emit('error', UNAVAILABLE));
     decodeEach(call, decode, (err) => endWithError(call, err));
     try {
       (handler as grpc.handleBidiStreamingCall<unknown, unknown>)(call);
@@ -162,13 +212,30 @@ export function endWithError(call: StreamingResponse, err: unknown): void {
   call.emit('error', toServiceError(err));
 }
 
+/** Bytes of responses one call may queue before `write()` says wait (16 messages, as grpc-js allows, would be 16 maximum-size messages). */
+export const MAX_QUEUED_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Lowers an object-mode response stream's high-water mark so that what it queues stays near MAX_QUEUED_RESPONSE_BYTES. */
+export function boundWrites(call: object, messageBytes: number): void {
+  const state = (call as unknown as { _writableState?: { highWaterMark: number } })._writableState;
+  if (state)
+    state.highWaterMark = Math.max(1, Math.min(16, Math.floor(MAX_QUEUED_RESPONSE_BYTES / Math.max(1, messageBytes))));
+}
+
 /**
  * Writes `count` messages made by `make(seq)` (seq = 1..count) to a server stream, `intervalMs`
  * apart (0 = as fast as the client takes them), then ends it. Honours backpressure: when
  * `write()` returns false nothing more is made until 'drain', so at most the stream's own buffer
  * is queued. Stops (timer cleared) when the call is cancelled or fails.
  */
-export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown): void {
+export function paceStream(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  count: number,
+  intervalMs: number,
+  make: (seq: number) => unknown,
+  messageBytes = 0,
+): void {
+  boundWrites(call, messageBytes);
   let seq = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -212,6 +279,7 @@ export function replyEach<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, rep
       failed = true;
       return endWithError(call as grpc.ServerDuplexStream<unknown, unknown>, err);
     }
+    boundWrites(call, roughBytes(response)); // large replies: fewer may wait for a slow reader
     if (!call.write(response)) {
       call.pause();
       call.once('drain', () => call.resume());
@@ -222,19 +290,73 @@ export function replyEach<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, rep
   });
 }
 
+/** About how many bytes a response object serialises to: its top-level bytes and strings (payloads), plus a little per field. */
+function roughBytes(message: unknown): number {
+  if (typeof message !== 'object' || message === null) return 16;
+  let n = 0;
+  for (const v of Object.values(message)) n += Buffer.isBuffer(v) || typeof v === 'string' ? v.length : 8;
+  return n;
+}
+
 export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
   if (err instanceof RpcError) return { code: err.code, details: err.message };
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}` };
 }
 
+/** A server interceptor that answers UNAUTHENTICATED unless the call's `authorization` metadata is `Bearer <token>` (reflection included). */
+export function requireToken(matches: (presented: string | null) => boolean): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            const header = metadata.get('authorization')[0];
+            const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+            if (matches(m ? m[1]! : null)) return mdNext(metadata);
+            stats.errors++;
+            call.sendStatus({
+              code: grpc.status.UNAUTHENTICATED,
+              details: 'a valid token is required (metadata authorization: Bearer <token>)',
+              metadata: new grpc.Metadata(),
+            });
+          },
+        }),
+    });
+}
+
+/**
+ * Connections that never send the HTTP/2 preface (or a first SETTINGS frame) within
+ * `handshakeMs` are cut. grpc-js has no option for this, so we watch the node:http2 servers it
+ * created (its own `http2Servers` map, read after bind; without it, the guard is skipped).
+ */
+export function guardHandshakes(server: grpc.Server, handshakeMs: number): boolean {
+  const servers = (server as unknown as { http2Servers?: Map<NodeJS.EventEmitter, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  for (const h2 of servers.keys()) {
+    h2.on('session', (session: import('node:http2').ServerHttp2Session) => {
+      const timer = setTimeout(() => {
+        stats.errors++;
+        session.destroy();
+      }, handshakeMs);
+      timer.unref();
+      session.once('remoteSettings', () => clearTimeout(timer));
+      session.once('close', () => clearTimeout(timer));
+    });
+  }
+  return true;
+}
+
 export function bind(server: grpc.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
 }
 
-/** Let calls in flight finish for up to `graceMs`, then cancel what is left. */
+/** Ends streaming calls with UNAVAILABLE, lets unary calls in flight finish for up to `graceMs`, then cancels what is left. */
 export function shutdown(server: grpc.Server, graceMs = 2000): Promise<void> {
+  endCallsInFlight();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

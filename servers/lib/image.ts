@@ -5,7 +5,6 @@ import type { ImageAck, ImageClaim } from '../../contracts/image.ts';
 
 export { claimProblem, type ImageAck, type ImageClaim } from '../../contracts/image.ts';
 
-
 export function verifyImage(claim: ImageClaim, data: Uint8Array, receivedAt = nowMs()): ImageAck {
   const digest = sha256Hex(data);
   return {

@@ -20,16 +20,29 @@ export class ProtocolStats {
   errors = 0;
   private openNow?: () => number;
 
-  opened(): void { this.connections++; this.connectionsTotal++; }
-  closed(): void { this.connections--; }
-  received(bytes: number): void { this.messagesIn++; this.bytesIn += bytes; }
-  sent(bytes: number): void { this.messagesOut++; this.bytesOut += bytes; }
+  opened(): void {
+    this.connections++;
+    this.connectionsTotal++;
+  }
+  closed(): void {
+    this.connections--;
+  }
+  received(bytes: number): void {
+    this.messagesIn++;
+    this.bytesIn += bytes;
+  }
+  sent(bytes: number): void {
+    this.messagesOut++;
+    this.bytesOut += bytes;
+  }
 
   /**
    * For a server that cannot see connections open and close (grpc-js): `count` is asked for the
    * open connections at snapshot time, and the total opened is unknown (null).
    */
-  connectionsFrom(count: () => number): void { this.openNow = count; }
+  connectionsFrom(count: () => number): void {
+    this.openNow = count;
+  }
 
   toJSON() {
     const { openNow, ...counters } = this;
@@ -47,7 +60,12 @@ export function statsFor(protocol: string): ProtocolStats {
 
 export const LAG_WINDOW_MS = 1000;
 
-interface Lag { mean: number; p99: number; max: number; windowMs: number }
+interface Lag {
+  mean: number;
+  p99: number;
+  max: number;
+  windowMs: number;
+}
 
 const RESOLUTION_MS = 10;
 const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -72,7 +90,15 @@ export interface StatsSnapshot extends ServerStats {
   time: number;
   /** Event-loop lag (a timer firing late) over the last completed window of `windowMs`, ms. */
   eventLoopLagMs: Lag;
+  /** The resource bounds in force (the same as --help lists), and whether a token is required. */
+  limits: Record<string, number | boolean>;
   protocols: Record<string, ProtocolStats>;
+}
+
+let limits: Record<string, number | boolean> = {};
+/** Publishes the bounds in force in every snapshot. */
+export function setLimits(values: Record<string, number | boolean>): void {
+  limits = { ...values };
 }
 
 export function snapshot(): StatsSnapshot {
@@ -86,6 +112,7 @@ export function snapshot(): StatsSnapshot {
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
     eventLoopLagMs: lastLag,
+    limits,
     protocols: Object.fromEntries(protocols),
   };
 }

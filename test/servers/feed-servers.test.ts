@@ -122,7 +122,8 @@ describe('SSE /sse', () => {
       [post('/feed/channels', { name: 'x', rate: -1, bytes: 1 }), 400, /rate must be/],
       [post('/feed/channels', { name: 'has space', rate: 1, bytes: 1 }), 400, /name must be/],
       [post('/feed/channels', { name: 'stock', rate: 41, bytes: 16 }), 409, /exists with rate 40/],
-      [fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', body: '{oops' }), 400, /not valid JSON/],
+      [fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } }), 400, /not valid JSON/],
+      [fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', body: '{"name":"cors","rate":1,"bytes":1}' }), 415, /takes Content-Type: application\/json/],
       [post('/feed/drop?channel=ghost'), 404, /unknown channel 'ghost'/],
     ];
     for (const [req, status, error] of cases) {

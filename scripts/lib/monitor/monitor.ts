@@ -32,6 +32,7 @@ import {
 import { between } from './server-stats.ts';
 import { recordGenerator } from './generator.ts';
 import { isServerStats, type ServerStats } from '../../../contracts/stats.ts';
+import { authHeaders } from '../transport/auth.ts';
 
 // k6 provides console at run time; @types/k6 does not declare it.
 declare const console: { warn(...args: unknown[]): void };
@@ -44,7 +45,7 @@ const RETRY_MS = 10_000; // after a failed poll; k6 logs each failed request, so
 let mayWarn = true;
 
 function poll(): ServerStats | null {
-  const res = http.get(STATS_URL, { tags: { name: 'GET /stats' }, timeout: '5s' });
+  const res = http.get(STATS_URL, { headers: authHeaders(), tags: { name: 'GET /stats' }, timeout: '5s' });
   let body: unknown = null;
   try {
     body = res.status === 200 ? res.json() : null;

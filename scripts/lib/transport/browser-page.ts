@@ -4,6 +4,7 @@
 // protocol and `measure`.
 import { browser, type Page } from 'k6/browser';
 import { check } from 'k6';
+import { TOKEN } from './auth.ts';
 import { connectTime, delivered, duplicates, errors, latency, lost, payloadBytes } from '../monitor/metrics.ts';
 
 /** window.rtb, as browser/page.ts fills it. */
@@ -34,7 +35,7 @@ export const TRANSPORTS: Record<string, { protocol: string; tags: Record<string,
 
 /** The page URL for `transport` with `params` (count, rate, bytes, busy, streams, channel, timeoutMs). */
 export function pageUrl(base: string, transport: string, params: Record<string, string | number>): string {
-  const query = Object.entries({ transport, ...params })
+  const query = Object.entries({ transport, ...params, ...(TOKEN ? { token: TOKEN } : {}) })
     .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
     .join('&');
   return `${base}?${query}`;

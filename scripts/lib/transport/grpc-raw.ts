@@ -7,6 +7,7 @@ import { now } from '../monitor/clock.ts';
 import { Root, type Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
 import { connectTime, errors } from '../monitor/metrics.ts';
+import { grpcAuth } from './auth.ts';
 
 const root = Root.fromJSON(protos);
 root.resolveAll();
@@ -62,7 +63,7 @@ export async function rawBatch(addr: string, m: RawMethod, b: RawBatch): Promise
   const started = now();
   c.connect(addr, { timeout: '10s' });
   connectTime.add(now() - started);
-  const params = { timeout: b.timeoutMs };
+  const params = { timeout: b.timeoutMs, ...grpcAuth() };
   if (b.concurrent) {
     const calls = [];
     for (let i = 1; i <= b.count; i++)

@@ -8,6 +8,7 @@ import grpc from 'k6/net/grpc';
 import { now } from '../monitor/clock.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
+import { grpcAuth } from './auth.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
 export function grpcClient(...protoFiles: string[]): grpc.Client {
@@ -67,7 +68,7 @@ export function openStream<T>(
   timeoutMs: number,
   onData: (message: T, atMs: number) => void,
 ): OpenStream {
-  const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms` });
+  const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms`, ...grpcAuth() });
   let error: StreamEnd['error'];
   const stopProbe = lagProbe(); // for as long as the stream is open
   stream.on('data', (message) => onData(message as T, now()));

@@ -7,12 +7,13 @@ import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 import { connectTime } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
+import { withToken } from './auth.ts';
 
 /** Subscribes at `url` (the stream's URL with its ?channel=) feeding `sub`; rtb_connect_time is the first open only. */
 export function subscribeSse(url: string, sub: Subscription): { close(): void } {
   const started = now();
   let opened = false;
-  const es = new EventSource(url, { tags: { protocol: 'sse' } });
+  const es = new EventSource(withToken(url), { tags: { protocol: 'sse' } });
   const stopProbe = lagProbe(); // until close()
   es.onopen = (e) => {
     if (!opened) connectTime.add(e.timestamp - started);

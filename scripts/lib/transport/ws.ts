@@ -9,6 +9,7 @@ import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contract
 import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
+import { authHeaders } from './auth.ts';
 
 interface CloseEvent {
   code?: number;
@@ -45,11 +46,11 @@ export function openSocket(
   { recordConnect = true, protocols = [] as string[] } = {},
 ): Socket {
   const started = now();
-  // k6/websockets ignores its `protocols` argument; the handshake header offers them instead.
-  const ws =
-    protocols.length > 0
-      ? new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': protocols.join(', ') } })
-      : new WebSocket(url);
+  // k6/websockets ignores its `protocols` argument; the handshake header offers them instead. The
+  // token (-e TOKEN) goes as an Authorization header.
+  const headers: Record<string, string> = { ...authHeaders() };
+  if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ');
+  const ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
   const stopProbe = lagProbe(); // for as long as the socket is open
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
@@ -90,7 +91,8 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   const stopProbe = lagProbe(); // for the subscription's life, reconnections included
   const connect = () => {
     const started = now();
-    ws = new WebSocket(url);
+    const headers = authHeaders();
+    ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
     on(ws, 'open', (e) => {
       if (first) connectTime.add(e.timestamp - started);
       first = false;

@@ -22,6 +22,7 @@ import { check } from 'k6';
 import { Gauge, Trend } from 'k6/metrics';
 import { envCount, envString } from '../load/env.ts';
 import { PAGE_URL } from '../transport/addresses.ts';
+import { authHeaders } from '../transport/auth.ts';
 import { TRANSPORTS, pageUrl, record, runPages } from '../transport/browser-page.ts';
 
 /** A comma list of page transports from `name`, each checked. */
@@ -190,7 +191,8 @@ export async function resume(): Promise<void> {
     60_000,
     async () => {
       await sleepMs(1000);
-      const res = http.post(`${origin}/feed/drop?channel=${encodeURIComponent(channel)}`, null, {
+      const res = http.post(`${origin}/feed/drop?channel=${encodeURIComponent(channel)}`, '{}', {
+        headers: { 'content-type': 'application/json', ...authHeaders() },
         tags: { control: 'feed' },
       });
       check(res, { 'the server cut the stream': (x) => x.status === 200 && (x.json('dropped') as number) >= 1 });

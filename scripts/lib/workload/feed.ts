@@ -25,6 +25,7 @@ import {
 } from '../monitor/metrics.ts';
 import type { Thresholds } from '../load/config.ts';
 import type { ChannelSpec, FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+import { authHeaders } from '../transport/auth.ts';
 
 export type { FeedMessage } from '../../../contracts/feed.ts';
 
@@ -77,7 +78,7 @@ export function declareChannel(origin: string, protocol: string): string {
   const spec: ChannelSpec = { name, rate: feed.rate, bytes: feed.bytes };
   const res = http.post(`${origin}/feed/channels`, JSON.stringify(spec), {
     ...CONTROL,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
   });
   if (res.status !== 200 && res.status !== 201)
     throw new Error(`declaring channel ${name}: HTTP ${res.status} ${String(res.body)}`);
@@ -86,7 +87,10 @@ export function declareChannel(origin: string, protocol: string): string {
 
 /** Asks the server to cut every subscriber of `channel` (the feed's simulated network failure). */
 export function dropConnections(origin: string, channel: string): void {
-  http.asyncRequest('POST', `${origin}/feed/drop?channel=${channel}`, null, CONTROL);
+  http.asyncRequest('POST', `${origin}/feed/drop?channel=${channel}`, null, {
+    ...CONTROL,
+    headers: { 'content-type': 'application/json', ...authHeaders() },
+  });
 }
 
 /**
