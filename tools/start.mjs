@@ -93,7 +93,17 @@ async function main() {
   });
   console.log(`  http ${servers.httpUrl}  grpc ${servers.grpcAddr}`);
   if (opts.out.length) console.log(`  streaming to ${opts.out.join(', ')} with testid=${testid}`);
+  // --network: one shared toxiproxy (tools/network.mjs) when any shape needs a proxy.
+  const shapes = knownShapes();
+  const toxiproxy = opts.network.some((n) => !shapes[n]?.direct)
+    ? await startToxiproxy().catch(async (err) => {
+        await servers.stop();
+        await influx?.stop();
+        throw err;
+      })
+    : undefined;
   const stop = async () => {
+    await toxiproxy?.stop();
     await servers.stop();
     await influx?.stop();
   };
