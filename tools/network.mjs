@@ -384,3 +384,88 @@ export async function startShapedServers(shapeName, { servers, args = [], shapes
     },
   };
 }
+
+/**
+ * @typedef {object} Fault
+ * @property {'outage' | 'reset'} kind  outage: the proxies stop (listeners closed, every connection
+ *                                      cut, new ones refused) for `forMs`; reset: every connection
+ *                                      that carries data in the next `forMs` ends with a TCP RST
+ * @property {number} atMs              from the start of the k6 run
+ * @property {number} forMs
+ */
+
+const FAULT_KINDS = ['outage', 'reset'];
+const RESET_WINDOW_MS = 300;
+
+/** @param {string} where @param {string} raw */
+function faultDuration(where, raw) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(raw);
+  if (!m) throw new NetworkError(`${where}: '${raw}' is not a duration (examples: 500ms, 5s, 1m)`);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[/** @type {'ms' | 's' | 'm'} */ (m[2])]);
+}
+
+/**
+ * A fault schedule: comma-separated `outage@AT:FOR` (the proxy down from AT for FOR) and
+ * `reset@AT` (TCP RST on every connection at AT; `reset@AT:FOR` keeps resetting for FOR,
+ * default 300ms), e.g. `outage@5s:2s,reset@12s`.
+ * @param {string} spec @returns {Fault[]}
+ */
+export function parseFaults(spec) {
+  if (spec.trim() === '') return [];
+  return spec.split(',').map((item) => {
+    const where = `FAULT '${item.trim()}'`;
+    const m = /^([a-z]+)@([^:]+)(?::(.+))?$/.exec(item.trim());
+    if (!m) throw new NetworkError(`${where}: expected KIND@AT[:FOR], e.g. outage@5s:2s or reset@5s`);
+    const kind = /** @type {Fault['kind']} */ (m[1]);
+    if (!FAULT_KINDS.includes(kind)) throw new NetworkError(`${where}: unknown fault '${m[1]}' (known: ${FAULT_KINDS.join(', ')})`);
+    if (kind === 'outage' && m[3] === undefined) throw new NetworkError(`${where}: an outage needs its length, e.g. outage@5s:2s`);
+    const forMs = m[3] === undefined ? RESET_WINDOW_MS : faultDuration(where, m[3]);
+    if (forMs <= 0) throw new NetworkError(`${where}: the length must be more than 0`);
+    return { kind, atMs: faultDuration(where, m[2]), forMs };
+  });
+}
+
+/**
+ * Applies a fault schedule to a network from now on. `stop()` cancels what has not happened
+ * and always leaves the network healthy (enabled, no reset), then resolves with what was done.
+ * @param {Network} network @param {Fault[]} faults @param {{ log?: (s: string) => void }} [opts]
+ */
+export function scheduleFaults(network, faults, { log = () => {} } = {}) {
+  const t0 = Date.now();
+  /** @type {Array<{ atMs: number, action: string }>} */
+  const done = [];
+  /** @type {NodeJS.Timeout[]} */
+  const timers = [];
+  /** @type {Promise<void>} */
+  let chain = Promise.resolve();
+  /** @param {number} atMs @param {string} action @param {() => Promise<void>} fn */
+  const at = (atMs, action, fn) => {
+    timers.push(
+      setTimeout(() => {
+        chain = chain.then(async () => {
+          await fn();
+          done.push({ atMs: Date.now() - t0, action });
+          log(`fault: ${action} at ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+        });
+      }, atMs),
+    );
+  };
+  for (const f of faults) {
+    if (f.kind === 'outage') {
+      at(f.atMs, 'network down', () => network.setEnabled(false));
+      at(f.atMs + f.forMs, 'network up', () => network.setEnabled(true));
+    } else {
+      at(f.atMs, 'reset on', () => network.setReset(true));
+      at(f.atMs + f.forMs, 'reset off', () => network.setReset(false));
+    }
+  }
+  return {
+    stop: async () => {
+      for (const t of timers) clearTimeout(t);
+      await chain.catch(() => {});
+      await network.setEnabled(true).catch(() => {});
+      if (faults.some((f) => f.kind === 'reset')) await network.setReset(false).catch(() => {});
+      return done;
+    },
+  };
+}
