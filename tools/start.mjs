@@ -102,7 +102,19 @@ async function main() {
         throw err;
       })
     : undefined;
+  // --proxy: k6 → [toxiproxy shape] → the reverse proxy → the servers (tools/proxy.mjs)
+  const proxyName = opts.proxies.find((p) => p !== 'none');
+  const proxy = proxyName
+    ? await startProxy(proxyName, { httpUpstream: new URL(servers.httpUrl).host, grpcUpstream: servers.grpcAddr }).catch(async (err) => {
+        await toxiproxy?.stop();
+        await servers.stop();
+        await influx?.stop();
+        throw err;
+      })
+    : undefined;
+  if (proxy) console.log(`  ${proxy.name} in front: http ${proxy.httpUrl}  grpc ${proxy.grpcAddr}`);
   const stop = async () => {
+    await proxy?.stop();
     await toxiproxy?.stop();
     await servers.stop();
     await influx?.stop();
