@@ -51,6 +51,25 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
   }
 }
 
+for (const [kind, fault] of Object.entries(FAULTS)) {
+  test(`grpc-server-stream through lan, ${fault.spec}: SubscribeOrders resumes after the last seq, 0 lost, 0 duplicated`, async (t) => {
+    const COUNT = 100;
+    const env = { ...lan.env(), COUNT: String(COUNT), INTERVAL: '50ms', ITERATIONS: '1', MONITOR: 'off', FAULT: fault.spec };
+    const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
+    const run = await runK6('grpc-server-stream.js', env, { args: lan.k6Args });
+    const done = await faults.stop();
+    assert.equal(done.length, 2, `the faults happened during the run: ${JSON.stringify(done)}`);
+    allChecksPassed(run, ['orders arrive in order, none missing', 'every message arrived', 'recovered after the drop']);
+    const m = run.summary.metrics;
+    assert.equal(m.rtb_messages.count, COUNT, 'every order exactly once');
+    assert.equal(m.rtb_lost?.count ?? 0, 0);
+    assert.equal(m.rtb_duplicates?.count ?? 0, 0);
+    assert.ok(m.rtb_recovery_time?.count >= 1, `the stream was cut and resumed (${kind})`);
+    t.diagnostic(`grpc-server-stream ${fault.spec}: recovery ${m.rtb_recovery_time.max.toFixed(0)} ms`);
+    assert.ok(m.rtb_recovery_time.max >= fault.downMs - 100, `recovery ${m.rtb_recovery_time.max} ms for a ${fault.downMs} ms outage`);
+  });
+}
+
 test('a bad fault schedule is an error naming it', () => {
   assert.throws(() => parseFaults('outage@5s'), /FAULT 'outage@5s': an outage needs its length/);
   assert.throws(() => parseFaults('flood@5s'), /unknown fault 'flood' \(known: outage, reset\)/);

@@ -6,6 +6,7 @@
 // therefore quantised to 1 ms: a round trip measured with Date.now() at both ends is unbiased on
 // average but its percentiles move in 1 ms steps.
 import grpc from 'k6/net/grpc';
+import { setTimeout } from 'k6/timers';
 import { connectTime, errors } from '../monitor/metrics.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
@@ -76,4 +77,48 @@ export function openStream<T>(
   });
   const ended = new Promise<StreamEnd>((resolve) => stream.on('end', () => resolve({ error, atMs: Date.now() })));
   return { stream, ended };
+}
+
+const RECONNECT_FOR_MS = 30_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A server stream that outlives its connection: when the call fails in transport (UNAVAILABLE:
+ * the connection went away), it reconnects with backoff (100 ms doubling to 2 s, for at most
+ * 30 s) and opens the call again with `request()`, which should resume after the last message
+ * seen. `onLost` hears when each connection was lost. Resolves with how the last call ended.
+ */
+export async function resumableStream<T>(
+  client: grpc.Client,
+  addr: string,
+  method: string,
+  timeoutMs: number,
+  request: () => object,
+  onData: (message: T, atMs: number) => void,
+  onLost: (atMs: number) => void,
+): Promise<StreamEnd> {
+  for (;;) {
+    const { stream, ended } = openStream<T>(client, method, timeoutMs, onData);
+    stream.write(request());
+    stream.end();
+    const end = await ended;
+    if (end.error?.code !== grpc.StatusUnavailable) return end;
+    onLost(end.atMs);
+    client.close();
+    if (!(await reconnect(client, addr))) return end;
+  }
+}
+
+async function reconnect(client: grpc.Client, addr: string): Promise<boolean> {
+  const until = Date.now() + RECONNECT_FOR_MS;
+  for (let attempt = 0; Date.now() < until; attempt++) {
+    await sleep(Math.min(100 * 2 ** attempt, 2000));
+    try {
+      client.connect(addr, { plaintext: true, timeout: '5s' });
+      return true;
+    } catch {
+      // refused or timed out: the network is still down
+    }
+  }
+  return false;
 }
