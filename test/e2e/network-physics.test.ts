@@ -4,8 +4,9 @@
 // limit 50 × 533 KB cannot arrive sooner than the link allows; direct (loopback) they do not move.
 //
 // Round trips per protocol (toxiproxy delays payload only: the TCP handshake to the proxy is on
-// loopback and costs nothing here). Each run has 3 iterations and the medians are compared, so
-// the first, cold connection of a run (JIT, lazy set-up in k6 and the servers) does not count:
+// loopback and costs nothing here). Each run has 4 iterations and the minimums are compared: load
+// on the machine and a run's cold first connection only ever add time, and no sample can beat
+// the shape's delays, so the minimum is the cleanest estimate of what the protocol itself costs:
 //   WebSocket   connect: the HTTP upgrade request → 101                                   1 RTT
 //   SSE         connect: GET → response headers (the server flushes them at once)          1 RTT
 //   Socket.IO   connect: upgrade → 101 (Engine.IO's open packet follows it in the same
@@ -48,7 +49,7 @@ after(async () => {
 });
 
 const ONE = { VUS: '1', ITERATIONS: '1', MONITOR: 'off' };
-const THREE = { ...ONE, ITERATIONS: '3' };
+const FOUR = { ...ONE, ITERATIONS: '4' };
 
 interface Case {
   script: string;
@@ -60,39 +61,40 @@ interface Case {
 }
 
 const CASES: Record<string, Case> = {
-  websocket: { script: 'ws-echo.js', env: { WINDOW: '600ms' }, connect: 1, message: 1 },
-  sse: { script: 'sse-feed.js', env: { WINDOW: '1s', MSG_RATE: '10' }, connect: 1, message: 0.5 },
-  'socket.io': { script: 'socketio-echo.js', env: { WINDOW: '600ms' }, connect: 2, message: 1 },
+  websocket: { script: 'ws-echo.js', env: { WINDOW: '500ms' }, connect: 1, message: 1 },
+  sse: { script: 'sse-feed.js', env: { WINDOW: '700ms', MSG_RATE: '10' }, connect: 1, message: 0.5 },
+  'socket.io': { script: 'socketio-echo.js', env: { WINDOW: '500ms' }, connect: 2, message: 1 },
   grpc: { script: 'grpc-unary.js', env: { COUNT: '5' }, connect: 0.5, message: 1 },
-  'grpc-over-ws': { script: 'grpc-over-ws.js', env: { CALL: 'unary', COUNT: '3' }, connect: 1, message: 1 },
+  'grpc-over-ws': { script: 'grpc-over-ws.js', env: { CALL: 'unary', COUNT: '2' }, connect: 1, message: 1 },
 };
 
-/** The median of a Trend in a summary export. */
-const med = (run: { summary: any }, metric: string): number => {
+/** The minimum of a Trend in a summary export. */
+const min = (run: { summary: any }, metric: string): number => {
   const m = run.summary.metrics[metric];
-  assert.ok(m && m.count >= 3, `${metric} has at least 3 samples`);
-  return m.med;
+  assert.ok(m && m.count >= 4, `${metric} has at least 4 samples`);
+  return m.min;
 };
 
 for (const [protocol, c] of Object.entries(CASES)) {
   test(`${protocol}: connect grows by ${c.connect} RTT and each message by ${c.message} RTT under a ${R} ms RTT shape; not direct`, async (t) => {
-    const direct = await runK6(c.script, { ...servers.env(), ...THREE, ...c.env });
+    const direct = await runK6(c.script, { ...servers.env(), ...FOUR, ...c.env });
     allChecksPassed(direct, []);
-    const shaped = await runK6(c.script, { ...rtt.env(), ...THREE, ...c.env }, { args: rtt.k6Args });
+    const shaped = await runK6(c.script, { ...rtt.env(), ...FOUR, ...c.env }, { args: rtt.k6Args });
     allChecksPassed(shaped, []);
     const within = (what: string, directMs: number, shapedMs: number, trips: number) => {
       const expected = trips * R;
       const grew = shapedMs - directMs;
-      t.diagnostic(`${protocol} ${what} (median): direct ${directMs.toFixed(1)} ms, ${R} ms RTT ${shapedMs.toFixed(1)} ms, +${grew.toFixed(1)} ms = ${(grew / R).toFixed(2)} RTT`);
-      // Never less than the shape's delay (minus clock granularity); less than one more
-      // half-RTT above it, so one extra round trip (or half of one) fails.
-      assert.ok(grew >= expected - 8 && grew <= expected + R * 0.45,
+      t.diagnostic(`${protocol} ${what} (min): direct ${directMs.toFixed(1)} ms, ${R} ms RTT ${shapedMs.toFixed(1)} ms, +${grew.toFixed(1)} ms = ${(grew / R).toFixed(2)} RTT`);
+      // Never less than the shape's delays (minus the script clock's whole milliseconds); at most
+      // that plus what the same step costs direct plus 0.3 RTT: one more round trip fails (direct
+      // is held under 0.4 RTT below), and so does half of one when the direct cost is small.
+      assert.ok(shapedMs >= expected - 3 && shapedMs <= expected + directMs + R * 0.3,
         `${protocol} ${what}: direct ${directMs.toFixed(1)} ms, shaped ${shapedMs.toFixed(1)} ms: grew ${grew.toFixed(1)} ms, expected ${expected} ms (${trips} × ${R} ms)`);
       // Direct, nothing near a round trip of the shape is paid.
       assert.ok(directMs < R * 0.4, `${protocol} ${what} direct: ${directMs.toFixed(1)} ms should be well under ${R} ms`);
     };
-    within('connect time', med(direct, 'rtb_connect_time'), med(shaped, 'rtb_connect_time'), c.connect);
-    within('per-message time', med(direct, 'rtb_latency'), med(shaped, 'rtb_latency'), c.message);
+    within('connect time', min(direct, 'rtb_connect_time'), min(shaped, 'rtb_connect_time'), c.connect);
+    within('per-message time', min(direct, 'rtb_latency'), min(shaped, 'rtb_latency'), c.message);
   });
 }
 
