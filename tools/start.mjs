@@ -93,29 +93,14 @@ async function main() {
   });
   console.log(`  http ${servers.httpUrl}  grpc ${servers.grpcAddr}`);
   if (opts.out.length) console.log(`  streaming to ${opts.out.join(', ')} with testid=${testid}`);
-  // --network: one shared toxiproxy (tools/network.mjs) when any shape needs a proxy.
+  // --network: one shared toxiproxy when any shape needs a proxy; --proxy: k6 → [toxiproxy shape]
+  // → the reverse proxy → the servers (tools/network.mjs, tools/proxy.mjs).
   const shapes = knownShapes();
-  const toxiproxy = opts.network.some((n) => !shapes[n]?.direct)
-    ? await startToxiproxy().catch(async (err) => {
-        await servers.stop();
-        await influx?.stop();
-        throw err;
-      })
-    : undefined;
-  // --proxy: k6 → [toxiproxy shape] → the reverse proxy → the servers (tools/proxy.mjs)
   const proxyName = opts.proxies.find((p) => p !== 'none');
-  const proxy = proxyName
-    ? await startProxy(proxyName, { httpUpstream: new URL(servers.httpUrl).host, grpcUpstream: servers.grpcAddr }).catch(async (err) => {
-        await toxiproxy?.stop();
-        await servers.stop();
-        await influx?.stop();
-        throw err;
-      })
-    : undefined;
-  if (proxy) console.log(`  ${proxy.name} in front: http ${proxy.httpUrl}  grpc ${proxy.grpcAddr}`);
+  /** @type {Array<() => Promise<unknown>>} */
+  const extras = [];
   const stop = async () => {
-    await proxy?.stop();
-    await toxiproxy?.stop();
+    for (const s of extras.reverse()) await s();
     await servers.stop();
     await influx?.stop();
   };
