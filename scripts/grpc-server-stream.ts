@@ -27,23 +27,36 @@ export default async function () {
   let received = 0;
   let nextSeq = 1;
   let lostAt = 0;
-  const request = () => ({ count: orders.count, intervalMs: INTERVAL_MS, noteBytes: orders.payloadBytes, afterSeq: nextSeq - 1 });
-  const end = await resumableStream<Order>(client, GRPC_ADDR, SUBSCRIBE, orders.timeoutMs, request, (order, at) => {
-    const seq = Number(order.seq);
-    if (seq < nextSeq) return void duplicates.add(1);
-    if (seq > nextSeq) lost.add(seq - nextSeq);
-    if (lostAt) recoveryTime.add(at - lostAt);
-    lostAt = 0;
-    latency.add(at - Math.floor(order.serverSendMs));
-    last = at;
-    received++;
-    const ok = check(order, {
-      'orders arrive in order, none missing': () => seq === nextSeq,
-      'order carries the note': (o) => o.note === NOTE_B64,
-    });
-    nextSeq = seq + 1;
-    if (ok) verified();
-  }, (at) => (lostAt ||= at));
+  const request = () => ({
+    count: orders.count,
+    intervalMs: INTERVAL_MS,
+    noteBytes: orders.payloadBytes,
+    afterSeq: nextSeq - 1,
+  });
+  const end = await resumableStream<Order>(
+    client,
+    GRPC_ADDR,
+    SUBSCRIBE,
+    orders.timeoutMs,
+    request,
+    (order, at) => {
+      const seq = Number(order.seq);
+      if (seq < nextSeq) return void duplicates.add(1);
+      if (seq > nextSeq) lost.add(seq - nextSeq);
+      if (lostAt) recoveryTime.add(at - lostAt);
+      lostAt = 0;
+      latency.add(at - Math.floor(order.serverSendMs));
+      last = at;
+      received++;
+      const ok = check(order, {
+        'orders arrive in order, none missing': () => seq === nextSeq,
+        'order carries the note': (o) => o.note === NOTE_B64,
+      });
+      nextSeq = seq + 1;
+      if (ok) verified();
+    },
+    (at) => (lostAt ||= at),
+  );
   check(null, { 'recovered after the drop': () => lostAt === 0 });
   finishBatch(received, started, last, end.error?.status);
   client.close();

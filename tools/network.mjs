@@ -85,13 +85,17 @@ function parseDirection(where, raw) {
   const d = { latencyMs: 0 };
   for (const [key, value] of Object.entries(raw)) {
     const max = key === 'kbps' ? 100_000_000 : 60_000;
-    if (!['latencyMs', 'jitterMs', 'kbps'].includes(key)) throw new NetworkError(`${where}: unknown key '${key}' (known: latencyMs, jitterMs, kbps)`);
+    if (!['latencyMs', 'jitterMs', 'kbps'].includes(key))
+      throw new NetworkError(`${where}: unknown key '${key}' (known: latencyMs, jitterMs, kbps)`);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < (key === 'kbps' ? 8 : 0) || value > max) {
-      throw new NetworkError(`${where}.${key}: ${JSON.stringify(value)} is not a whole number between ${key === 'kbps' ? 8 : 0} and ${max}`);
+      throw new NetworkError(
+        `${where}.${key}: ${JSON.stringify(value)} is not a whole number between ${key === 'kbps' ? 8 : 0} and ${max}`,
+      );
     }
     /** @type {any} */ (d)[key] = value;
   }
-  if ((d.jitterMs ?? 0) > d.latencyMs) throw new NetworkError(`${where}: jitterMs (${d.jitterMs}) may not exceed latencyMs (${d.latencyMs})`);
+  if ((d.jitterMs ?? 0) > d.latencyMs)
+    throw new NetworkError(`${where}: jitterMs (${d.jitterMs}) may not exceed latencyMs (${d.latencyMs})`);
   return d;
 }
 
@@ -102,7 +106,8 @@ function parseDirection(where, raw) {
 export function parseShape(where, raw) {
   if (!isObject(raw)) throw new NetworkError(`${where}: expected {"description", "up": {…}, "down": {…}}`);
   for (const key of Object.keys(raw)) {
-    if (!['description', 'up', 'down'].includes(key)) throw new NetworkError(`${where}: unknown key '${key}' (known: description, up, down)`);
+    if (!['description', 'up', 'down'].includes(key))
+      throw new NetworkError(`${where}: unknown key '${key}' (known: description, up, down)`);
   }
   if (raw.up === undefined && raw.down === undefined) throw new NetworkError(`${where}: needs "up" and/or "down"`);
   return {
@@ -118,7 +123,11 @@ export function parseShape(where, raw) {
  * @param {string} [configPath] @returns {Record<string, Shape>}
  */
 export function knownShapes(configPath = process.env.RTBENCH_CONFIG) {
-  const path = configPath ? (isAbsolute(configPath) ? configPath : join(process.cwd(), configPath)) : join(root, 'rtbench.config.json');
+  const path = configPath
+    ? isAbsolute(configPath)
+      ? configPath
+      : join(process.cwd(), configPath)
+    : join(root, 'rtbench.config.json');
   if (!existsSync(path)) {
     if (configPath) throw new NetworkError(`cannot read config file '${configPath}'`);
     return { ...SHAPES };
@@ -135,8 +144,10 @@ export function knownShapes(configPath = process.env.RTBENCH_CONFIG) {
   /** @type {Record<string, Shape>} */
   const out = { ...SHAPES };
   for (const [name, raw] of Object.entries(networks)) {
-    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(name)) throw new NetworkError(`${path}: networks.${name}: a shape name is lower-case letters, digits, - and _`);
-    if (SHAPES[name]) throw new NetworkError(`${path}: networks.${name}: '${name}' is a built-in shape; pick another name`);
+    if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(name))
+      throw new NetworkError(`${path}: networks.${name}: a shape name is lower-case letters, digits, - and _`);
+    if (SHAPES[name])
+      throw new NetworkError(`${path}: networks.${name}: '${name}' is a built-in shape; pick another name`);
     out[name] = parseShape(`${path}: networks.${name}`, raw);
   }
   return out;
@@ -148,7 +159,10 @@ export function knownShapes(configPath = process.env.RTBENCH_CONFIG) {
  */
 export function resolveShape(name, shapes = knownShapes()) {
   const shape = shapes[name];
-  if (!shape) throw new NetworkError(`unknown network shape '${name}' (known: ${Object.keys(shapes).join(', ')}; add your own under "networks" in rtbench.config.json)`);
+  if (!shape)
+    throw new NetworkError(
+      `unknown network shape '${name}' (known: ${Object.keys(shapes).join(', ')}; add your own under "networks" in rtbench.config.json)`,
+    );
   return shape;
 }
 
@@ -157,8 +171,12 @@ export function resolveShape(name, shapes = knownShapes()) {
  * @param {string} list @param {Record<string, Shape>} [shapes] @returns {string[]}
  */
 export function parseShapeList(list, shapes = knownShapes()) {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new NetworkError(`--network '${list}' names no shape (known: ${Object.keys(shapes).join(', ')})`);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (names.length === 0)
+    throw new NetworkError(`--network '${list}' names no shape (known: ${Object.keys(shapes).join(', ')})`);
   for (const n of names) resolveShape(n, shapes);
   return names;
 }
@@ -175,13 +193,29 @@ export function rttMs(shape) {
 export function toxicsFor(shape) {
   /** @type {Array<{ name: string, type: string, stream: 'upstream' | 'downstream', toxicity: number, attributes: Record<string, number> }>} */
   const out = [];
-  for (const [dir, stream] of /** @type {const} */ ([['up', 'upstream'], ['down', 'downstream']])) {
+  for (const [dir, stream] of /** @type {const} */ ([
+    ['up', 'upstream'],
+    ['down', 'downstream'],
+  ])) {
     const d = shape[dir];
     if (!d) continue;
     if (d.latencyMs > 0 || (d.jitterMs ?? 0) > 0) {
-      out.push({ name: `latency_${dir}`, type: 'latency', stream, toxicity: 1, attributes: { latency: d.latencyMs, jitter: d.jitterMs ?? 0 } });
+      out.push({
+        name: `latency_${dir}`,
+        type: 'latency',
+        stream,
+        toxicity: 1,
+        attributes: { latency: d.latencyMs, jitter: d.jitterMs ?? 0 },
+      });
     }
-    if (d.kbps) out.push({ name: `bandwidth_${dir}`, type: 'bandwidth', stream, toxicity: 1, attributes: { rate: Math.max(1, Math.round(d.kbps / 8)) } });
+    if (d.kbps)
+      out.push({
+        name: `bandwidth_${dir}`,
+        type: 'bandwidth',
+        stream,
+        toxicity: 1,
+        attributes: { rate: Math.max(1, Math.round(d.kbps / 8)) },
+      });
   }
   return out;
 }
@@ -228,14 +262,21 @@ export async function startToxiproxy({ apiPort = 0, log = console.error, timeout
   };
   /** @param {string} method @param {string} path @param {unknown} [body] */
   const api = async (method, path, body) => {
-    const res = await fetch(apiUrl + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(apiUrl + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     if (!res.ok) throw new NetworkError(`toxiproxy ${method} ${path}: HTTP ${res.status} ${text.trim()}`);
     return text ? JSON.parse(text) : null;
   };
   const until = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null) throw new NetworkError(`toxiproxy exited with ${proc.exitCode} before its API answered (port ${port} in use?):\n${out}`);
+    if (proc.exitCode !== null)
+      throw new NetworkError(
+        `toxiproxy exited with ${proc.exitCode} before its API answered (port ${port} in use?):\n${out}`,
+      );
     try {
       await api('GET', '/version');
       break;
@@ -284,7 +325,12 @@ export async function startNetwork(name, shape, routes, { toxiproxy, apiPort, lo
   const proxy = (r) => `/proxies/${encodeURIComponent(`${name}_${r.name}`)}`;
   try {
     for (const r of routes) {
-      const p = await toxi.api('POST', '/proxies', { name: `${name}_${r.name}`, listen: r.listen, upstream: r.upstream, enabled: true });
+      const p = await toxi.api('POST', '/proxies', {
+        name: `${name}_${r.name}`,
+        listen: r.listen,
+        upstream: r.upstream,
+        enabled: true,
+      });
       listen[r.name] = p.listen;
       for (const t of toxicsFor(shape)) await toxi.api('POST', `${proxy(r)}/toxics`, t);
     }
@@ -299,13 +345,21 @@ export async function startNetwork(name, shape, routes, { toxiproxy, apiPort, lo
     listen,
     setEnabled: async (enabled) => {
       // Re-enabling must listen on the same port again: give the address toxiproxy reported.
-      for (const r of routes) await toxi.api('POST', proxy(r), { enabled, listen: listen[r.name], upstream: r.upstream });
+      for (const r of routes)
+        await toxi.api('POST', proxy(r), { enabled, listen: listen[r.name], upstream: r.upstream });
     },
     setReset: async (on) => {
       for (const r of routes) {
         for (const stream of ['upstream', 'downstream']) {
           const toxic = `fault_reset_${stream}`;
-          if (on) await toxi.api('POST', `${proxy(r)}/toxics`, { name: toxic, type: 'reset_peer', stream, toxicity: 1, attributes: { timeout: 0 } });
+          if (on)
+            await toxi.api('POST', `${proxy(r)}/toxics`, {
+              name: toxic,
+              type: 'reset_peer',
+              stream,
+              toxicity: 1,
+              attributes: { timeout: 0 },
+            });
           else await toxi.api('DELETE', `${proxy(r)}/toxics/${toxic}`);
         }
       }
@@ -321,7 +375,10 @@ export async function startNetwork(name, shape, routes, { toxiproxy, apiPort, lo
 export function describeShape(name, shape) {
   if (shape.direct) return `${name}: ${shape.description}`;
   /** @param {Direction | undefined} d */
-  const dir = (d) => (d ? `+${d.latencyMs}${d.jitterMs ? `±${d.jitterMs}` : ''} ms${d.kbps ? `, ${d.kbps >= 1000 ? `${d.kbps / 1000} Mbit/s` : `${d.kbps} kbit/s`}` : ''}` : 'unshaped');
+  const dir = (d) =>
+    d
+      ? `+${d.latencyMs}${d.jitterMs ? `±${d.jitterMs}` : ''} ms${d.kbps ? `, ${d.kbps >= 1000 ? `${d.kbps / 1000} Mbit/s` : `${d.kbps} kbit/s`}` : ''}`
+      : 'unshaped';
   return `${name}: ${shape.description} [up ${dir(shape.up)}; down ${dir(shape.down)}]`;
 }
 
@@ -370,7 +427,14 @@ export async function startShapedServers(shapeName, { servers, args = [], shapes
   const env = () => {
     if (!network) return { ...srv.env(), NETWORK: shapeName };
     const http = `http://${network.listen.http}`;
-    return { ...srv.env(), WS_URL: `ws://${network.listen.http}`, SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: network.listen.grpc ?? '', NETWORK: shapeName };
+    return {
+      ...srv.env(),
+      WS_URL: `ws://${network.listen.http}`,
+      SSE_URL: `${http}/sse`,
+      SOCKETIO_URL: http,
+      GRPC_ADDR: network.listen.grpc ?? '',
+      NETWORK: shapeName,
+    };
   };
   return {
     servers: srv,
@@ -417,8 +481,10 @@ export function parseFaults(spec) {
     const m = /^([a-z]+)@([^:]+)(?::(.+))?$/.exec(item.trim());
     if (!m) throw new NetworkError(`${where}: expected KIND@AT[:FOR], e.g. outage@5s:2s or reset@5s`);
     const kind = /** @type {Fault['kind']} */ (m[1]);
-    if (!FAULT_KINDS.includes(kind)) throw new NetworkError(`${where}: unknown fault '${m[1]}' (known: ${FAULT_KINDS.join(', ')})`);
-    if (kind === 'outage' && m[3] === undefined) throw new NetworkError(`${where}: an outage needs its length, e.g. outage@5s:2s`);
+    if (!FAULT_KINDS.includes(kind))
+      throw new NetworkError(`${where}: unknown fault '${m[1]}' (known: ${FAULT_KINDS.join(', ')})`);
+    if (kind === 'outage' && m[3] === undefined)
+      throw new NetworkError(`${where}: an outage needs its length, e.g. outage@5s:2s`);
     const forMs = m[3] === undefined ? RESET_WINDOW_MS : faultDuration(where, m[3]);
     if (forMs <= 0) throw new NetworkError(`${where}: the length must be more than 0`);
     return { kind, atMs: faultDuration(where, m[2]), forMs };

@@ -79,7 +79,10 @@ export function caddyConfig({ httpListen, grpcListen, httpUpstream, grpcUpstream
  * @param {{ httpUpstream: string, grpcUpstream: string, buffering?: number, log?: (s: string) => void, timeoutMs?: number }} o
  * @returns {Promise<Proxy>}
  */
-export async function startProxy(name, { httpUpstream, grpcUpstream, buffering = 0, log = console.error, timeoutMs = 15_000 }) {
+export async function startProxy(
+  name,
+  { httpUpstream, grpcUpstream, buffering = 0, log = console.error, timeoutMs = 15_000 },
+) {
   if (!PROXIES.includes(name)) throw new ProxyError(`unknown proxy '${name}' (known: ${PROXIES.join(', ')})`);
   const bin = await goTool(CADDY_PKG, { dir: CADDY_MODULE, log });
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
@@ -87,7 +90,10 @@ export async function startProxy(name, { httpUpstream, grpcUpstream, buffering =
   const grpcListen = `127.0.0.1:${grpcPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'rtbench-caddy-'));
   const configPath = join(dir, 'caddy.json');
-  writeFileSync(configPath, JSON.stringify(caddyConfig({ httpListen, grpcListen, httpUpstream, grpcUpstream, buffering }), null, 2));
+  writeFileSync(
+    configPath,
+    JSON.stringify(caddyConfig({ httpListen, grpcListen, httpUpstream, grpcUpstream, buffering }), null, 2),
+  );
   // HOME/XDG dirs in the temp folder: Caddy keeps its data (certificates, autosave) there.
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
   const proc = spawn(bin, ['run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -153,6 +159,13 @@ export function behindProxy(servers, proxy) {
     httpUrl: proxy.httpUrl,
     grpcAddr: proxy.grpcAddr,
     wsUrl,
-    env: () => ({ ...servers.env(), WS_URL: wsUrl(''), SSE_URL: `${proxy.httpUrl}/sse`, SOCKETIO_URL: proxy.httpUrl, GRPC_ADDR: proxy.grpcAddr, PROXY: proxy.name }),
+    env: () => ({
+      ...servers.env(),
+      WS_URL: wsUrl(''),
+      SSE_URL: `${proxy.httpUrl}/sse`,
+      SOCKETIO_URL: proxy.httpUrl,
+      GRPC_ADDR: proxy.grpcAddr,
+      PROXY: proxy.name,
+    }),
   };
 }

@@ -27,7 +27,9 @@ async function main() {
   /** @type {Record<string, string>} */
   const ports = { '--http-port': process.env.HTTP_PORT ?? '8080', '--grpc-port': process.env.GRPC_PORT ?? '50051' };
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
+    const [flag, inline] = argv[i].includes('=')
+      ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)]
+      : [argv[i], undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new NetworkError(`${flag} needs a value`);
@@ -43,7 +45,8 @@ async function main() {
     else if (flag === '--toxiproxy-port') {
       const raw = value();
       apiPort = Number(raw);
-      if (!/^\d+$/.test(raw) || apiPort < 1 || apiPort > 65535) throw new NetworkError(`--toxiproxy-port: '${raw}' is not a port number (1-65535)`);
+      if (!/^\d+$/.test(raw) || apiPort < 1 || apiPort > 65535)
+        throw new NetworkError(`--toxiproxy-port: '${raw}' is not a port number (1-65535)`);
     } else if (flag in ports) {
       ports[flag] = value();
     } else rest.push(argv[i]);
@@ -69,13 +72,18 @@ async function main() {
   try {
     const toxiproxy = await startToxiproxy({ apiPort });
     stops.push(() => toxiproxy.stop());
-    const routes = [{ name: 'http', listen: `127.0.0.1:${ports['--http-port']}`, upstream: new URL(servers.httpUrl).host }];
-    if (servers.grpcAddr) routes.push({ name: 'grpc', listen: `127.0.0.1:${ports['--grpc-port']}`, upstream: servers.grpcAddr });
+    const routes = [
+      { name: 'http', listen: `127.0.0.1:${ports['--http-port']}`, upstream: new URL(servers.httpUrl).host },
+    ];
+    if (servers.grpcAddr)
+      routes.push({ name: 'grpc', listen: `127.0.0.1:${ports['--grpc-port']}`, upstream: servers.grpcAddr });
     const network = await startNetwork(shapeName, shape, routes, { toxiproxy });
     console.log(`network ${describeShape(shapeName, shape)}`);
     for (const r of routes) console.log(`${r.name.padEnd(5)} ${network.listen[r.name]}  → server ${r.upstream}`);
     console.log(`toxiproxy API ${toxiproxy.apiUrl}`);
-    console.log(`k6 runs with default addresses go through it; tag them: k6 run --tag network=${shapeName} -e NETWORK=${shapeName} dist/<name>.js`);
+    console.log(
+      `k6 runs with default addresses go through it; tag them: k6 run --tag network=${shapeName} -e NETWORK=${shapeName} dist/<name>.js`,
+    );
     console.log('ready');
   } catch (err) {
     await stopAll();

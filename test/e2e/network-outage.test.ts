@@ -5,7 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allChecksPassed, runK6, startServers, type Servers } from '../helpers.ts';
-import { parseFaults, scheduleFaults, startShapedServers, startToxiproxy, type ShapedServers, type Toxiproxy } from '../../tools/network.mjs';
+import {
+  parseFaults,
+  scheduleFaults,
+  startShapedServers,
+  startToxiproxy,
+  type ShapedServers,
+  type Toxiproxy,
+} from '../../tools/network.mjs';
 
 let servers: Servers;
 let toxiproxy: Toxiproxy;
@@ -27,7 +34,15 @@ const FAULTS = { outage: { spec: 'outage@2500ms:1500ms', downMs: 1500 }, reset: 
 for (const script of ['sse-feed.js', 'ws-feed.js']) {
   for (const [kind, fault] of Object.entries(FAULTS)) {
     test(`${script} through lan, ${fault.spec}: resumes with 0 lost, 0 duplicated, recovery time reported`, async (t) => {
-      const env = { ...lan.env(), MODE: 'normal', MSG_RATE: String(RATE), WINDOW: `${WINDOW_S}s`, ITERATIONS: '1', MONITOR: 'off', FAULT: fault.spec };
+      const env = {
+        ...lan.env(),
+        MODE: 'normal',
+        MSG_RATE: String(RATE),
+        WINDOW: `${WINDOW_S}s`,
+        ITERATIONS: '1',
+        MONITOR: 'off',
+        FAULT: fault.spec,
+      };
       const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
       const run = await runK6(script, env, { args: lan.k6Args });
       const done = await faults.stop();
@@ -42,11 +57,19 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
       assert.equal(m.rtb_duplicates.count, 0);
       assert.ok(m.rtb_recovery_time?.count >= 1, 'a recovery time was recorded');
       const recovery = m.rtb_recovery_time.max as number;
-      t.diagnostic(`${script} ${fault.spec}: ${m.rtb_messages.count} messages, recovery ${recovery.toFixed(0)} ms (max of ${m.rtb_recovery_time.count})`);
+      t.diagnostic(
+        `${script} ${fault.spec}: ${m.rtb_messages.count} messages, recovery ${recovery.toFixed(0)} ms (max of ${m.rtb_recovery_time.count})`,
+      );
       // the stream was down at least as long as the network, and came back well within the window
-      assert.ok(recovery >= fault.downMs - 100 && recovery < fault.downMs + 3000, `recovery ${recovery} ms for a ${fault.downMs} ms outage`);
+      assert.ok(
+        recovery >= fault.downMs - 100 && recovery < fault.downMs + 3000,
+        `recovery ${recovery} ms for a ${fault.downMs} ms outage`,
+      );
       // every message the server published in the window arrived once (allow for connect time)
-      assert.ok(m.rtb_messages.count >= RATE * (WINDOW_S - 1), `${m.rtb_messages.count} messages in ${WINDOW_S} s at ${RATE}/s`);
+      assert.ok(
+        m.rtb_messages.count >= RATE * (WINDOW_S - 1),
+        `${m.rtb_messages.count} messages in ${WINDOW_S} s at ${RATE}/s`,
+      );
     });
   }
 }
@@ -54,7 +77,14 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
 for (const [kind, fault] of Object.entries(FAULTS)) {
   test(`grpc-server-stream through lan, ${fault.spec}: SubscribeOrders resumes after the last seq, 0 lost, 0 duplicated`, async (t) => {
     const COUNT = 100;
-    const env = { ...lan.env(), COUNT: String(COUNT), INTERVAL: '50ms', ITERATIONS: '1', MONITOR: 'off', FAULT: fault.spec };
+    const env = {
+      ...lan.env(),
+      COUNT: String(COUNT),
+      INTERVAL: '50ms',
+      ITERATIONS: '1',
+      MONITOR: 'off',
+      FAULT: fault.spec,
+    };
     const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
     const run = await runK6('grpc-server-stream.js', env, { args: lan.k6Args });
     const done = await faults.stop();
@@ -66,7 +96,10 @@ for (const [kind, fault] of Object.entries(FAULTS)) {
     assert.equal(m.rtb_duplicates?.count ?? 0, 0);
     assert.ok(m.rtb_recovery_time?.count >= 1, `the stream was cut and resumed (${kind})`);
     t.diagnostic(`grpc-server-stream ${fault.spec}: recovery ${m.rtb_recovery_time.max.toFixed(0)} ms`);
-    assert.ok(m.rtb_recovery_time.max >= fault.downMs - 100, `recovery ${m.rtb_recovery_time.max} ms for a ${fault.downMs} ms outage`);
+    assert.ok(
+      m.rtb_recovery_time.max >= fault.downMs - 100,
+      `recovery ${m.rtb_recovery_time.max} ms for a ${fault.downMs} ms outage`,
+    );
   });
 }
 

@@ -29,7 +29,11 @@ const HALF = 50; // ms each way
 const R = 2 * HALF;
 const RATE_KBPS = 52_000; // 6500 KB/s: 50 × 533 KB need at least ~4.1 s
 const shapes = {
-  'test-rtt': { description: `${R} ms RTT, no jitter, no bandwidth limit`, up: { latencyMs: HALF }, down: { latencyMs: HALF } },
+  'test-rtt': {
+    description: `${R} ms RTT, no jitter, no bandwidth limit`,
+    up: { latencyMs: HALF },
+    down: { latencyMs: HALF },
+  },
   'test-bw': { description: `${RATE_KBPS} kbit/s upstream, no latency`, up: { latencyMs: 0, kbps: RATE_KBPS } },
 };
 
@@ -84,14 +88,21 @@ for (const [protocol, c] of Object.entries(CASES)) {
     const within = (what: string, directMs: number, shapedMs: number, trips: number) => {
       const expected = trips * R;
       const grew = shapedMs - directMs;
-      t.diagnostic(`${protocol} ${what} (min): direct ${directMs.toFixed(1)} ms, ${R} ms RTT ${shapedMs.toFixed(1)} ms, +${grew.toFixed(1)} ms = ${(grew / R).toFixed(2)} RTT`);
+      t.diagnostic(
+        `${protocol} ${what} (min): direct ${directMs.toFixed(1)} ms, ${R} ms RTT ${shapedMs.toFixed(1)} ms, +${grew.toFixed(1)} ms = ${(grew / R).toFixed(2)} RTT`,
+      );
       // Never less than the shape's delays (minus the script clock's whole milliseconds); at most
       // that plus what the same step costs direct plus 0.3 RTT: one more round trip fails (direct
       // is held under 0.4 RTT below), and so does half of one when the direct cost is small.
-      assert.ok(shapedMs >= expected - 3 && shapedMs <= expected + directMs + R * 0.3,
-        `${protocol} ${what}: direct ${directMs.toFixed(1)} ms, shaped ${shapedMs.toFixed(1)} ms: grew ${grew.toFixed(1)} ms, expected ${expected} ms (${trips} × ${R} ms)`);
+      assert.ok(
+        shapedMs >= expected - 3 && shapedMs <= expected + directMs + R * 0.3,
+        `${protocol} ${what}: direct ${directMs.toFixed(1)} ms, shaped ${shapedMs.toFixed(1)} ms: grew ${grew.toFixed(1)} ms, expected ${expected} ms (${trips} × ${R} ms)`,
+      );
       // Direct, nothing near a round trip of the shape is paid.
-      assert.ok(directMs < R * 0.4, `${protocol} ${what} direct: ${directMs.toFixed(1)} ms should be well under ${R} ms`);
+      assert.ok(
+        directMs < R * 0.4,
+        `${protocol} ${what} direct: ${directMs.toFixed(1)} ms should be well under ${R} ms`,
+      );
     };
     within('connect time', min(direct, 'rtb_connect_time'), min(shaped, 'rtb_connect_time'), c.connect);
     within('per-message time', min(direct, 'rtb_latency'), min(shaped, 'rtb_latency'), c.message);
@@ -110,9 +121,20 @@ for (const script of ['ws-image.js', 'grpc-image.js']) {
     const floorMs = (bytes / ((RATE_KBPS * 1000) / 8)) * 1000; // payload only: framing makes the real floor higher
     const shapedMs = shaped.summary.metrics.rtb_batch_time.max as number;
     const directMs = direct.summary.metrics.rtb_batch_time.max as number;
-    t.diagnostic(`${script}: ${bytes} B direct ${directMs.toFixed(0)} ms, at ${RATE_KBPS / 1000} Mbit/s ${shapedMs.toFixed(0)} ms (floor ${floorMs.toFixed(0)} ms)`);
-    assert.ok(shapedMs >= floorMs * 0.97, `shaped: ${shapedMs.toFixed(0)} ms for ${bytes} B, below the link's floor ${floorMs.toFixed(0)} ms`);
-    assert.ok(shapedMs <= floorMs * 2 + 2000, `shaped: ${shapedMs.toFixed(0)} ms, far above the link's floor ${floorMs.toFixed(0)} ms`);
-    assert.ok(directMs < floorMs * 0.8, `direct: ${directMs.toFixed(0)} ms should beat the shaped floor ${floorMs.toFixed(0)} ms`);
+    t.diagnostic(
+      `${script}: ${bytes} B direct ${directMs.toFixed(0)} ms, at ${RATE_KBPS / 1000} Mbit/s ${shapedMs.toFixed(0)} ms (floor ${floorMs.toFixed(0)} ms)`,
+    );
+    assert.ok(
+      shapedMs >= floorMs * 0.97,
+      `shaped: ${shapedMs.toFixed(0)} ms for ${bytes} B, below the link's floor ${floorMs.toFixed(0)} ms`,
+    );
+    assert.ok(
+      shapedMs <= floorMs * 2 + 2000,
+      `shaped: ${shapedMs.toFixed(0)} ms, far above the link's floor ${floorMs.toFixed(0)} ms`,
+    );
+    assert.ok(
+      directMs < floorMs * 0.8,
+      `direct: ${directMs.toFixed(0)} ms should beat the shaped floor ${floorMs.toFixed(0)} ms`,
+    );
   });
 }

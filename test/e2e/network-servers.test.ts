@@ -12,9 +12,23 @@ const servers = join(root, 'tools', 'servers.mjs');
 
 test('--network wan: the usual address goes through toxiproxy (40 ms RTT) and SIGTERM stops it all', async () => {
   const [http, grpc, api] = [await freePort(), await freePort(), await freePort()];
-  const proc = spawn(process.execPath, [servers, '--network', 'wan', '--http-port', String(http), '--grpc-port', String(grpc), '--toxiproxy-port', String(api)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      servers,
+      '--network',
+      'wan',
+      '--http-port',
+      String(http),
+      '--grpc-port',
+      String(grpc),
+      '--toxiproxy-port',
+      String(api),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -24,7 +38,10 @@ test('--network wan: the usual address goes through toxiproxy (40 ms RTT) and SI
     assert.match(out, new RegExp(`^http  127\\.0\\.0\\.1:${http}  → server 127\\.0\\.0\\.1:\\d+`, 'm'));
     assert.match(out, new RegExp(`^grpc  127\\.0\\.0\\.1:${grpc}  → server`, 'm'));
     assert.match(out, /--tag network=wan/);
-    const proxies = (await (await fetch(`http://127.0.0.1:${api}/proxies`)).json()) as Record<string, { toxics: unknown[] }>;
+    const proxies = (await (await fetch(`http://127.0.0.1:${api}/proxies`)).json()) as Record<
+      string,
+      { toxics: unknown[] }
+    >;
     assert.deepEqual(Object.keys(proxies).sort(), ['wan_grpc', 'wan_http']);
     assert.equal(proxies.wan_http!.toxics.length, 4, 'latency and bandwidth each way');
     const started = performance.now();

@@ -75,8 +75,12 @@ test('a proxy that buffers responses holds SSE back until its buffer is full; st
   const [g, b] = [good.summary.metrics, bad.summary.metrics];
   assert.equal(b.rtb_lost.count, 0);
   assert.equal(b.rtb_duplicates.count, 0);
-  t.diagnostic(`SSE through caddy: connect ${g.rtb_connect_time.max.toFixed(0)} ms, latency p95 ${g.rtb_latency['p(95)'].toFixed(1)} ms max ${g.rtb_latency.max.toFixed(0)} ms`);
-  t.diagnostic(`SSE through caddy with response_buffers 4096: connect ${b.rtb_connect_time.max.toFixed(0)} ms, latency p95 ${b.rtb_latency['p(95)'].toFixed(1)} ms max ${b.rtb_latency.max.toFixed(0)} ms`);
+  t.diagnostic(
+    `SSE through caddy: connect ${g.rtb_connect_time.max.toFixed(0)} ms, latency p95 ${g.rtb_latency['p(95)'].toFixed(1)} ms max ${g.rtb_latency.max.toFixed(0)} ms`,
+  );
+  t.diagnostic(
+    `SSE through caddy with response_buffers 4096: connect ${b.rtb_connect_time.max.toFixed(0)} ms, latency p95 ${b.rtb_latency['p(95)'].toFixed(1)} ms max ${b.rtb_latency.max.toFixed(0)} ms`,
+  );
   // ~4 KB of ~150-byte events at 10/s: about 2.5 s pass before Caddy sends the headers and the first events
   assert.ok(b.rtb_connect_time.max > 1500, `buffered: connect ${b.rtb_connect_time.max} ms`);
   assert.ok(b.rtb_latency.max > 1500, `buffered: the first events waited ${b.rtb_latency.max} ms`);

@@ -13,10 +13,28 @@ const start = join(root, 'tools', 'start.mjs');
 test('npm start --network lan --proxy none,caddy: one row per proxy, the proxy CPU beside it', async () => {
   await k6Bin();
   const results = mkdtempSync(join(tmpdir(), 'rtbench-results-'));
-  const res = spawnSync(process.execPath, [start, '--network', 'lan', '--proxy', 'none,caddy', '--only', 'ws-echo', '--duration', '2s', '-e', 'WINDOW=1s', '--results', results], {
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
+  const res = spawnSync(
+    process.execPath,
+    [
+      start,
+      '--network',
+      'lan',
+      '--proxy',
+      'none,caddy',
+      '--only',
+      'ws-echo',
+      '--duration',
+      '2s',
+      '-e',
+      'WINDOW=1s',
+      '--results',
+      results,
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 600_000,
+    },
+  );
   assert.equal(res.status, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /▶ network lan: one data centre/);
   assert.match(res.stdout, /caddy CPU \d+ ms/);
@@ -27,7 +45,10 @@ test('npm start --network lan --proxy none,caddy: one row per proxy, the proxy C
   };
   assert.deepEqual(comparison.network, ['lan']);
   assert.deepEqual(comparison.proxies, ['none', 'caddy']);
-  assert.deepEqual(comparison.rows.map((r) => r.run), ['ws-echo @lan direct', 'ws-echo @lan via caddy']);
+  assert.deepEqual(
+    comparison.rows.map((r) => r.run),
+    ['ws-echo @lan direct', 'ws-echo @lan via caddy'],
+  );
   for (const row of comparison.rows) {
     assert.ok(row.msgs > 0);
     assert.equal(row.failedChecks, 0);
@@ -36,7 +57,8 @@ test('npm start --network lan --proxy none,caddy: one row per proxy, the proxy C
 });
 
 test('npm start names a bad shape, proxy or fault schedule', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [start, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [start, ...args], { encoding: 'utf8', timeout: 30_000 });
   const shape = run('--network', 'lan,wam');
   assert.equal(shape.status, 2);
   assert.match(shape.stderr, /unknown network shape 'wam'/);
