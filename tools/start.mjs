@@ -191,7 +191,9 @@ async function main() {
         latencyResolutionMs: entry.wholeMs ? 1 : 0,
         conditions: { ...opts.conditions },
         // the reverse proxy's own CPU for this run (from /proc), when there is one
-        ...(proxyCpuBefore !== null ? { proxyCpuMs: (conditions.proxyCpuMs() ?? proxyCpuBefore) - proxyCpuBefore } : {}),
+        ...(proxyCpuBefore !== null
+          ? { proxyCpuMs: (conditions.proxyCpuMs() ?? proxyCpuBefore) - proxyCpuBefore }
+          : {}),
         dir: relative(resultsDir, dir),
         dashboard,
       });
