@@ -31,7 +31,7 @@ const STATUSES = ['PENDING', 'CONFIRMED', 'PROCESSING', 'SHIPPED', 'DELIVERED', 
 
 interface LineItem { productId: string; quantity: number; price: number }
 interface CreateOrderRequest { userId: string; items: LineItem[]; seq: number; note: Buffer }
-interface OrderFilter { statuses: string[]; count: number; intervalMs: number; noteBytes: number }
+interface OrderFilter { statuses: string[]; count: number; intervalMs: number; noteBytes: number; afterSeq: number }
 interface OrderAction { orderId: string; action: string; seq: number; payload: Buffer }
 
 const invalid = (message: string) => new RpcError(grpc.status.INVALID_ARGUMENT, message);
@@ -50,6 +50,7 @@ function checkRequest(req: CreateOrderRequest): number {
 
 function checkFilter(f: OrderFilter, maxNoteBytes: number): void {
   if (f.count < 1 || f.count > MAX_STREAM_ORDERS) throw invalid(`OrderFilter.count must be 1 to ${MAX_STREAM_ORDERS}, got ${f.count}`);
+  if (f.afterSeq >= f.count) throw invalid(`OrderFilter.after_seq must be below count (${f.count}), got ${f.afterSeq}`);
   if (f.intervalMs > MAX_INTERVAL_MS) throw invalid(`OrderFilter.interval_ms must be at most ${MAX_INTERVAL_MS}, got ${f.intervalMs}`);
   if (f.noteBytes > maxNoteBytes) throw invalid(`OrderFilter.note_bytes must be at most ${maxNoteBytes} (the maximum message size less ${ORDER_OVERHEAD_BYTES}), got ${f.noteBytes}`);
   const unknown = f.statuses.find((s) => !STATUSES.includes(s));
@@ -73,10 +74,16 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
-      paceStream(call, f.count, f.intervalMs, (seq) => {
-        if (TEST_STALL_MS > 0 && seq === Math.ceil(f.count / 2)) stall(TEST_STALL_MS);
-        return { id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note };
-      });
+      paceStream(
+        call,
+        f.count,
+        f.intervalMs,
+        (seq) => {
+          if (TEST_STALL_MS > 0 && seq === Math.ceil(f.count / 2)) stall(TEST_STALL_MS);
+          return { id: `ord-${++orders}`, userId: 'feed', items, total: 9.5, status: statuses[(seq - 1) % statuses.length], seq, serverSendMs: nowMs(), note };
+        },
+        f.afterSeq,
+      );
     },
 
     BulkCreateOrders(call: grpc.ServerReadableStream<CreateOrderRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {

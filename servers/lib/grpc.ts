@@ -168,8 +168,8 @@ export function endWithError(call: StreamingResponse, err: unknown): void {
  * `write()` returns false nothing more is made until 'drain', so at most the stream's own buffer
  * is queued. Stops (timer cleared) when the call is cancelled or fails.
  */
-export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown): void {
-  let seq = 0;
+export function paceStream(call: grpc.ServerWritableStream<unknown, unknown>, count: number, intervalMs: number, make: (seq: number) => unknown, afterSeq = 0): void {
+  let seq = afterSeq; // a resumed stream goes on after the last message its client saw
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const stop = () => {
