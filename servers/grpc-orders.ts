@@ -45,6 +45,7 @@ interface OrderFilter {
   count: number;
   intervalMs: number;
   noteBytes: number;
+  afterSeq: number;
 }
 interface OrderAction {
   orderId: string;
@@ -76,6 +77,7 @@ function checkRequest(req: CreateOrderRequest): number {
 function checkFilter(f: OrderFilter, maxNoteBytes: number): void {
   if (f.count < 1 || f.count > MAX_STREAM_ORDERS)
     throw invalid(`OrderFilter.count must be 1 to ${MAX_STREAM_ORDERS}, got ${f.count}`);
+  if (f.afterSeq >= f.count) throw invalid(`OrderFilter.after_seq must be below count (${f.count}), got ${f.afterSeq}`);
   if (f.intervalMs > MAX_INTERVAL_MS)
     throw invalid(`OrderFilter.interval_ms must be at most ${MAX_INTERVAL_MS}, got ${f.intervalMs}`);
   if (f.noteBytes > maxNoteBytes)
@@ -129,6 +131,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
             note,
           };
         },
+        f.afterSeq,
         f.noteBytes + 128,
       );
     },

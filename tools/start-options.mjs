@@ -3,6 +3,8 @@
 // the command line, parsed with node:util parseArgs. Kept apart from tools/start.mjs so that
 // tests check it without starting anything.
 import { parseArgs } from 'node:util';
+import { checkConditions } from './conditions.mjs';
+import { knownShapes } from './network.mjs';
 
 /**
  * The comparison: each entry is one k6 scenario with its settings; WORKLOADS in
@@ -79,6 +81,10 @@ about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes wit
   --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
                      into one result with every threshold evaluated on the merged result
   --report-from DIR  run nothing: rebuild DIR/report.html from DIR/comparison.json
+  --network SHAPE    every run through this network shape (toxiproxy between k6 and the servers):
+                     ${Object.keys(knownShapes()).join(', ')}; with one, -e FAULT=outage@5s:2s,reset@9s
+                     is applied to the network during each run
+  --proxy NAME       every run through this reverse proxy in front of the servers: caddy
   -h, --help         this text
 
 Writes DIR/report.html (verdicts, charts, environment; opens offline), DIR/comparison.json and
@@ -113,6 +119,8 @@ export function parseOptions(argv) {
         'report-from': { type: 'string' },
         'no-native': { type: 'boolean', default: false },
         segments: { type: 'string' },
+        network: { type: 'string' },
+        proxy: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -167,9 +175,9 @@ export function parseOptions(argv) {
     /**
      * Conditions every run goes through, shown beside every figure: the network and proxy
      * options fill these in (null: loopback, no proxy).
-     * @type {Record<string, string | null>}
+     * @type {{ network: string | null, proxy: string | null }}
      */
-    conditions: { network: null, proxy: null },
+    conditions: checkConditions({ network: v.network, proxy: v.proxy, fault: env.FAULT }),
   };
 }
 

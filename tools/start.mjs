@@ -17,6 +17,7 @@ import { METHOD, formatVerdicts } from './report/verdicts.mjs';
 import { buildReport, environment } from './report/html.mjs';
 import { COMPARISON, USAGE, parseOptions, selectEntries } from './start-options.mjs';
 import { formatK6VsNative, k6VsNativeFor } from './bench.mjs';
+import { startConditions } from './conditions.mjs';
 
 /** @param {string} msg @returns {never} */
 function usageError(msg) {
@@ -94,7 +95,15 @@ async function main() {
   });
   console.log(`  http ${servers.httpUrl}  grpc ${servers.grpcAddr}`);
   if (opts.out.length) console.log(`  streaming to ${opts.out.join(', ')} with testid=${testid}`);
+  // --network / --proxy / -e FAULT (tools/conditions.mjs): k6 → [shape] → [proxy] → servers
+  const conditions = await startConditions(servers, opts.conditions, opts.env.FAULT).catch(async (err) => {
+    await servers.stop();
+    await influx?.stop();
+    throw err;
+  });
+  if (conditions.describe()) console.log(`  through ${conditions.describe()}`);
   const stop = async () => {
+    await conditions.stop();
     await servers.stop();
     await influx?.stop();
   };
@@ -131,7 +140,8 @@ async function main() {
       );
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
-      const env = { ...servers.env(), ...entry.runEnv };
+      const env = { ...conditions.env(), ...entry.runEnv };
+      const proxyCpuBefore = conditions.proxyCpuMs();
       /** @type {Parameters<typeof runK6>[2] & { dir: string }} */
       const k6Opts = {
         dir,
@@ -143,6 +153,7 @@ async function main() {
           `run=${file}`,
           '--tag',
           `repeat=${repeat}`,
+          ...conditions.k6Args,
         ],
         onLine: (line) => {
           // k6's own progress line, shown at most every 5 s
@@ -154,10 +165,12 @@ async function main() {
       };
       // --segments N (tools/segments.mjs): N k6 processes split like k6-operator's runners, merged;
       // each runner's files (and its dashboard export) are in runner-<i>/ of the run's folder.
+      const faulting = conditions.faults();
       const res =
         opts.segments > 1
           ? await runSegmented(entry.script, env, { ...k6Opts, segments: opts.segments })
           : await runK6(entry.script, env, k6Opts);
+      await faulting?.stop();
       writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
       const checks = res.summary ? checksOf(res.summary) : {};
       const failedChecks = Object.values(checks).reduce((n, c) => n + c.fails, 0);
@@ -180,6 +193,10 @@ async function main() {
         repeat,
         latencyResolutionMs: entry.wholeMs ? 1 : 0,
         conditions: { ...opts.conditions },
+        // the reverse proxy's own CPU for this run (from /proc), when there is one
+        ...(proxyCpuBefore !== null
+          ? { proxyCpuMs: (conditions.proxyCpuMs() ?? proxyCpuBefore) - proxyCpuBefore }
+          : {}),
         dir: relative(resultsDir, dir),
         dashboard,
       });

@@ -233,10 +233,11 @@ export function paceStream(
   count: number,
   intervalMs: number,
   make: (seq: number) => unknown,
+  afterSeq = 0,
   messageBytes = 0,
 ): void {
   boundWrites(call, messageBytes);
-  let seq = 0;
+  let seq = afterSeq; // a resumed stream goes on after the last message its client saw
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const stop = () => {

@@ -57,8 +57,9 @@ export function parseScenarioSettings(where: string, raw: unknown): ScenarioSett
 export function parseConfig(source: string, raw: unknown): RtbenchConfig {
   if (!isObject(raw)) throw new SettingError(`${source}: expected a JSON object with "defaults" and/or "scenarios"`);
   for (const key of Object.keys(raw)) {
-    if (key !== 'defaults' && key !== 'scenarios' && key !== '$comment')
-      throw new SettingError(`${source}: unknown top-level key '${key}' (known: defaults, scenarios)`);
+    // "networks" holds custom network shapes; the harness reads them (tools/network.mjs), k6 does not.
+    if (key !== 'defaults' && key !== 'scenarios' && key !== 'networks' && key !== '$comment')
+      throw new SettingError(`${source}: unknown top-level key '${key}' (known: defaults, scenarios, networks)`);
   }
   const defaults = raw.defaults === undefined ? {} : parseScenarioSettings(`${source}: defaults`, raw.defaults);
   const scenarios: Record<string, ScenarioSettings> = {};

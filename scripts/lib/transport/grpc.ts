@@ -5,6 +5,7 @@
 // times are k6/x/measure's now() (monotonic, sub-microsecond) when a call returns or its event
 // reaches the script: they include k6's conversion of the message to JS.
 import grpc from 'k6/net/grpc';
+import { setTimeout } from 'k6/timers';
 import { now } from '../monitor/clock.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
@@ -85,4 +86,48 @@ export function openStream<T>(
     }),
   );
   return { stream, ended };
+}
+
+const RECONNECT_FOR_MS = 30_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A server stream that outlives its connection: when the call fails in transport (UNAVAILABLE:
+ * the connection went away), it reconnects with backoff (100 ms doubling to 2 s, for at most
+ * 30 s) and opens the call again with `request()`, which should resume after the last message
+ * seen. `onLost` hears when each connection was lost. Resolves with how the last call ended.
+ */
+export async function resumableStream<T>(
+  client: grpc.Client,
+  addr: string,
+  method: string,
+  timeoutMs: number,
+  request: () => object,
+  onData: (message: T, atMs: number) => void,
+  onLost: (atMs: number) => void,
+): Promise<StreamEnd> {
+  for (;;) {
+    const { stream, ended } = openStream<T>(client, method, timeoutMs, onData);
+    stream.write(request());
+    stream.end();
+    const end = await ended;
+    if (end.error?.code !== grpc.StatusUnavailable) return end;
+    onLost(end.atMs);
+    client.close();
+    if (!(await reconnect(client, addr))) return end;
+  }
+}
+
+async function reconnect(client: grpc.Client, addr: string): Promise<boolean> {
+  const until = Date.now() + RECONNECT_FOR_MS;
+  for (let attempt = 0; Date.now() < until; attempt++) {
+    await sleep(Math.min(100 * 2 ** attempt, 2000));
+    try {
+      client.connect(addr, { plaintext: true, timeout: '5s' });
+      return true;
+    } catch {
+      // refused or timed out: the network is still down
+    }
+  }
+  return false;
 }
