@@ -71,6 +71,8 @@ declare module 'k6/x/measure' {
   export interface RawCallParams {
     /** Deadline of the call: '60s' (default) or ms. */
     timeout?: string | number;
+    /** Request metadata (e.g. authorization), string values. */
+    metadata?: Record<string, string>;
   }
 
   export interface RawResponse {

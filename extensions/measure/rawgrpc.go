@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"go.k6.io/k6/v2/js/common"
@@ -136,25 +137,28 @@ func (c *RawClient) request(payload sobek.Value) ([]byte, error) {
 	return buf, nil
 }
 
-func (c *RawClient) prepare(method string, payload, params sobek.Value) ([]byte, time.Duration, error) {
+func (c *RawClient) prepare(method string, payload, params sobek.Value) ([]byte, callOptions, error) {
 	if c.conn == nil {
-		return nil, 0, errors.New("RawGrpcClient: not connected, call connect() first")
+		return nil, callOptions{}, errors.New("RawGrpcClient: not connected, call connect() first")
 	}
 	if len(method) < 3 || method[0] != '/' {
-		return nil, 0, fmt.Errorf("method %q: want /package.Service/Method", method)
+		return nil, callOptions{}, fmt.Errorf("method %q: want /package.Service/Method", method)
 	}
 	req, err := c.request(payload)
 	if err != nil {
-		return nil, 0, err
+		return nil, callOptions{}, err
 	}
-	timeout, err := parseCallTimeout(c.vu.Runtime(), params)
-	return req, timeout, err
+	o, err := parseCallOptions(c.vu.Runtime(), params)
+	return req, o, err
 }
 
 // call runs one unary call; safe off the event loop.
-func call(ctx context.Context, conn *grpc.ClientConn, method string, req []byte, timeout time.Duration) callResult {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func call(ctx context.Context, conn *grpc.ClientConn, method string, req []byte, o callOptions) callResult {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	if len(o.md) > 0 {
+		ctx = metadata.NewOutgoingContext(ctx, o.md)
+	}
 	var res []byte
 	start := time.Now()
 	err := conn.Invoke(ctx, method, &req, &res)
@@ -191,16 +195,16 @@ func (c *RawClient) toJS(r callResult) *sobek.Object {
 }
 
 func (c *RawClient) invoke(method string, payload, params sobek.Value) *sobek.Object {
-	req, timeout, err := c.prepare(method, payload, params)
+	req, o, err := c.prepare(method, payload, params)
 	if err != nil {
 		common.Throw(c.vu.Runtime(), err)
 	}
-	return c.toJS(call(c.vu.Context(), c.conn, method, req, timeout))
+	return c.toJS(call(c.vu.Context(), c.conn, method, req, o))
 }
 
 func (c *RawClient) asyncInvoke(method string, payload, params sobek.Value) *sobek.Promise {
 	promise, resolve, reject := c.vu.Runtime().NewPromise()
-	req, timeout, err := c.prepare(method, payload, params)
+	req, o, err := c.prepare(method, payload, params)
 	if err != nil {
 		_ = reject(err)
 		return promise
@@ -208,7 +212,7 @@ func (c *RawClient) asyncInvoke(method string, payload, params sobek.Value) *sob
 	enqueue := c.vu.RegisterCallback()
 	ctx, conn := c.vu.Context(), c.conn
 	go func() {
-		r := call(ctx, conn, method, req, timeout)
+		r := call(ctx, conn, method, req, o)
 		enqueue(func() error { return resolve(c.toJS(r)) })
 	}()
 	return promise
@@ -256,10 +260,16 @@ func parseConnectOptions(rt *sobek.Runtime, v sobek.Value) (connectOptions, erro
 	return o, nil
 }
 
-func parseCallTimeout(rt *sobek.Runtime, v sobek.Value) (time.Duration, error) {
-	timeout := 60 * time.Second
+// callOptions are a call's params: {timeout: '10s' | ms, metadata: {name: value}}.
+type callOptions struct {
+	timeout time.Duration
+	md      metadata.MD
+}
+
+func parseCallOptions(rt *sobek.Runtime, v sobek.Value) (callOptions, error) {
+	o := callOptions{timeout: 60 * time.Second}
 	if common.IsNullish(v) {
-		return timeout, nil
+		return o, nil
 	}
 	obj := v.ToObject(rt)
 	for _, k := range obj.Keys() {
@@ -267,14 +277,27 @@ func parseCallTimeout(rt *sobek.Runtime, v sobek.Value) (time.Duration, error) {
 		case "timeout":
 			d, err := parseDuration(obj.Get(k))
 			if err != nil {
-				return 0, fmt.Errorf("call option timeout: %w", err)
+				return o, fmt.Errorf("call option timeout: %w", err)
 			}
-			timeout = d
+			o.timeout = d
+		case "metadata":
+			if common.IsNullish(obj.Get(k)) {
+				continue
+			}
+			md := obj.Get(k).ToObject(rt)
+			o.md = metadata.MD{}
+			for _, name := range md.Keys() {
+				value, ok := md.Get(name).Export().(string)
+				if !ok {
+					return o, fmt.Errorf("call option metadata: %q must be a string", name)
+				}
+				o.md.Append(name, value)
+			}
 		default:
-			return 0, fmt.Errorf("unknown call option %q (timeout)", k)
+			return o, fmt.Errorf("unknown call option %q (timeout, metadata)", k)
 		}
 	}
-	return timeout, nil
+	return o, nil
 }
 
 // parseDuration takes '10s'-style strings or a number of milliseconds.

@@ -21,6 +21,7 @@ const SCENARIOS: Array<[string, Record<string, string>]> = [
   ['socketio-echo.js', { ITERATIONS: '1', WINDOW: '1s' }],
   ['ws-image.js', { IMAGES: '2', ITERATIONS: '1' }],
   ['grpc-image.js', { IMAGES: '2', ITERATIONS: '1' }],
+  ['grpc-image.js', { IMAGES: '2', ITERATIONS: '1', CLIENT: 'raw' }],
   ['ws-feed.js', { MSG_RATE: '20', WINDOW: '2s', ITERATIONS: '1' }],
   ['sse-feed.js', { MSG_RATE: '20', WINDOW: '2s', ITERATIONS: '1' }],
   ['grpc-unary.js', { ITERATIONS: '1', COUNT: '10' }],
@@ -29,14 +30,19 @@ const SCENARIOS: Array<[string, Record<string, string>]> = [
   ['grpc-bidi.js', { ITERATIONS: '1', COUNT: '10' }],
   ['grpc-echo.js', { ITERATIONS: '1', WINDOW: '1s' }],
   ['grpc-over-ws.js', { ITERATIONS: '1', COUNT: '10', CALL: 'unary' }],
+  ['grpc-over-ws.js', { ITERATIONS: '1', COUNT: '10', CALL: 'bidi' }],
 ];
+const label = (script: string, settings: Record<string, string>) =>
+  settings.CLIENT || (script === 'grpc-over-ws.js' && settings.CALL === 'bidi')
+    ? `${script} (${settings.CLIENT ? `CLIENT=${settings.CLIENT}` : `CALL=${settings.CALL}`})`
+    : script;
 
 const failedChecks = (run: K6Run) =>
   Object.values(run.summary ? checksOf(run.summary) : {}).reduce((n, c) => n + c.fails, 0);
 
 describe('every scenario with --token and -e TOKEN', () => {
   for (const [script, settings] of SCENARIOS) {
-    test(`${script} passes with the token`, async () => {
+    test(`${label(script, settings)} passes with the token`, async () => {
       const run = await runK6(script, { ...servers.env(), ...settings, TOKEN });
       assert.equal(run.code, 0, `k6 exited ${run.code}:\n${run.stderr.slice(-2000)}`);
       const checks = checksOf(run.summary);
