@@ -139,13 +139,19 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
 /**
  * Builds a Go tool into the cache, once per pin set, and returns its path. Tools are pinned as
  * `tool` lines in a go.mod: tools/go.mod for light ones (xk6, grpcurl), or a module of their own
- * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`).
+ * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`); such a
+ * module may also hold the tool's own main package (its .go files are part of the cache key).
  * @param {string} pkg e.g. 'go.k6.io/xk6'
- * @param {{ dir?: string, log?: (s: string) => void }} [opts] dir: the module folder, relative to the repo root
+ * @param {{ dir?: string, ldflags?: string, log?: (s: string) => void }} [opts] dir: the module folder,
+ *   relative to the repo root; ldflags: passed to `go build -ldflags` (e.g. a version stamp)
  */
-export async function goTool(pkg, { dir = 'tools', log = console.error } = {}) {
+export async function goTool(pkg, { dir = 'tools', ldflags = '', log = console.error } = {}) {
   const mod = join(root, dir);
   const pins = createHash('sha256').update(readFileSync(join(mod, 'go.mod'))).update(readFileSync(join(mod, 'go.sum')));
+  for (const file of readdirSync(mod).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()) {
+    pins.update(file).update(readFileSync(join(mod, file)));
+  }
+  if (ldflags) pins.update(`ldflags ${ldflags}`);
   const name = pkg.slice(pkg.lastIndexOf('/') + 1);
   const out = join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, name);
   if (existsSync(out)) return out;
@@ -154,7 +160,8 @@ export async function goTool(pkg, { dir = 'tools', log = console.error } = {}) {
   const started = Date.now();
   const partial = `${out}.partial-${process.pid}`;
   try {
-    await runWithProgress('go', ['build', '-o', partial, pkg], { cwd: mod, label: name, log });
+    const args = ['build', '-o', partial, ...(ldflags ? ['-ldflags', ldflags] : []), pkg];
+    await runWithProgress('go', args, { cwd: mod, label: name, log });
     renameSync(partial, out);
   } finally {
     rmSync(partial, { force: true });
