@@ -19,7 +19,8 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killOnExit } from './harness.mjs';
-import { goTool, root } from './k6.mjs';
+import { goTool } from './k6.mjs';
+import { root } from './paths.mjs';
 
 export class InfluxError extends Error {}
 

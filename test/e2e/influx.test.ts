@@ -1,35 +1,27 @@
-// Results into InfluxDB, end to end on a real influxd (Debian's `influxdb`, started by
-// tools/influx.mjs): `npm start --influx` and plain k6 runs of every other scenario stream into
+// Results into InfluxDB, end to end on a real influxd (InfluxDB 1.8.10, started by
+// tools/influx.mjs; built from its Go module on first use): `npm start --influx` and plain k6 runs of every other scenario stream into
 // it under one testid; then every query of every panel and variable of every dashboard runs
 // against it, with Grafana's variables and macros substituted, and must return series for that
 // testid (per protocol and per scenario too). Grafana expressions (ratios across measurements)
 // are evaluated here from their inputs the way Grafana matches series: by tags.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dist, k6Bin, root, runK6, startServers, waitFor, type Servers } from '../helpers.ts';
-import { freePort, influxQuery, startInflux, type Influx } from '../../tools/influx.mjs';
+import { dist, root, runCommand, runK6, startServers, suiteServers, waitFor } from '../helpers.ts';
+import { freePort, influxQuery } from '../../tools/influx.mjs';
+import { cacheDir } from '../../tools/k6.mjs';
 import { DASHBOARDS } from '../../dashboards/src/index.ts';
 import type { ExpressionTarget, InfluxTarget, Panel } from '../../dashboards/src/grafana.ts';
 
 const IMAGE_BYTES = 545139;
 type Series = { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] };
 
-let influx: Influx;
-let servers: Servers;
+const suite = suiteServers({ servers: [] }, { influx: true, k6: true });
 let testid = '';
 const window = { from: Date.now() - 60_000, to: 0 };
-
-before(async () => {
-  await k6Bin();
-  [influx, servers] = await Promise.all([startInflux(), startServers()]);
-});
-after(async () => {
-  await Promise.all([influx?.stop(), servers?.stop()]);
-});
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 
@@ -45,7 +37,7 @@ function render(query: string, vars: Record<string, string>): string {
 }
 
 async function series(query: string): Promise<Series[]> {
-  const [result] = await influx.query(query);
+  const [result] = await suite.influx.query(query);
   return result?.series ?? [];
 }
 
@@ -80,38 +72,56 @@ describe('npm run influx', () => {
     proc.stdout.on('data', (d) => (out += d));
     proc.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-    await waitFor('the k6 --out line', () => out.includes('--out influxdb='), 30_000);
-    assert.match(out, new RegExp(`--out influxdb=http://127\\.0\\.0\\.1:${port}/rtb_cli`));
-    const dir = /files in (\S+)/.exec(out)![1]!;
-    assert.ok(existsSync(join(dir, 'influxdb.conf')));
-    const [dbs] = await influxQuery(`http://127.0.0.1:${port}`, 'SHOW DATABASES');
-    assert.ok(dbs!.series![0]!.values.some((v) => v[0] === 'rtb_cli'), 'the database exists');
-    proc.kill('SIGINT');
-    assert.equal(await exited, 0);
+    let dir = '';
+    try {
+      await waitFor('the k6 --out line', () => out.includes('--out influxdb='), 30_000);
+      assert.match(out, new RegExp(`--out influxdb=http://127\\.0\\.0\\.1:${port}/rtb_cli`));
+      dir = /files in (\S+)/.exec(out)![1]!;
+      assert.ok(existsSync(join(dir, 'influxdb.conf')));
+      const [dbs] = await influxQuery(`http://127.0.0.1:${port}`, 'SHOW DATABASES');
+      assert.ok(dbs!.series![0]!.values.some((v) => v[0] === 'rtb_cli'), 'the database exists');
+      proc.kill('SIGINT');
+      assert.equal(await exited, 0);
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGINT'); // it stops its influxd on SIGINT
+      await exited;
+    }
     assert.equal(existsSync(dir), false, 'the temp folder is gone');
   });
 
-  test('without influxd it says how to install it; a bad option is named', () => {
-    // an empty PATH: node is started by its full path, influxd cannot be found
-    const emptyPath = mkdtempSync(join(tmpdir(), 'rtbench-nopath-'));
-    const noInflux = spawnSync(process.execPath, [join(root, 'tools', 'influx.mjs')], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: emptyPath } });
-    assert.equal(noInflux.status, 1);
-    assert.match(noInflux.stderr, /influxd is not installed.*apt-get install influxdb/s);
-    const bad = spawnSync(process.execPath, [join(root, 'tools', 'influx.mjs'), '--port', 'x'], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /--port: 'x' is not a port number/);
+  test('runs InfluxDB 1.8.10; an INFLUXD that is not InfluxDB 1.x is refused by name; bad options are named; --help', () => {
+    // rtbench's own build is the version docker-compose.yml runs; an INFLUXD or PATH one only has to be 1.x
+    const version = suite.influx.bin.startsWith(cacheDir()) ? /^InfluxDB v1\.8\.10 / : /^InfluxDB v1\./;
+    assert.match(spawnSync(suite.influx.bin, ['version'], { encoding: 'utf8' }).stdout, version, `${suite.influx.bin} version`);
+    const influx = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [join(root, 'tools', 'influx.mjs'), ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+    const notInflux = influx([], { INFLUXD: process.execPath }); // `node version` is not InfluxDB
+    assert.equal(notInflux.status, 1);
+    assert.match(notInflux.stderr, new RegExp(`INFLUXD=${escapeRegex(process.execPath)} cannot be used: .*rtbench needs InfluxDB 1\\.x`));
+    const missing = influx([], { INFLUXD: join(tmpdir(), 'rtbench-no-such-influxd') });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /INFLUXD=\S+rtbench-no-such-influxd cannot be used: .*ENOENT/);
+    const badPort = influx(['--port', 'x']);
+    assert.equal(badPort.status, 1);
+    assert.match(badPort.stderr, /--port: 'x' is not a port number/);
+    const unknown = influx(['--nope']);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /Unknown option '--nope'/);
+    const help = influx(['--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /usage: npm run influx.*--port N.*--db NAME.*--data DIR.*INFLUXD/s);
   });
 });
 
 describe('runs streamed into InfluxDB, read back by every dashboard query', () => {
-  test('npm start --influx: every run under one testid with a run tag; the table has server CPU per 1,000 messages and wire bytes per message', () => {
+  test('npm start --influx: every run under one testid with a run tag; the table has server CPU per 1,000 messages and wire bytes per message', async () => {
     const results = mkdtempSync(join(tmpdir(), 'rtbench-results-'));
-    const res = spawnSync(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'image', '--repeats', '1', '--duration', '3s', '-e', 'IMAGES=2', '--influx', '--results', results], {
-      encoding: 'utf8',
-      timeout: 300_000,
+    const influx = suite.influx;
+    const res = await runCommand(process.execPath, [join(root, 'tools', 'start.mjs'), '--only', 'image', '--repeats', '1', '--duration', '3s', '-e', 'IMAGES=2', '--influx', '--results', results], {
+      timeoutMs: 300_000,
       env: { ...process.env, INFLUX_URL: influx.k6Out },
     });
-    assert.equal(res.status, 0, res.stdout + res.stderr);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
     const comparison = JSON.parse(readFileSync(join(results, 'comparison.json'), 'utf8')) as { testid: string; runs: Array<{ run: string; msgs: number; cpuPer1k: number; wirePerMsg: number }> };
     testid = comparison.testid;
     assert.match(res.stdout, new RegExp(`streaming to influxdb=${escapeRegex(influx.k6Out)} with testid=${testid}`));
@@ -127,8 +137,8 @@ describe('runs streamed into InfluxDB, read back by every dashboard query', () =
     assert.ok(testid, 'the npm start run above set the testid');
     const others = readdirSync(dist).filter((f) => f.endsWith('.js') && !f.endsWith('-image.js'));
     for (const script of others) {
-      const run = await runK6(script, { ...servers.env(), PROFILE: 'smoke', DURATION: '2s' }, {
-        args: ['--out', `influxdb=${influx.k6Out}`, '--tag', `testid=${testid}`, '--tag', `run=${script.replace(/\.js$/, '')}`],
+      const run = await runK6(script, { ...suite.servers.env(), PROFILE: 'smoke', DURATION: '2s' }, {
+        args: ['--out', `influxdb=${suite.influx.k6Out}`, '--tag', `testid=${testid}`, '--tag', `run=${script.replace(/\.js$/, '')}`],
         timeoutMs: 120_000,
       });
       const delivered = run.summary?.metrics?.rtb_messages?.count ?? 0;
@@ -141,7 +151,7 @@ describe('runs streamed into InfluxDB, read back by every dashboard query', () =
     try {
       for (const script of ['ws-image.js', 'grpc-image.js']) {
         const run = await runK6(script, { ...small.env(), PROFILE: 'smoke', DURATION: '2s', IMAGES: '1' }, {
-          args: ['--out', `influxdb=${influx.k6Out}`, '--tag', `testid=${testid}`, '--tag', 'run=too-big'],
+          args: ['--out', `influxdb=${suite.influx.k6Out}`, '--tag', `testid=${testid}`, '--tag', 'run=too-big'],
         });
         assert.ok(run.summary.metrics.rtb_errors.count >= 1, `${script} against the small server fails`);
       }
