@@ -114,6 +114,23 @@ function gofmtStep(dir) {
 }
 
 /**
+ * Short steps run side by side (they only print when something is wrong); fails if any does.
+ * @param {Array<[title: string, cmd: string, args: string[]]>} steps
+ */
+async function together(steps) {
+  console.log(`\n▶ ${steps.map(([title]) => title).join(' | ')}`);
+  const results = await Promise.all(
+    steps.map(([title, cmd, args]) => {
+      const started = Date.now();
+      const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
+      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ title, started, why: code === 0 ? null : code ?? signal })));
+    }),
+  );
+  for (const { title, started, why } of results) if (why === null) done(title, started);
+  for (const { title, why } of results) if (why !== null) fail(title, why);
+}
+
+/**
  * A node:test run in its own process group: whatever it starts is killed with it when it ends,
  * and the whole group is killed if the run passes the deadline.
  * @param {string} title @param {string[]} files
@@ -150,9 +167,11 @@ async function testRun(title, files) {
 
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
-step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
-step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
-step('type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']);
+await together([
+  ['type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']],
+  ['type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']],
+  ['type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']],
+]);
 if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   for (const ext of EXTENSIONS) {
     gofmtStep(ext.dir);

@@ -185,7 +185,7 @@ describe('server process', () => {
       [['--http-prt', '1'], /unknown option '--http-prt'/],
     ] as const) {
       await assert.rejects(startServers([...args]), (err: Error) => {
-        assert.match(err.message, /exited with 2/);
+        assert.match(err.message, /exited with code 2/);
         assert.match(err.message, pattern);
         return true;
       });
