@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dist, root, runCommand, runK6, startServers, suiteServers, waitFor } from '../helpers.ts';
@@ -95,9 +95,11 @@ describe('npm run influx', () => {
     assert.match(spawnSync(suite.influx.bin, ['version'], { encoding: 'utf8' }).stdout, version, `${suite.influx.bin} version`);
     const influx = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       spawnSync(process.execPath, [join(root, 'tools', 'influx.mjs'), ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
-    const notInflux = influx([], { INFLUXD: process.execPath }); // `node version` is not InfluxDB
-    assert.equal(notInflux.status, 1);
-    assert.match(notInflux.stderr, new RegExp(`INFLUXD=${escapeRegex(process.execPath)} cannot be used: .*rtbench needs InfluxDB 1\\.x`));
+    const v2 = join(mkdtempSync(join(tmpdir(), 'rtbench-influxd2-')), 'influxd'); // what InfluxDB 2.x says
+    writeFileSync(v2, '#!/bin/sh\necho "InfluxDB v2.7.11 (git: 8e9a3a1) build_date: 2024-12-05T00:00:00Z"\n', { mode: 0o755 });
+    const notV1 = influx([], { INFLUXD: v2 });
+    assert.equal(notV1.status, 1);
+    assert.match(notV1.stderr, new RegExp(`INFLUXD=${escapeRegex(v2)} cannot be used: .*reports 'InfluxDB v2\\.7\\.11 .*', rtbench needs InfluxDB 1\\.x`));
     const missing = influx([], { INFLUXD: join(tmpdir(), 'rtbench-no-such-influxd') });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /INFLUXD=\S+rtbench-no-such-influxd cannot be used: .*ENOENT/);
