@@ -19,7 +19,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killOnExit } from './harness.mjs';
-import { goTool } from './k6.mjs';
+import { goTool, goToolPath } from './k6.mjs';
 import { root } from './paths.mjs';
 
 export class InfluxError extends Error {}
@@ -91,7 +91,14 @@ export async function influxdBin({ log = console.error } = {}) {
     }
   }
   const version = pinnedVersion();
-  return goTool('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags: `-X main.version=${version}`, log });
+  const ldflags = `-X main.version=${version}`;
+  if (spawnSync('go', ['version']).status !== 0 && !existsSync(goToolPath('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags }))) {
+    throw new InfluxError(
+      `rtbench needs InfluxDB 1.x here and found none it can use. Either install Go 1.25 or newer so that rtbench\n` +
+        `  can build InfluxDB ${version} (once, into the cache), or point INFLUXD at an influxd 1.x (or put one on PATH).`,
+    );
+  }
+  return goTool('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags, log });
 }
 
 /**

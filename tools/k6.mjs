@@ -137,6 +137,21 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
 }
 
 /**
+ * Where goTool() puts (or has put) `pkg`: <cache>/go-tools-<key>/<name>, the key covering the
+ * module's go.mod, go.sum, its own .go files and the ldflags.
+ * @param {string} pkg @param {{ dir?: string, ldflags?: string }} [opts]
+ */
+export function goToolPath(pkg, { dir = 'tools', ldflags = '' } = {}) {
+  const mod = join(root, dir);
+  const pins = createHash('sha256').update(readFileSync(join(mod, 'go.mod'))).update(readFileSync(join(mod, 'go.sum')));
+  for (const file of readdirSync(mod).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()) {
+    pins.update(file).update(readFileSync(join(mod, file)));
+  }
+  if (ldflags) pins.update(`ldflags ${ldflags}`);
+  return join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, pkg.slice(pkg.lastIndexOf('/') + 1));
+}
+
+/**
  * Builds a Go tool into the cache, once per pin set, and returns its path. Tools are pinned as
  * `tool` lines in a go.mod: tools/go.mod for light ones (xk6, grpcurl), or a module of their own
  * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`); such a
@@ -147,13 +162,8 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
  */
 export async function goTool(pkg, { dir = 'tools', ldflags = '', log = console.error } = {}) {
   const mod = join(root, dir);
-  const pins = createHash('sha256').update(readFileSync(join(mod, 'go.mod'))).update(readFileSync(join(mod, 'go.sum')));
-  for (const file of readdirSync(mod).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).sort()) {
-    pins.update(file).update(readFileSync(join(mod, file)));
-  }
-  if (ldflags) pins.update(`ldflags ${ldflags}`);
   const name = pkg.slice(pkg.lastIndexOf('/') + 1);
-  const out = join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, name);
+  const out = goToolPath(pkg, { dir, ldflags });
   if (existsSync(out)) return out;
   if (!haveGo()) throw new K6Error(`building ${pkg} needs Go 1.25 or newer on PATH`);
   log(`building ${pkg} (pinned in ${dir}/go.mod); once, into ${dirname(out)}`);

@@ -123,10 +123,10 @@ async function together(steps) {
     steps.map(([title, cmd, args]) => {
       const started = Date.now();
       const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
-      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ title, started, why: code === 0 ? null : code ?? signal })));
+      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ title, ms: Date.now() - started, why: code === 0 ? null : code ?? signal })));
     }),
   );
-  for (const { title, started, why } of results) if (why === null) done(title, started);
+  for (const { title, ms, why } of results) if (why === null) done(title, Date.now() - ms);
   for (const { title, why } of results) if (why !== null) fail(title, why);
 }
 

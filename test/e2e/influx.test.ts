@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dist, root, runCommand, runK6, startServers, suiteServers, waitFor } from '../helpers.ts';
@@ -89,7 +89,7 @@ describe('npm run influx', () => {
     assert.equal(existsSync(dir), false, 'the temp folder is gone');
   });
 
-  test('runs InfluxDB 1.8.10; an INFLUXD that is not InfluxDB 1.x is refused by name; bad options are named; --help', () => {
+  test('runs InfluxDB 1.8.10; an INFLUXD that is not 1.x is refused by name; without Go or influxd it says what to install; bad options are named; --help', () => {
     // rtbench's own build is the version docker-compose.yml runs; an INFLUXD or PATH one only has to be 1.x
     const version = suite.influx.bin.startsWith(cacheDir()) ? /^InfluxDB v1\.8\.10 / : /^InfluxDB v1\./;
     assert.match(spawnSync(suite.influx.bin, ['version'], { encoding: 'utf8' }).stdout, version, `${suite.influx.bin} version`);
@@ -109,6 +109,12 @@ describe('npm run influx', () => {
     const unknown = influx(['--nope']);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /Unknown option '--nope'/);
+    // neither Go nor an influxd: an empty cache, a PATH with only node
+    const bare = mkdtempSync(join(tmpdir(), 'rtbench-path-'));
+    symlinkSync(process.execPath, join(bare, 'node'));
+    const noGo = influx([], { PATH: bare, HOME: bare, INFLUXD: '', RTBENCH_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rtbench-cache-')) });
+    assert.equal(noGo.status, 1);
+    assert.match(noGo.stderr, /needs InfluxDB 1\.x.*install Go 1\.25 or newer.*INFLUXD/s);
     const help = influx(['--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /usage: npm run influx.*--port N.*--db NAME.*--data DIR.*INFLUXD/s);
