@@ -7,7 +7,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach } from 'node:test';
-import { checksOf, howItEnded, k6Bin, killOnExit, runK6 as harnessRunK6, startServers, type K6Run, type Servers } from '../tools/harness.mjs';
+import {
+  checksOf,
+  howItEnded,
+  k6Bin,
+  killOnExit,
+  runK6 as harnessRunK6,
+  startServers,
+  type K6Run,
+  type Servers,
+} from '../tools/harness.mjs';
 import { startInflux, type Influx } from '../tools/influx.mjs';
 import { dist } from '../tools/paths.mjs';
 
@@ -32,7 +41,11 @@ export const suiteSignal = (own?: AbortSignal) => anyOf([...activeSuites, ...(ow
  * The real k6 (tools/harness.mjs runK6), killed at once, with the reason, if a server or influxd
  * the suite started dies while it runs.
  */
-export function runK6(script: string, env: Record<string, string>, opts: Parameters<typeof harnessRunK6>[2] = {}): Promise<K6Run> {
+export function runK6(
+  script: string,
+  env: Record<string, string>,
+  opts: Parameters<typeof harnessRunK6>[2] = {},
+): Promise<K6Run> {
   return harnessRunK6(script, env, { ...opts, signal: suiteSignal(opts.signal) });
 }
 
@@ -56,7 +69,9 @@ export async function runCommand(
   const kill = () => proc.kill('SIGKILL');
   const timer = setTimeout(kill, timeoutMs);
   signal?.addEventListener('abort', kill, { once: true });
-  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.on('close', (c, s) => resolve([c, s])));
+  const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    proc.on('close', (c, s) => resolve([c, s])),
+  );
   clearTimeout(timer);
   signal?.removeEventListener('abort', kill);
   if (signal?.aborted) throw signal.reason;
@@ -83,7 +98,11 @@ export type SuiteParts<N extends string> = { [K in N]: Servers } & {
  */
 export function suiteServers<N extends string>(
   servers: Record<N, string[]>,
-  { influx = false, k6 = false, onStarted }: { influx?: boolean; k6?: boolean; onStarted?: (what: string, pid: number) => void } = {},
+  {
+    influx = false,
+    k6 = false,
+    onStarted,
+  }: { influx?: boolean; k6?: boolean; onStarted?: (what: string, pid: number) => void } = {},
 ): SuiteParts<N> {
   const controller = new AbortController();
   const parts = { signal: controller.signal } as SuiteParts<N>;
@@ -94,7 +113,10 @@ export function suiteServers<N extends string>(
     running.push({ what, proc, stop });
     onStarted?.(what, proc.pid!);
     proc.once('exit', (code, signal) => {
-      if (!stopping) controller.abort(new Error(`${what} (pid ${proc.pid}) exited with ${howItEnded(code, signal)} in the middle of the suite`));
+      if (!stopping)
+        controller.abort(
+          new Error(`${what} (pid ${proc.pid}) exited with ${howItEnded(code, signal)} in the middle of the suite`),
+        );
     });
   };
   const stopAll = async () => {
@@ -110,7 +132,13 @@ export function suiteServers<N extends string>(
       (parts as Record<string, Servers>)[name] = s;
       watch(name === 'servers' ? 'servers' : `servers '${name}'`, s.proc, s.stop);
     });
-    if (influx) jobs.push(startInflux({ log: (line) => console.error(line) }).then((i) => { parts.influx = i; watch('influxd', i.proc, i.stop); }));
+    if (influx)
+      jobs.push(
+        startInflux({ log: (line) => console.error(line) }).then((i) => {
+          parts.influx = i;
+          watch('influxd', i.proc, i.stop);
+        }),
+      );
     if (k6) jobs.push(k6Bin());
     const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed || controller.signal.aborted) {
@@ -123,7 +151,8 @@ export function suiteServers<N extends string>(
     const died = controller.signal.aborted ? controller.signal.reason : null;
     const stopped = await stopAll();
     if (died) throw died;
-    for (const { what, code } of stopped) if (what.startsWith('servers')) assert.equal(code, 0, `${what} shut down cleanly on SIGTERM`);
+    for (const { what, code } of stopped)
+      if (what.startsWith('servers')) assert.equal(code, 0, `${what} shut down cleanly on SIGTERM`);
   });
   return parts;
 }
@@ -133,10 +162,14 @@ export async function runFixture(mode: string, extraEnv: Record<string, string> 
   const pidsFile = join(mkdtempSync(join(tmpdir(), 'rtbench-fixture-')), 'pids');
   const env: NodeJS.ProcessEnv = { ...process.env, FIXTURE: mode, FIXTURE_PIDS: pidsFile, ...extraEnv };
   delete env.NODE_TEST_CONTEXT; // its own test run, not a part of ours
-  const res = await runCommand(process.execPath, ['--enable-source-maps', '--test-reporter=spec', join(dist, 'test', 'fixtures', 'suite.fixture.js')], {
-    env,
-    timeoutMs: 240_000,
-  });
+  const res = await runCommand(
+    process.execPath,
+    ['--enable-source-maps', '--test-reporter=spec', join(dist, 'test', 'fixtures', 'suite.fixture.js')],
+    {
+      env,
+      timeoutMs: 240_000,
+    },
+  );
   let lines: string[] = [];
   try {
     lines = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean);

@@ -58,9 +58,13 @@ export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
  */
 export function startServers(args = [], timeoutMs = 15_000) {
   const proc = killOnExit(
-    spawn(process.execPath, ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(
+      process.execPath,
+      ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
   );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
@@ -98,7 +102,14 @@ export function startServers(args = [], timeoutMs = 15_000) {
           return code;
         },
         // One address per protocol, as every scenario reads them (each appends its own path).
-        env: () => ({ WS_URL: wsUrl(''), SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: grpc, STATS_URL: `${http}/stats`, PAGE_URL: `${http}/browser/` }),
+        env: () => ({
+          WS_URL: wsUrl(''),
+          SSE_URL: `${http}/sse`,
+          SOCKETIO_URL: http,
+          GRPC_ADDR: grpc,
+          STATS_URL: `${http}/stats`,
+          PAGE_URL: `${http}/browser/`,
+        }),
       });
     });
   });
@@ -137,16 +148,41 @@ export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, 
   const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
   prepare?.(outDir);
   const summaryPath = join(outDir, 'summary.json');
-  const k6Args = ['run', '--no-color', '--summary-export', summaryPath, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...args, join(dist, script)];
-  const proc = killOnExit(spawn(bin, k6Args, { cwd: outDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' } }));
+  const k6Args = [
+    'run',
+    '--no-color',
+    '--summary-export',
+    summaryPath,
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...args,
+    join(dist, script),
+  ];
+  const proc = killOnExit(
+    spawn(bin, k6Args, {
+      cwd: outDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' },
+    }),
+  );
   const abort = () => proc.kill('SIGKILL');
   signal?.addEventListener('abort', abort, { once: true });
   let stdout = '';
   let stderr = '';
   /** @param {string} text */
-  const lines = (text) => onLine && text.split(/[\r\n]+/).filter(Boolean).forEach(onLine);
-  proc.stdout.on('data', (d) => { stdout += d; lines(String(d)); });
-  proc.stderr.on('data', (d) => { stderr += d; lines(String(d)); });
+  const lines = (text) =>
+    onLine &&
+    text
+      .split(/[\r\n]+/)
+      .filter(Boolean)
+      .forEach(onLine);
+  proc.stdout.on('data', (d) => {
+    stdout += d;
+    lines(String(d));
+  });
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+    lines(String(d));
+  });
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   /** @type {number | null} */
   const code = await new Promise((resolve) => proc.on('close', (c) => resolve(c)));

@@ -41,7 +41,9 @@ export function freePort() {
 
 /** The InfluxDB version pinned in tools/go/influxd/go.mod, e.g. '1.8.10'. */
 export function pinnedVersion() {
-  const m = /^\s*github\.com\/influxdata\/influxdb v(\S+)/m.exec(readFileSync(join(root, MODULE_DIR, 'go.mod'), 'utf8'));
+  const m = /^\s*github\.com\/influxdata\/influxdb v(\S+)/m.exec(
+    readFileSync(join(root, MODULE_DIR, 'go.mod'), 'utf8'),
+  );
   if (!m) throw new InfluxError(`${MODULE_DIR}/go.mod does not pin github.com/influxdata/influxdb`);
   return m[1];
 }
@@ -52,9 +54,11 @@ export function pinnedVersion() {
  */
 export function influxdVersion(bin) {
   const res = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 10_000 });
-  if (res.error || res.status !== 0) throw new InfluxError(`'${bin} version' failed: ${res.error?.message ?? res.stderr.trim()}`);
+  if (res.error || res.status !== 0)
+    throw new InfluxError(`'${bin} version' failed: ${res.error?.message ?? res.stderr.trim()}`);
   const line = res.stdout.trim().split('\n')[0] ?? '';
-  if (!/^InfluxDB v1\./.test(line)) throw new InfluxError(`'${bin} version' reports '${line}', rtbench needs InfluxDB 1.x`);
+  if (!/^InfluxDB v1\./.test(line))
+    throw new InfluxError(`'${bin} version' reports '${line}', rtbench needs InfluxDB 1.x`);
   return line;
 }
 
@@ -77,7 +81,9 @@ export async function influxdBin({ log = console.error } = {}) {
     try {
       influxdVersion(explicit);
     } catch (err) {
-      throw new InfluxError(`INFLUXD=${explicit} cannot be used: ${/** @type {Error} */ (err).message}. Unset INFLUXD to let rtbench build its own.`);
+      throw new InfluxError(
+        `INFLUXD=${explicit} cannot be used: ${/** @type {Error} */ (err).message}. Unset INFLUXD to let rtbench build its own.`,
+      );
     }
     return explicit;
   }
@@ -87,12 +93,17 @@ export async function influxdBin({ log = console.error } = {}) {
       influxdVersion(system);
       return system;
     } catch (err) {
-      log(`the influxd on PATH (${system}) is not suitable: ${/** @type {Error} */ (err).message}; using rtbench's own`);
+      log(
+        `the influxd on PATH (${system}) is not suitable: ${/** @type {Error} */ (err).message}; using rtbench's own`,
+      );
     }
   }
   const version = pinnedVersion();
   const ldflags = `-X main.version=${version}`;
-  if (spawnSync('go', ['version']).status !== 0 && !existsSync(goToolPath('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags }))) {
+  if (
+    spawnSync('go', ['version']).status !== 0 &&
+    !existsSync(goToolPath('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags }))
+  ) {
     throw new InfluxError(
       `rtbench needs InfluxDB 1.x here and found none it can use. Either install Go 1.25 or newer so that rtbench\n` +
         `  can build InfluxDB ${version} (once, into the cache), or point INFLUXD at an influxd 1.x (or put one on PATH).`,
@@ -182,7 +193,9 @@ export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30
   proc.stderr.on('data', (d) => (output = (output + d).slice(-8000)));
   /** @type {Promise<void>} */
   const exited = new Promise((done) => proc.on('close', () => done()));
-  const cleanUp = () => { if (!dataDir) rmSync(dir, { recursive: true, force: true }); };
+  const cleanUp = () => {
+    if (!dataDir) rmSync(dir, { recursive: true, force: true });
+  };
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
@@ -195,9 +208,14 @@ export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       cleanUp();
-      throw new InfluxError(`influxd exited (${proc.exitCode ?? proc.signalCode}) before answering on ${url}:\n${output.trim()}`);
+      throw new InfluxError(
+        `influxd exited (${proc.exitCode ?? proc.signalCode}) before answering on ${url}:\n${output.trim()}`,
+      );
     }
-    const ok = await fetch(`${url}/ping`).then((r) => r.status === 204, () => false);
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.status === 204,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > until) {
       await stop();
@@ -231,7 +249,12 @@ export function parseCli(argv) {
   try {
     parsed = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, db: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        port: { type: 'string' },
+        db: { type: 'string' },
+        data: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     throw new InfluxError(`${/** @type {Error} */ (err).message}\n\n${HELP}`);
@@ -260,7 +283,10 @@ async function main() {
     process.on(sig, () => {
       if (stopping) return;
       stopping = true;
-      influx.stop().then(() => process.exit(0), () => process.exit(1));
+      influx.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }

@@ -57,7 +57,8 @@ if (opts.help) {
   process.exit(0);
 }
 const tiers = opts.tier === 'all' ? TIERS : [String(opts.tier)];
-if (!tiers.every((t) => TIERS.includes(t) || OPTIONAL_TIERS.includes(t))) usage(`--tier must be one of ${[...TIERS, ...OPTIONAL_TIERS].join(', ')}, all (got '${opts.tier}')`);
+if (!tiers.every((t) => TIERS.includes(t) || OPTIONAL_TIERS.includes(t)))
+  usage(`--tier must be one of ${[...TIERS, ...OPTIONAL_TIERS].join(', ')}, all (got '${opts.tier}')`);
 if (tiers.includes('browser') && !chromium()) {
   console.error(
     'test: the browser tier needs Chromium, an optional extra. Install it (Debian/Ubuntu: `apt-get install -y chromium`)\n' +
@@ -91,7 +92,7 @@ function step(title, cmd, args, cwd = root) {
   console.log(`\n▶ ${title}`);
   const started = Date.now();
   const res = spawnSync(cmd, args, { cwd, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
-  if (res.status !== 0) fail(title, res.error ? res.error.message : res.status ?? res.signal);
+  if (res.status !== 0) fail(title, res.error ? res.error.message : (res.status ?? res.signal));
   done(title, started);
 }
 
@@ -109,7 +110,8 @@ function gofmtStep(dir) {
   const gofmt = join(goroot.stdout.trim(), 'bin', 'gofmt');
   const res = spawnSync(gofmt, ['-l', '.'], { cwd: join(root, dir), encoding: 'utf8', timeout: 60_000 });
   if (res.status !== 0) fail(title, res.error ? res.error.message : res.stderr.trim() || res.status);
-  if (res.stdout.trim() !== '') fail(title, `not gofmt-formatted: ${res.stdout.trim().split('\n').join(', ')}; run gofmt -w ${dir}`);
+  if (res.stdout.trim() !== '')
+    fail(title, `not gofmt-formatted: ${res.stdout.trim().split('\n').join(', ')}; run gofmt -w ${dir}`);
   done(title, started);
 }
 
@@ -123,7 +125,11 @@ async function together(steps) {
     steps.map(([title, cmd, args]) => {
       const started = Date.now();
       const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
-      return new Promise((resolve) => child.on('close', (code, signal) => resolve({ title, ms: Date.now() - started, why: code === 0 ? null : code ?? signal })));
+      return new Promise((resolve) =>
+        child.on('close', (code, signal) =>
+          resolve({ title, ms: Date.now() - started, why: code === 0 ? null : (code ?? signal) }),
+        ),
+      );
     }),
   );
   for (const { title, ms, why } of results) if (why === null) done(title, Date.now() - ms);
@@ -138,7 +144,15 @@ async function together(steps) {
 async function testRun(title, files) {
   console.log(`\n▶ ${title}`);
   const started = Date.now();
-  const args = ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-timeout=${testTimeoutS * 1000}`, '--test-force-exit', '--test-reporter=spec', ...files];
+  const args = [
+    '--enable-source-maps',
+    '--test',
+    '--test-concurrency=1',
+    `--test-timeout=${testTimeoutS * 1000}`,
+    '--test-force-exit',
+    '--test-reporter=spec',
+    ...files,
+  ];
   const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true });
   const killGroup = () => {
     try {
@@ -152,10 +166,13 @@ async function testRun(title, files) {
     process.exit(130);
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  const timer = setTimeout(() => {
-    console.error(`✗ ${title}: the run passed its bound of ${maxMinutes} min; killing it and everything it started`);
-    killGroup();
-  }, Math.max(1000, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      console.error(`✗ ${title}: the run passed its bound of ${maxMinutes} min; killing it and everything it started`);
+      killGroup();
+    },
+    Math.max(1000, deadline - Date.now()),
+  );
   /** @type {[number | null, NodeJS.Signals | null]} */
   const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
   clearTimeout(timer);
@@ -178,6 +195,9 @@ if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
     step(`go vet ${ext.dir}`, 'go', ['vet', './...'], join(root, ext.dir));
     step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
   }
+  // our own Go tool (its behaviour is tested through the tests that run it)
+  gofmtStep('tools/go/compose-check');
+  step('go vet tools/go/compose-check', 'go', ['vet', './...'], join(root, 'tools/go/compose-check'));
 }
 for (const tier of tiers) {
   const dir = join(root, 'dist', 'test', tier);

@@ -39,8 +39,15 @@ for (const [mode, victim] of [
     assert.ok(dead, `${victim} had started: ${JSON.stringify(res.pids)}\n${res.output}`);
     const message = new RegExp(`${victim} \\(pid ${dead.pid}\\) exited with SIGKILL in the middle of the suite`, 'g');
     // the k6 test and the test after it both fail with it (and the runner repeats each failure in its summary)
-    assert.ok((res.output.match(message) ?? []).length >= 2, `both tests fail naming ${victim} (pid ${dead.pid}):\n${res.output}`);
-    assert.doesNotMatch(res.output, /k6 ran to its end|reached the body of a test/, 'neither test body got past what died');
+    assert.ok(
+      (res.output.match(message) ?? []).length >= 2,
+      `both tests fail naming ${victim} (pid ${dead.pid}):\n${res.output}`,
+    );
+    assert.doesNotMatch(
+      res.output,
+      /k6 ran to its end|reached the body of a test/,
+      'neither test body got past what died',
+    );
     // k6 would run for 120 s; the victim is killed 3 s in
     assert.ok(res.ms < 40_000, `ended in ${res.ms} ms`);
     for (const { what, pid } of res.pids) assert.equal(alive(pid), false, `${what} (pid ${pid}) is gone`);

@@ -35,7 +35,11 @@ test('docker compose accepts the compose file: grafana brings up influxdb, pinne
   assert.equal(quiet.status, 0, quiet.stderr);
   assert.equal(quiet.stdout, '');
   const s = model(['*']).services;
-  assert.equal(s.influxdb.image, `influxdb:${pinnedVersion()}`, 'the InfluxDB the tests build (tools/go/influxd) is the one compose runs');
+  assert.equal(
+    s.influxdb.image,
+    `influxdb:${pinnedVersion()}`,
+    'the InfluxDB the tests build (tools/go/influxd) is the one compose runs',
+  );
   assert.match(s.grafana.image, /^grafana\/grafana:\d+\.\d+\.\d+$/, 'a pinned Grafana');
   assert.deepEqual(Object.keys(s.grafana.depends_on), ['influxdb']);
   assert.equal(s.grafana.depends_on.influxdb.condition, 'service_healthy');
@@ -43,26 +47,39 @@ test('docker compose accepts the compose file: grafana brings up influxdb, pinne
   assert.equal(s.grafana.environment.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
   assert.equal(s.k6.environment.K6_OUT, 'influxdb=http://influxdb:8086/k6');
   assert.equal(s.k6.environment.STATS_URL, 'http://servers:8080/stats');
-  for (const service of Object.values<any>(s)) for (const p of service.ports ?? []) assert.equal(p.host_ip, '127.0.0.1', 'ports are published on loopback only');
+  for (const service of Object.values<any>(s))
+    for (const p of service.ports ?? []) assert.equal(p.host_ip, '127.0.0.1', 'ports are published on loopback only');
   for (const name of ['servers', 'k6']) {
     const { context, dockerfile } = s[name].build;
     assert.equal(context, root, `${name} builds from the repo root`);
     assert.ok(existsSync(join(context, dockerfile)), `${name}: ${dockerfile} exists`);
     // every COPY from the build context names something that exists
     for (const m of readFileSync(join(context, dockerfile), 'utf8').matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
-      for (const src of m[1]!.split(/\s+/)) assert.ok(existsSync(join(context, src)), `${dockerfile}: COPY ${src} exists`);
+      for (const src of m[1]!.split(/\s+/))
+        assert.ok(existsSync(join(context, src)), `${dockerfile}: COPY ${src} exists`);
     }
   }
   const k6File = readFileSync(join(root, s.k6.build.dockerfile), 'utf8');
-  assert.match(k6File, /node tools\/k6\.mjs build/, 'the k6 image builds k6 with our extensions the way npm run k6:build does');
+  assert.match(
+    k6File,
+    /node tools\/k6\.mjs build/,
+    'the k6 image builds k6 with our extensions the way npm run k6:build does',
+  );
   assert.deepEqual(s.k6.profiles, ['k6']);
-  assert.deepEqual(Object.keys(model([]).services).sort(), ['grafana', 'influxdb', 'servers'], 'k6 is opt-in: `docker compose up` does not start a test');
+  assert.deepEqual(
+    Object.keys(model([]).services).sort(),
+    ['grafana', 'influxdb', 'servers'],
+    'k6 is opt-in: `docker compose up` does not start a test',
+  );
 });
 
 test('it is the real loader: a file docker compose would reject is rejected, with its reason', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtbench-compose-'));
   const cases: Array<[string, RegExp]> = [
-    ['services:\n  a:\n    image: x\n    restart_policy: always\n', /validating .*compose\.yaml: services\.a\.restart_policy/],
+    [
+      'services:\n  a:\n    image: x\n    restart_policy: always\n',
+      /validating .*compose\.yaml: services\.a\.restart_policy/,
+    ],
     ['services:\n  a:\n    image: x\n    depends_on: [b]\n', /service "a" depends on undefined service "b"/],
     ['services:\n  a:\n    image: x\n    ports: ["notaport"]\n', /Invalid containerPort: notaport/],
   ];

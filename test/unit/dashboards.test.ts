@@ -39,7 +39,11 @@ test('every dashboard: unique uid, panels on the provisioned datasource, ids uni
       assert.ok(p.targets.length > 0, `${file}: ${p.title} has queries`);
       for (const t of p.targets) {
         if (t.datasource.type === '__expr__') {
-          for (const ref of t.expression.match(/\$[A-Z]\b/g)) assert.ok(p.targets.some((o: { refId: string }) => `$${o.refId}` === ref), `${file}: ${p.title}: ${ref} is a target`);
+          for (const ref of t.expression.match(/\$[A-Z]\b/g))
+            assert.ok(
+              p.targets.some((o: { refId: string }) => `$${o.refId}` === ref),
+              `${file}: ${p.title}: ${ref} is a target`,
+            );
         } else {
           assert.deepEqual(t.datasource, DATASOURCE, `${file}: ${p.title}/${t.refId} uses the provisioned datasource`);
           assert.match(t.query, /"testid" =~ \/\^\$testid\$\//, `${file}: ${p.title}/${t.refId} selects one run`);
@@ -52,7 +56,7 @@ test('every dashboard: unique uid, panels on the provisioned datasource, ids uni
   }
 });
 
-test('provisioning: the datasource has the dashboards\' uid (InfluxQL, database k6); the provider reads where compose mounts the JSON', () => {
+test("provisioning: the datasource has the dashboards' uid (InfluxQL, database k6); the provider reads where compose mounts the JSON", () => {
   const ds = yaml(join(root, 'dashboards', 'provisioning', 'datasources', 'influxdb.yaml'));
   assert.equal(ds.apiVersion, 1);
   assert.equal(ds.datasources.length, 1);
@@ -67,7 +71,19 @@ test('provisioning: the datasource has the dashboards\' uid (InfluxQL, database 
   const path = providers.providers[0].options.path;
   const config = yaml(join(root, 'docker-compose.yml'));
   const volumes: string[] = config.services.grafana.volumes;
-  assert.ok(volumes.includes(`./dashboards:${path}:ro`), `compose mounts dashboards/ at the provider's path ${path}: ${volumes}`);
+  assert.ok(
+    volumes.includes(`./dashboards:${path}:ro`),
+    `compose mounts dashboards/ at the provider's path ${path}: ${volumes}`,
+  );
   assert.ok(volumes.includes('./dashboards/provisioning:/etc/grafana/provisioning:ro'));
-  assert.ok(existsSync(join(root, 'dashboards', config.services.grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH.slice(path.length + 1))), 'the home dashboard exists');
+  assert.ok(
+    existsSync(
+      join(
+        root,
+        'dashboards',
+        config.services.grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH.slice(path.length + 1),
+      ),
+    ),
+    'the home dashboard exists',
+  );
 });
