@@ -89,7 +89,9 @@ export type SuiteParts<N extends string> = { [K in N]: Servers } & {
  * What a suite (a test file, or the describe() it is called in) runs against, started in its
  * `before` and always stopped in its `after`:
  *  - `servers`: one servers process per name, with extra arguments, e.g. `{ servers: [], small: ['--max-message-bytes', '2048'] }`;
- *  - `influx`: a throwaway influxd (tools/influx.mjs); `k6`: the project's k6 built before the first test.
+ *  - `influx`: a throwaway influxd (tools/influx.mjs); `k6`: the project's k6 built before the first test;
+ *  - `setup`: the suite's own preparation once they run (use it, not a second `before`: Node 20
+ *    runs a file's top-level `before` hooks side by side).
  * If the setup fails, whatever it had started is stopped before the failure is reported. If a
  * server or influxd dies mid-suite, k6 runs and commands in flight (runK6/runCommand from here) are
  * killed, the test fails with "servers (pid N) exited with SIGKILL …", every later test of the
@@ -101,8 +103,14 @@ export function suiteServers<N extends string>(
   {
     influx = false,
     k6 = false,
+    setup,
     onStarted,
-  }: { influx?: boolean; k6?: boolean; onStarted?: (what: string, pid: number) => void } = {},
+  }: {
+    influx?: boolean;
+    k6?: boolean;
+    setup?: (parts: SuiteParts<N>) => unknown;
+    onStarted?: (what: string, pid: number) => void;
+  } = {},
 ): SuiteParts<N> {
   const controller = new AbortController();
   const parts = { signal: controller.signal } as SuiteParts<N>;
@@ -141,9 +149,13 @@ export function suiteServers<N extends string>(
       );
     if (k6) jobs.push(k6Bin());
     const failed = (await Promise.allSettled(jobs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed || controller.signal.aborted) {
+    try {
+      if (failed) throw failed.reason;
+      controller.signal.throwIfAborted();
+      await setup?.(parts);
+    } catch (err) {
       await stopAll();
-      throw failed ? failed.reason : controller.signal.reason;
+      throw err;
     }
   });
   beforeEach(() => controller.signal.throwIfAborted());

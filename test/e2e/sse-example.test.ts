@@ -1,21 +1,26 @@
 // The SSE extension's example script (extensions/sse/examples/read-events.js) run as a user would,
 // with the real k6 built with the extension, against the real servers' SSE stream: it reads its
 // events and passes its checks; pointed at a stream the server refuses, its checks fail the run.
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checksOf, runK6, suiteServers } from '../helpers.ts';
 
 const EXAMPLE = '../extensions/sse/examples/read-events.js'; // runK6 resolves scripts against dist/
 
-const suite = suiteServers({ servers: [] }, { k6: true });
-before(async () => {
-  const res = await fetch(`${suite.servers.httpUrl}/feed/channels`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'example', rate: 50, bytes: 16 }),
-  });
-  assert.equal(res.status, 201, await res.text());
-});
+const suite = suiteServers(
+  { servers: [] },
+  {
+    k6: true,
+    setup: async ({ servers }) => {
+      const res = await fetch(`${servers.httpUrl}/feed/channels`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'example', rate: 50, bytes: 16 }),
+      });
+      assert.equal(res.status, 201, await res.text());
+    },
+  },
+);
 
 test('the example reads its events and every check passes', async () => {
   const run = await runK6(EXAMPLE, { SSE_URL: `${suite.servers.httpUrl}/sse?channel=example`, EVENTS: '5' });
