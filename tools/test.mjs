@@ -5,9 +5,9 @@
 //
 //   node tools/test.mjs [--tier unit|servers|e2e|all] [name …]
 //
-// Steps: build, type-check, then (full runs) gofmt -l (must list nothing), go vet and go test for
-// each of our k6 extensions, then the node:test
-// files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
+// Steps: build, type-check, then (servers/e2e) gofmt -l (must list nothing), go vet and go test for
+// each of our k6 extensions and `npm run tools` (k6 and every Go-built tool, cached after the first
+// run), then the node:test files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
 // run has one (--max-minutes), and each tier runs in its own process group that is killed when it
 // ends, so nothing a test started (servers, influxd, k6) outlives it. Stops at the first failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -198,6 +198,8 @@ if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   // our own Go tool (its behaviour is tested through the tests that run it)
   gofmtStep('tools/go/compose-check');
   step('go vet tools/go/compose-check', 'go', ['vet', './...'], join(root, 'tools/go/compose-check'));
+  // Every Go-built tool, once into the cache (a first run's builds show here, not inside a test's time limit).
+  step('tools: k6, influxd and the Go-built tools (cached after the first run)', process.execPath, ['tools/toolchain.mjs']);
 }
 for (const tier of tiers) {
   const dir = join(root, 'dist', 'test', tier);
