@@ -27,6 +27,7 @@ const servers = [join(root, 'servers', 'main.ts')];
 const tools = [join(root, 'dashboards', 'src', 'generate.ts')]; // `npm run dashboards`
 const TEST_TIERS = ['unit', 'servers', 'e2e', 'browser'];
 const tests = TEST_TIERS.flatMap((tier) => entries(join('test', tier), (f) => f.endsWith('.test.ts')));
+const fixtures = entries(join('test', 'fixtures'), (f) => f.endsWith('.ts')); // suites the tests run as children
 
 /** @type {import('esbuild').BuildOptions} */
 const common = { bundle: true, sourcemap: 'linked', minify: false, logLevel: 'warning', charset: 'utf8' };
@@ -47,7 +48,7 @@ await Promise.all([
   }),
   esbuild.build({
     ...common,
-    entryPoints: [...servers, ...tools, ...tests],
+    entryPoints: [...servers, ...tools, ...tests, ...fixtures],
     outdir: out,
     outbase: root,
     format: 'esm',

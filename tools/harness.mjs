@@ -8,6 +8,39 @@ import { join } from 'node:path';
 import { ensureK6 } from './k6.mjs';
 import { dist } from './paths.mjs';
 
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const children = new Set();
+let exitHookSet = false;
+
+/**
+ * Kills `proc` (SIGKILL) if it is still running when this process exits, however it exits
+ * (normal end, process.exit, an uncaught error). Returns `proc`.
+ * @template {import('node:child_process').ChildProcess} P @param {P} proc @returns {P}
+ */
+export function killOnExit(proc) {
+  if (!exitHookSet) {
+    exitHookSet = true;
+    process.on('exit', () => {
+      for (const child of children) {
+        try {
+          child.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+  }
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+/**
+ * How a process ended, for messages: 'SIGKILL' or 'code 1'.
+ * @param {number | null} code @param {NodeJS.Signals | null} signal
+ */
+export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
+
 /**
  * @typedef {object} Servers
  * @property {import('node:child_process').ChildProcess} proc
@@ -15,7 +48,7 @@ import { dist } from './paths.mjs';
  * @property {(path: string) => string} wsUrl
  * @property {string} grpcAddr      e.g. 127.0.0.1:40124
  * @property {() => string} output  everything the servers printed so far
- * @property {() => Promise<number | null>} stop  SIGTERM, then the exit code
+ * @property {() => Promise<number | null>} stop  SIGTERM (SIGKILL after 10 s), then the exit code (null if killed)
  * @property {() => Record<string, string>} env   the -e address settings for every scenario (WS_URL is the ws:// origin)
  */
 
@@ -24,9 +57,15 @@ import { dist } from './paths.mjs';
  * @param {string[]} [args] @param {number} [timeoutMs] @returns {Promise<Servers>}
  */
 export function startServers(args = [], timeoutMs = 15_000) {
-  const proc = spawn(process.execPath, ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = killOnExit(
+    spawn(
+      process.execPath,
+      ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
+  );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -37,9 +76,9 @@ export function startServers(args = [], timeoutMs = 15_000) {
       proc.kill('SIGKILL');
       reject(new Error(`servers did not print 'ready' within ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
-    proc.on('exit', (code) => {
+    proc.on('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`servers exited with ${code} before ready:\n${out}`));
+      reject(new Error(`servers (pid ${proc.pid}) exited with ${howItEnded(code, signal)} before ready:\n${out}`));
     });
     proc.stdout.on('data', () => {
       if (!/^ready$/m.test(out)) return;
@@ -55,12 +94,22 @@ export function startServers(args = [], timeoutMs = 15_000) {
         wsUrl,
         grpcAddr: grpc,
         output: () => out,
-        stop: () => {
+        stop: async () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-          return exited;
+          const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000); // graceful shutdown is bounded too
+          const code = await exited;
+          clearTimeout(killer);
+          return code;
         },
         // One address per protocol, as every scenario reads them (each appends its own path).
-        env: () => ({ WS_URL: wsUrl(''), SSE_URL: `${http}/sse`, SOCKETIO_URL: http, GRPC_ADDR: grpc, STATS_URL: `${http}/stats`, PAGE_URL: `${http}/browser/` }),
+        env: () => ({
+          WS_URL: wsUrl(''),
+          SSE_URL: `${http}/sse`,
+          SOCKETIO_URL: http,
+          GRPC_ADDR: grpc,
+          STATS_URL: `${http}/stats`,
+          PAGE_URL: `${http}/browser/`,
+        }),
       });
     });
   });
@@ -86,28 +135,60 @@ export function k6Bin() {
  * Runs the real k6 on dist/<script> with -e settings and extra k6 arguments. k6 runs in the
  * run's folder, so relative paths in `args` and env (--out json=points.json, a config file
  * written by `prepare`) land there.
+ * `signal`: when it aborts, k6 is killed and the run rejects with the signal's reason (the tests
+ * abort when a server or influxd they depend on dies).
  * @param {string} script e.g. 'ws-image.js'
  * @param {Record<string, string>} env
- * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void }} [opts]
+ * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void, signal?: AbortSignal }} [opts]
  * @returns {Promise<K6Run>}
  */
-export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine, prepare } = {}) {
+export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine, prepare, signal } = {}) {
   const bin = await k6Bin();
+  signal?.throwIfAborted();
   const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
   prepare?.(outDir);
   const summaryPath = join(outDir, 'summary.json');
-  const k6Args = ['run', '--no-color', '--summary-export', summaryPath, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...args, join(dist, script)];
-  const proc = spawn(bin, k6Args, { cwd: outDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' } });
+  const k6Args = [
+    'run',
+    '--no-color',
+    '--summary-export',
+    summaryPath,
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...args,
+    join(dist, script),
+  ];
+  const proc = killOnExit(
+    spawn(bin, k6Args, {
+      cwd: outDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' },
+    }),
+  );
+  const abort = () => proc.kill('SIGKILL');
+  signal?.addEventListener('abort', abort, { once: true });
   let stdout = '';
   let stderr = '';
   /** @param {string} text */
-  const lines = (text) => onLine && text.split(/[\r\n]+/).filter(Boolean).forEach(onLine);
-  proc.stdout.on('data', (d) => { stdout += d; lines(String(d)); });
-  proc.stderr.on('data', (d) => { stderr += d; lines(String(d)); });
+  const lines = (text) =>
+    onLine &&
+    text
+      .split(/[\r\n]+/)
+      .filter(Boolean)
+      .forEach(onLine);
+  proc.stdout.on('data', (d) => {
+    stdout += d;
+    lines(String(d));
+  });
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+    lines(String(d));
+  });
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   /** @type {number | null} */
   const code = await new Promise((resolve) => proc.on('close', (c) => resolve(c)));
   clearTimeout(timer);
+  signal?.removeEventListener('abort', abort);
+  if (signal?.aborted) throw signal.reason;
   const summary = existsSync(summaryPath) ? JSON.parse(readFileSync(summaryPath, 'utf8')) : null;
   return { code, stdout, stderr, summary, dir: outDir };
 }

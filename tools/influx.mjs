@@ -1,23 +1,31 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run influx`: a throwaway InfluxDB 1.x for k6's `--out influxdb=…`, without Docker. Starts
-// Debian's `influxd` on loopback with a generated config whose meta/data/wal folders live in a
-// temp folder (or --data DIR, kept), waits until /ping answers, creates the database and prints
-// the URL to give k6. Stops on SIGINT/SIGTERM and removes the temp folder.
+// influxd on loopback with a generated config whose meta/data/wal folders live in a temp folder
+// (or --data DIR, kept), waits until /ping answers, creates the database and prints the URL to
+// give k6. Stops on SIGINT/SIGTERM and removes the temp folder.
 //
 //   npm run influx [-- --port 8086] [--db k6] [--data DIR]
 //
+// Which influxd: $INFLUXD if set (it must be InfluxDB 1.x, or this stops and says why); else an
+// `influxd` 1.x on PATH; else InfluxDB 1.8.10 (the version docker-compose.yml runs) built from
+// its Go module, pinned in tools/go/influxd/go.mod, once into the cache ($RTBENCH_CACHE_DIR).
 // The tests and `npm start -- --influx` use startInflux() from here.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killOnExit } from './harness.mjs';
+import { goTool, goToolPath } from './k6.mjs';
+import { root } from './paths.mjs';
 
 export class InfluxError extends Error {}
 
 const HOST = '127.0.0.1';
+const MODULE_DIR = 'tools/go/influxd';
 
 /** A free loopback TCP port (there is a short window in which another process could take it). */
 export function freePort() {
@@ -31,16 +39,77 @@ export function freePort() {
   });
 }
 
-/** The installed influxd's version line, or an InfluxError that says how to install it. */
-export function influxdVersion() {
-  const res = spawnSync('influxd', ['version'], { encoding: 'utf8' });
-  if (res.error) {
+/** The InfluxDB version pinned in tools/go/influxd/go.mod, e.g. '1.8.10'. */
+export function pinnedVersion() {
+  const m = /^\s*github\.com\/influxdata\/influxdb v(\S+)/m.exec(
+    readFileSync(join(root, MODULE_DIR, 'go.mod'), 'utf8'),
+  );
+  if (!m) throw new InfluxError(`${MODULE_DIR}/go.mod does not pin github.com/influxdata/influxdb`);
+  return m[1];
+}
+
+/**
+ * `bin version`'s line if it is InfluxDB 1.x, else an InfluxError saying what it is.
+ * @param {string} bin
+ */
+export function influxdVersion(bin) {
+  const res = spawnSync(bin, ['version'], { encoding: 'utf8', timeout: 10_000 });
+  if (res.error || res.status !== 0)
+    throw new InfluxError(`'${bin} version' failed: ${res.error?.message ?? res.stderr.trim()}`);
+  const line = res.stdout.trim().split('\n')[0] ?? '';
+  if (!/^InfluxDB v1\./.test(line))
+    throw new InfluxError(`'${bin} version' reports '${line}', rtbench needs InfluxDB 1.x`);
+  return line;
+}
+
+/** @param {string} name */
+function onPath(name) {
+  for (const dir of (process.env.PATH || '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+/**
+ * The influxd to run: $INFLUXD, else an InfluxDB 1.x `influxd` on PATH, else the pinned build
+ * (built on first use, with progress on `log`).
+ * @param {{ log?: (s: string) => void }} [opts]
+ */
+export async function influxdBin({ log = console.error } = {}) {
+  const explicit = process.env.INFLUXD;
+  if (explicit) {
+    try {
+      influxdVersion(explicit);
+    } catch (err) {
+      throw new InfluxError(
+        `INFLUXD=${explicit} cannot be used: ${/** @type {Error} */ (err).message}. Unset INFLUXD to let rtbench build its own.`,
+      );
+    }
+    return explicit;
+  }
+  const system = onPath('influxd');
+  if (system) {
+    try {
+      influxdVersion(system);
+      return system;
+    } catch (err) {
+      log(
+        `the influxd on PATH (${system}) is not suitable: ${/** @type {Error} */ (err).message}; using rtbench's own`,
+      );
+    }
+  }
+  const version = pinnedVersion();
+  const ldflags = `-X main.version=${version}`;
+  if (
+    spawnSync('go', ['version']).status !== 0 &&
+    !existsSync(goToolPath('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags }))
+  ) {
     throw new InfluxError(
-      "influxd is not installed (or not on PATH). Install InfluxDB 1.x, e.g. Debian's package: `apt-get install influxdb`,\n" +
-        '  or use the compose stack (`docker compose up -d influxdb`), or point INFLUX_URL at an InfluxDB 1.x you run yourself.',
+      `rtbench needs InfluxDB 1.x here and found none it can use. Either install Go 1.25 or newer so that rtbench\n` +
+        `  can build InfluxDB ${version} (once, into the cache), or point INFLUXD at an influxd 1.x (or put one on PATH).`,
     );
   }
-  return res.stdout.trim();
+  return goTool('github.com/influxdata/influxdb/cmd/influxd', { dir: MODULE_DIR, ldflags, log });
 }
 
 /**
@@ -98,17 +167,19 @@ export async function influxQuery(url, q, db) {
  * @property {string} db       the database k6 writes to
  * @property {string} k6Out    what k6 takes: --out influxdb=<k6Out>
  * @property {string} dir      where its files are
+ * @property {string} bin      the influxd it runs
+ * @property {import('node:child_process').ChildProcess} proc  the influxd process
  * @property {(q: string) => ReturnType<typeof influxQuery>} query  an InfluxQL statement on db
  * @property {() => Promise<void>} stop  stops influxd; removes the folder unless it was given
  */
 
 /**
  * Starts influxd on a loopback port and creates the database.
- * @param {{ port?: number, db?: string, dataDir?: string, timeoutMs?: number }} [opts]
+ * @param {{ port?: number, db?: string, dataDir?: string, timeoutMs?: number, log?: (s: string) => void }} [opts]
  * @returns {Promise<Influx>}
  */
-export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30_000 } = {}) {
-  influxdVersion();
+export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30_000, log = console.error } = {}) {
+  const bin = await influxdBin({ log });
   if (!/^[A-Za-z0-9_]+$/.test(db)) throw new InfluxError(`database name '${db}': use letters, digits and _`);
   const dir = dataDir ? resolve(dataDir) : mkdtempSync(join(tmpdir(), 'rtbench-influx-'));
   mkdirSync(dir, { recursive: true });
@@ -116,13 +187,15 @@ export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30
   const rpcPort = await freePort(); // influxd's backup/restore listener; any free port, loopback
   const confPath = join(dir, 'influxdb.conf');
   writeFileSync(confPath, config(dir, httpPort, rpcPort));
-  const proc = spawn('influxd', ['run', '-config', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = killOnExit(spawn(bin, ['run', '-config', confPath], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   proc.stdout.on('data', (d) => (output = (output + d).slice(-8000)));
   proc.stderr.on('data', (d) => (output = (output + d).slice(-8000)));
   /** @type {Promise<void>} */
   const exited = new Promise((done) => proc.on('close', () => done()));
-  const cleanUp = () => { if (!dataDir) rmSync(dir, { recursive: true, force: true }); };
+  const cleanUp = () => {
+    if (!dataDir) rmSync(dir, { recursive: true, force: true });
+  };
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
     const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
@@ -135,9 +208,14 @@ export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       cleanUp();
-      throw new InfluxError(`influxd exited (${proc.exitCode ?? proc.signalCode}) before answering on ${url}:\n${output.trim()}`);
+      throw new InfluxError(
+        `influxd exited (${proc.exitCode ?? proc.signalCode}) before answering on ${url}:\n${output.trim()}`,
+      );
     }
-    const ok = await fetch(`${url}/ping`).then((r) => r.status === 204, () => false);
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.status === 204,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > until) {
       await stop();
@@ -145,41 +223,58 @@ export async function startInflux({ port = 0, db = 'k6', dataDir, timeoutMs = 30
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  await influxQuery(url, `CREATE DATABASE "${db}"`);
-  return { url, db, k6Out: `${url}/${db}`, dir, query: (q) => influxQuery(url, q, db), stop };
+  try {
+    await influxQuery(url, `CREATE DATABASE "${db}"`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, db, k6Out: `${url}/${db}`, dir, bin, proc, query: (q) => influxQuery(url, q, db), stop };
 }
 
-const USAGE = `usage: npm run influx -- [--port N] [--db NAME] [--data DIR]
+const HELP = `usage: npm run influx -- [--port N] [--db NAME] [--data DIR]
+
+Starts a throwaway InfluxDB 1.x on 127.0.0.1 for k6's --out influxdb=…; Ctrl-C stops it.
+
   --port N     HTTP port on 127.0.0.1 (default: a free one)
   --db NAME    database to create (default k6)
-  --data DIR   keep InfluxDB's files in DIR (default: a temp folder removed on exit)`;
+  --data DIR   keep InfluxDB's files in DIR (default: a temp folder removed on exit)
+  -h, --help   this text
 
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  /** @type {{ port?: number, db?: string, dataDir?: string }} */
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new InfluxError(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--help' || arg === '-h') { console.log(USAGE); process.exit(0); }
-    else if (arg === '--port') {
-      const raw = value();
-      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) throw new InfluxError(`--port: '${raw}' is not a port number (1-65535)`);
-      o.port = Number(raw);
-    } else if (arg === '--db') o.db = value();
-    else if (arg === '--data') o.dataDir = value();
-    else throw new InfluxError(`unknown option '${arg}'\n${USAGE}`);
+env: INFLUXD (use this influxd 1.x), RTBENCH_CACHE_DIR (where rtbench's own build is cached)`;
+
+/** @param {string[]} argv @returns {{ port?: number, db?: string, dataDir?: string, help?: boolean }} */
+export function parseCli(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        db: { type: 'string' },
+        data: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new InfluxError(`${/** @type {Error} */ (err).message}\n\n${HELP}`);
   }
-  return o;
+  const { port, db, data, help } = parsed.values;
+  if (help) return { help };
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
+    throw new InfluxError(`--port: '${port}' is not a port number (1-65535)`);
+  }
+  return { port: port === undefined ? undefined : Number(port), db, dataDir: data };
 }
 
 async function main() {
-  const influx = await startInflux(parseArgs(process.argv.slice(2)));
-  console.log(`${influxdVersion()} on ${influx.url}, database ${influx.db}, files in ${influx.dir}`);
+  const { help, ...opts } = parseCli(process.argv.slice(2));
+  if (help) {
+    console.log(HELP);
+    return;
+  }
+  const influx = await startInflux(opts);
+  console.log(`${influxdVersion(influx.bin)} on ${influx.url}, database ${influx.db}, files in ${influx.dir}`);
   console.log(`  k6 run --out influxdb=${influx.k6Out} --tag testid=my-run dist/ws-image.js`);
   console.log(`  INFLUX_URL=${influx.k6Out} npm start -- --influx`);
   console.log('Ctrl-C stops it' + (influx.dir.includes('rtbench-influx-') ? ' and deletes the data.' : '.'));
@@ -188,7 +283,10 @@ async function main() {
     process.on(sig, () => {
       if (stopping) return;
       stopping = true;
-      influx.stop().then(() => process.exit(0), () => process.exit(1));
+      influx.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
   }
 }

@@ -20,7 +20,6 @@ import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { root } from './paths.mjs';
 
-
 export const K6_VERSION = 'v2.2.0';
 /**
  * Our own k6 extensions, each built in with xk6. Adding one is one line here.
@@ -40,7 +39,8 @@ function xk6Version() {
 }
 
 export function cacheDir() {
-  const base = process.env.RTBENCH_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rtbench');
+  const base =
+    process.env.RTBENCH_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rtbench');
   mkdirSync(base, { recursive: true });
   return base;
 }
@@ -58,7 +58,9 @@ function buildKey() {
   const hash = createHash('sha256').update(`${K6_VERSION} xk6 ${xk6Version()}\n`);
   for (const ext of EXTENSIONS) {
     hash.update(`${ext.module}=${ext.dir}\n`);
-    for (const file of filesUnder(join(root, ext.dir)).filter((f) => /\.(go|mod|sum)$/.test(f) && !/_test\.go$/.test(f)).sort()) {
+    for (const file of filesUnder(join(root, ext.dir))
+      .filter((f) => /\.(go|mod|sum)$/.test(f) && !/_test\.go$/.test(f))
+      .sort()) {
       hash.update(relative(root, file)).update(readFileSync(file));
     }
   }
@@ -114,7 +116,10 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
     const onData = (chunk) => {
       const text = chunk.toString();
       tail = (tail + text).slice(-4000);
-      for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      for (const line of text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)) {
         log(`  [${label} ${secs()}] ${line.replace(/^\S+Z\s+/, '')}`);
         lastLine = Date.now();
       }
@@ -127,7 +132,10 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
         lastLine = Date.now();
       }
     }, 5000);
-    child.on('error', (err) => { clearInterval(beat); reject(err); });
+    child.on('error', (err) => {
+      clearInterval(beat);
+      reject(err);
+    });
     child.on('close', (code) => {
       clearInterval(beat);
       if (code === 0) resolve(undefined);
@@ -137,24 +145,45 @@ function runWithProgress(cmd, args, { cwd, label, log }) {
 }
 
 /**
+ * Where goTool() puts (or has put) `pkg`: <cache>/go-tools-<key>/<name>, the key covering the
+ * module's go.mod, go.sum, its own .go files and the ldflags.
+ * @param {string} pkg @param {{ dir?: string, ldflags?: string }} [opts]
+ */
+export function goToolPath(pkg, { dir = 'tools', ldflags = '' } = {}) {
+  const mod = join(root, dir);
+  const pins = createHash('sha256')
+    .update(readFileSync(join(mod, 'go.mod')))
+    .update(readFileSync(join(mod, 'go.sum')));
+  for (const file of readdirSync(mod)
+    .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go'))
+    .sort()) {
+    pins.update(file).update(readFileSync(join(mod, file)));
+  }
+  if (ldflags) pins.update(`ldflags ${ldflags}`);
+  return join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, pkg.slice(pkg.lastIndexOf('/') + 1));
+}
+
+/**
  * Builds a Go tool into the cache, once per pin set, and returns its path. Tools are pinned as
  * `tool` lines in a go.mod: tools/go.mod for light ones (xk6, grpcurl), or a module of their own
- * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`).
+ * under tools/go/<name>/ for one whose dependencies would clash with the rest (pass `dir`); such a
+ * module may also hold the tool's own main package (its .go files are part of the cache key).
  * @param {string} pkg e.g. 'go.k6.io/xk6'
- * @param {{ dir?: string, log?: (s: string) => void }} [opts] dir: the module folder, relative to the repo root
+ * @param {{ dir?: string, ldflags?: string, log?: (s: string) => void }} [opts] dir: the module folder,
+ *   relative to the repo root; ldflags: passed to `go build -ldflags` (e.g. a version stamp)
  */
-export async function goTool(pkg, { dir = 'tools', log = console.error } = {}) {
+export async function goTool(pkg, { dir = 'tools', ldflags = '', log = console.error } = {}) {
   const mod = join(root, dir);
-  const pins = createHash('sha256').update(readFileSync(join(mod, 'go.mod'))).update(readFileSync(join(mod, 'go.sum')));
   const name = pkg.slice(pkg.lastIndexOf('/') + 1);
-  const out = join(cacheDir(), `go-tools-${pins.digest('hex').slice(0, 12)}`, name);
+  const out = goToolPath(pkg, { dir, ldflags });
   if (existsSync(out)) return out;
   if (!haveGo()) throw new K6Error(`building ${pkg} needs Go 1.25 or newer on PATH`);
   log(`building ${pkg} (pinned in ${dir}/go.mod); once, into ${dirname(out)}`);
   const started = Date.now();
   const partial = `${out}.partial-${process.pid}`;
   try {
-    await runWithProgress('go', ['build', '-o', partial, pkg], { cwd: mod, label: name, log });
+    const args = ['build', '-o', partial, ...(ldflags ? ['-ldflags', ldflags] : []), pkg];
+    await runWithProgress('go', args, { cwd: mod, label: name, log });
     renameSync(partial, out);
   } finally {
     rmSync(partial, { force: true });
@@ -173,13 +202,17 @@ export async function buildK6({ force = false, log = console.error } = {}) {
   const go = haveGo();
   if (!go) {
     throw new K6Error(
-      'rtbench needs k6 v2' + (EXTENSIONS.length ? ` with ${EXTENSIONS.map((e) => e.js).join(', ')}` : '') + ' and found none it can use.\n' +
+      'rtbench needs k6 v2' +
+        (EXTENSIONS.length ? ` with ${EXTENSIONS.map((e) => e.js).join(', ')}` : '') +
+        ' and found none it can use.\n' +
         '  Either install Go 1.25 or newer (https://go.dev/dl/, or your package manager) so that rtbench can build it\n' +
         '  with xk6 (`npm run k6:build`), or point K6_BIN at a suitable k6 v2 binary.',
     );
   }
   const started = Date.now();
-  log(`building k6 ${K6_VERSION}${EXTENSIONS.length ? ` with ${EXTENSIONS.map((e) => e.js).join(', ')}` : ''} (${go}); the first build takes a few minutes`);
+  log(
+    `building k6 ${K6_VERSION}${EXTENSIONS.length ? ` with ${EXTENSIONS.map((e) => e.js).join(', ')}` : ''} (${go}); the first build takes a few minutes`,
+  );
   const xk6 = await goTool('go.k6.io/xk6', { log });
   mkdirSync(dirname(target), { recursive: true });
   const partial = `${target}.partial-${process.pid}`;
@@ -205,7 +238,8 @@ export async function ensureK6({ log = console.error } = {}) {
   const explicit = process.env.K6_BIN;
   if (explicit) {
     const problem = unsuitable(explicit);
-    if (problem) throw new K6Error(`K6_BIN=${explicit} cannot be used: ${problem}. Unset K6_BIN to let rtbench build its own k6.`);
+    if (problem)
+      throw new K6Error(`K6_BIN=${explicit} cannot be used: ${problem}. Unset K6_BIN to let rtbench build its own k6.`);
     return explicit;
   }
   const cached = cachedK6();

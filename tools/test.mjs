@@ -5,9 +5,9 @@
 //
 //   node tools/test.mjs [--tier unit|servers|e2e|all] [name …]
 //
-// Steps: build, type-check, then (full runs) gofmt -l (must list nothing), go vet and go test for
-// each of our k6 extensions, then the node:test
-// files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
+// Steps: build, type-check, then (servers/e2e) gofmt -l (must list nothing), go vet and go test for
+// each of our k6 extensions and `npm run tools` (k6 and every Go-built tool, cached after the first
+// run), then the node:test files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
 // run has one (--max-minutes), and each tier runs in its own process group that is killed when it
 // ends, so nothing a test started (servers, influxd, k6) outlives it. Stops at the first failure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,7 +57,8 @@ if (opts.help) {
   process.exit(0);
 }
 const tiers = opts.tier === 'all' ? TIERS : [String(opts.tier)];
-if (!tiers.every((t) => TIERS.includes(t) || OPTIONAL_TIERS.includes(t))) usage(`--tier must be one of ${[...TIERS, ...OPTIONAL_TIERS].join(', ')}, all (got '${opts.tier}')`);
+if (!tiers.every((t) => TIERS.includes(t) || OPTIONAL_TIERS.includes(t)))
+  usage(`--tier must be one of ${[...TIERS, ...OPTIONAL_TIERS].join(', ')}, all (got '${opts.tier}')`);
 if (tiers.includes('browser') && !chromium()) {
   console.error(
     'test: the browser tier needs Chromium, an optional extra. Install it (Debian/Ubuntu: `apt-get install -y chromium`)\n' +
@@ -91,7 +92,7 @@ function step(title, cmd, args, cwd = root) {
   console.log(`\n▶ ${title}`);
   const started = Date.now();
   const res = spawnSync(cmd, args, { cwd, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
-  if (res.status !== 0) fail(title, res.error ? res.error.message : res.status ?? res.signal);
+  if (res.status !== 0) fail(title, res.error ? res.error.message : (res.status ?? res.signal));
   done(title, started);
 }
 
@@ -109,8 +110,30 @@ function gofmtStep(dir) {
   const gofmt = join(goroot.stdout.trim(), 'bin', 'gofmt');
   const res = spawnSync(gofmt, ['-l', '.'], { cwd: join(root, dir), encoding: 'utf8', timeout: 60_000 });
   if (res.status !== 0) fail(title, res.error ? res.error.message : res.stderr.trim() || res.status);
-  if (res.stdout.trim() !== '') fail(title, `not gofmt-formatted: ${res.stdout.trim().split('\n').join(', ')}; run gofmt -w ${dir}`);
+  if (res.stdout.trim() !== '')
+    fail(title, `not gofmt-formatted: ${res.stdout.trim().split('\n').join(', ')}; run gofmt -w ${dir}`);
   done(title, started);
+}
+
+/**
+ * Short steps run side by side (they only print when something is wrong); fails if any does.
+ * @param {Array<[title: string, cmd: string, args: string[]]>} steps
+ */
+async function together(steps) {
+  console.log(`\n▶ ${steps.map(([title]) => title).join(' | ')}`);
+  const results = await Promise.all(
+    steps.map(([title, cmd, args]) => {
+      const started = Date.now();
+      const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', timeout: Math.max(1000, deadline - Date.now()) });
+      return new Promise((resolve) =>
+        child.on('close', (code, signal) =>
+          resolve({ title, ms: Date.now() - started, why: code === 0 ? null : (code ?? signal) }),
+        ),
+      );
+    }),
+  );
+  for (const { title, ms, why } of results) if (why === null) done(title, Date.now() - ms);
+  for (const { title, why } of results) if (why !== null) fail(title, why);
 }
 
 /**
@@ -121,7 +144,15 @@ function gofmtStep(dir) {
 async function testRun(title, files) {
   console.log(`\n▶ ${title}`);
   const started = Date.now();
-  const args = ['--enable-source-maps', '--test', '--test-concurrency=1', `--test-timeout=${testTimeoutS * 1000}`, '--test-force-exit', '--test-reporter=spec', ...files];
+  const args = [
+    '--enable-source-maps',
+    '--test',
+    '--test-concurrency=1',
+    `--test-timeout=${testTimeoutS * 1000}`,
+    '--test-force-exit',
+    '--test-reporter=spec',
+    ...files,
+  ];
   const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true });
   const killGroup = () => {
     try {
@@ -135,10 +166,13 @@ async function testRun(title, files) {
     process.exit(130);
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  const timer = setTimeout(() => {
-    console.error(`✗ ${title}: the run passed its bound of ${maxMinutes} min; killing it and everything it started`);
-    killGroup();
-  }, Math.max(1000, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      console.error(`✗ ${title}: the run passed its bound of ${maxMinutes} min; killing it and everything it started`);
+      killGroup();
+    },
+    Math.max(1000, deadline - Date.now()),
+  );
   /** @type {[number | null, NodeJS.Signals | null]} */
   const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
   clearTimeout(timer);
@@ -150,15 +184,22 @@ async function testRun(title, files) {
 
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
-step('type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']);
-step('type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']);
-step('type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']);
+await together([
+  ['type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']],
+  ['type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']],
+  ['type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']],
+]);
 if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   for (const ext of EXTENSIONS) {
     gofmtStep(ext.dir);
     step(`go vet ${ext.dir}`, 'go', ['vet', './...'], join(root, ext.dir));
     step(`go test ${ext.dir}`, 'go', ['test', './...'], join(root, ext.dir));
   }
+  // our own Go tool (its behaviour is tested through the tests that run it)
+  gofmtStep('tools/go/compose-check');
+  step('go vet tools/go/compose-check', 'go', ['vet', './...'], join(root, 'tools/go/compose-check'));
+  // Every Go-built tool, once into the cache (a first run's builds show here, not inside a test's time limit).
+  step('tools: k6, influxd and the Go-built tools (cached after the first run)', process.execPath, ['tools/toolchain.mjs']);
 }
 for (const tier of tiers) {
   const dir = join(root, 'dist', 'test', tier);

@@ -2,22 +2,15 @@
 // real servers. Every echo is verified, round trips are counted per client window, connect time
 // is recorded; several VUs give min/mean/max round trips per client; a server that refuses the
 // payload fails the run.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
+import { suiteServers, checksOf, runK6, startServers, type K6Run } from '../helpers.ts';
 
 const SCRIPTS = ['ws-echo.js', 'socketio-echo.js'];
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers({ servers: [] }, { k6: true });
 
 /** Every echo verified, `clients` windows completed, and the metrics agree with each other. */
 function assertEchoRun(run: K6Run, { clients, payloadBytes, windowMs }: { clients: number; payloadBytes: number; windowMs: number }) {
@@ -53,19 +46,19 @@ function errorReasons(run: K6Run): string[] {
 describe('echo scenarios with the real k6', () => {
   for (const script of SCRIPTS) {
     test(`${script}: the echo workload's text 'hi' on one connection, every echo verified`, async () => {
-      const run = await runK6(script, { ...servers.env(), ITERATIONS: '1', WINDOW: '2s' });
+      const run = await runK6(script, { ...suite.servers.env(), ITERATIONS: '1', WINDOW: '2s' });
       assertEchoRun(run, { clients: 1, payloadBytes: 2, windowMs: 2000 });
     });
 
     test(`${script}: binary payload, pipelined`, async () => {
-      const run = await runK6(script, { ...servers.env(), ITERATIONS: '1', WINDOW: '1s', PAYLOAD_BYTES: '3000', MODE: 'pipelined', DEPTH: '4' });
+      const run = await runK6(script, { ...suite.servers.env(), ITERATIONS: '1', WINDOW: '1s', PAYLOAD_BYTES: '3000', MODE: 'pipelined', DEPTH: '4' });
       assertEchoRun(run, { clients: 1, payloadBytes: 3000, windowMs: 1000 });
     });
   }
 
   test('several clients at once: min / mean / max round trips per client in the summary', async () => {
     for (const script of SCRIPTS) {
-      const run = await runK6(script, { ...servers.env(), VUS: '4', ITERATIONS: '4', WINDOW: '2s' });
+      const run = await runK6(script, { ...suite.servers.env(), VUS: '4', ITERATIONS: '4', WINDOW: '2s' });
       assertEchoRun(run, { clients: 4, payloadBytes: 2, windowMs: 2000 });
       const t = run.summary.metrics.rtb_round_trips;
       assert.ok(t.min > 0 && t.min <= t.avg && t.avg <= t.max, `${script}: min ${t.min} ≤ avg ${t.avg} ≤ max ${t.max}`);

@@ -1,24 +1,17 @@
 // End to end: the real k6 (built with our SSE extension) runs sse-feed and ws-feed against the
 // real servers in normal, fan-out and drop modes: every message delivered in sequence, fan-out
 // complete, and a forced drop resumed with nothing lost.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checksOf, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { suiteServers, checksOf, runK6 } from '../helpers.ts';
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers({ servers: [] }, { k6: true });
 
 const RATE = 20;
 for (const script of ['sse-feed.js', 'ws-feed.js']) {
   for (const mode of ['normal', 'fanout', 'drop']) {
     test(`${script} ${mode}: in sequence, nothing lost or repeated`, async () => {
-      const run = await runK6(script, { ...servers.env(), MODE: mode, MSG_RATE: String(RATE), WINDOW: '3s', SUBSCRIBERS: '5', ITERATIONS: '1' });
+      const run = await runK6(script, { ...suite.servers.env(), MODE: mode, MSG_RATE: String(RATE), WINDOW: '3s', SUBSCRIBERS: '5', ITERATIONS: '1' });
       assert.equal(run.code, 0, run.stderr.slice(-2000));
       const m = run.summary.metrics;
       const checks = checksOf(run.summary);
@@ -45,7 +38,7 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
 }
 
 test('the feed scenarios reject a bad mode at init, naming it', async () => {
-  const run = await runK6('sse-feed.js', { ...servers.env(), MODE: 'firehose' });
+  const run = await runK6('sse-feed.js', { ...suite.servers.env(), MODE: 'firehose' });
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /MODE: unknown value 'firehose' \(one of: normal, fanout, drop\)/);
 });

@@ -1,18 +1,11 @@
 // End to end: the real k6 runs the four gRPC call-pattern scenarios (the orders workload) and the gRPC echo
 // (the echo workload) against the real servers. Every message comes back verified (sequence complete and
 // in order, payload echoed), the counts add up, and the shared metrics are in the summary.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
+import { suiteServers, allChecksPassed, checksOf, runK6, startServers, type K6Run } from '../helpers.ts';
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers({ servers: [] }, { k6: true });
 
 
 const COUNT = 40;
@@ -37,7 +30,7 @@ function assertCounts(run: K6Run, { latency }: { latency: boolean }) {
   assert.equal(m.rtb_errors, undefined, 'no errors');
 }
 
-const env = (extra: Record<string, string> = {}) => ({ ...servers.env(), ITERATIONS: '1', COUNT: String(COUNT), PAYLOAD_BYTES: String(PAYLOAD_BYTES), ...extra });
+const env = (extra: Record<string, string> = {}) => ({ ...suite.servers.env(), ITERATIONS: '1', COUNT: String(COUNT), PAYLOAD_BYTES: String(PAYLOAD_BYTES), ...extra });
 
 describe('gRPC call patterns with the real k6', () => {
   test('grpc-unary: every CreateOrder answered with its own order', async () => {
@@ -89,7 +82,7 @@ describe('gRPC call patterns with the real k6', () => {
 describe('gRPC echo with the real k6', () => {
   for (const [what, extra, bytes] of [['text hi', {}, 2], ['binary 1000 B', { PAYLOAD_BYTES: '1000' }, 1000]] as const) {
     test(`grpc-echo ${what}: round trips in the window, every echo equal to what was sent`, async () => {
-      const run = await runK6('grpc-echo.js', { ...servers.env(), ITERATIONS: '1', WINDOW: '1s', ...extra });
+      const run = await runK6('grpc-echo.js', { ...suite.servers.env(), ITERATIONS: '1', WINDOW: '1s', ...extra });
       const checks = allChecksPassed(run, ['echo equals what was sent', 'echoes come back in order', 'echo window completed']);
       const m = run.summary.metrics;
       const trips = m.rtb_round_trips.max as number;

@@ -1,20 +1,13 @@
 // End to end: the real k6 runs dist/ws-image.js and dist/grpc-image.js against the real servers,
 // in both modes, and every image comes back acknowledged with a matching digest. Load settings
 // (STAGES, the config file, thresholds) really change what k6 does.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checksOf, k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
+import { suiteServers, checksOf, runK6, startServers, type K6Run } from '../helpers.ts';
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers({ servers: [] }, { k6: true });
 
 function assertAllImagesAcknowledged(run: K6Run, imagesPerIteration: number) {
   assert.equal(run.code, 0, `k6 exited ${run.code}:\n${run.stderr.slice(-2000)}`);
@@ -37,7 +30,7 @@ describe('image scenarios with the real k6', () => {
   for (const script of ['ws-image.js', 'grpc-image.js']) {
     for (const mode of ['sequential', 'concurrent']) {
       test(`${script} ${mode}: every image acknowledged with a matching digest`, async () => {
-        const run = await runK6(script, { ...servers.env(), MODE: mode, IMAGES: '4', PROFILE: 'smoke', DURATION: '2s' });
+        const run = await runK6(script, { ...suite.servers.env(), MODE: mode, IMAGES: '4', PROFILE: 'smoke', DURATION: '2s' });
         assertAllImagesAcknowledged(run, 4);
       });
     }
@@ -45,7 +38,7 @@ describe('image scenarios with the real k6', () => {
 
   test('the image workload at 50 images: one batch per protocol, concurrent', async () => {
     for (const script of ['ws-image.js', 'grpc-image.js']) {
-      const run = await runK6(script, { ...servers.env(), MODE: 'concurrent', IMAGES: '50', ITERATIONS: '1' });
+      const run = await runK6(script, { ...suite.servers.env(), MODE: 'concurrent', IMAGES: '50', ITERATIONS: '1' });
       assertAllImagesAcknowledged(run, 50);
       assert.equal(run.summary.metrics.iterations.count, 1);
     }
@@ -74,7 +67,7 @@ function vusCurve(run: K6Run): number[] {
 
 describe('load settings change what k6 does', () => {
   // MONITOR=off: the server-cost monitor's own VU would show in the `vus` curves asserted here.
-  const light = () => ({ ...servers.env(), IMAGES: '1', MONITOR: 'off' });
+  const light = () => ({ ...suite.servers.env(), IMAGES: '1', MONITOR: 'off' });
 
   test('STAGES overrides the profile: the VU curve follows it', async () => {
     const base = await runK6('ws-image.js', { ...light(), PROFILE: 'smoke', DURATION: '2s' }, { args: ['--out', 'json=points.json'] });

@@ -2,31 +2,22 @@
 // segments, instance_id tags) stream to a real influxd under one testid; reading them back and
 // merging gives what the merge of their raw-sample files gives, thresholds judged from the
 // scenario itself (k6 inspect). The dashboards' VU query sums the runners instead of showing one.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, root, startServers, type Servers } from '../helpers.ts';
-import { startInflux, type Influx } from '../../tools/influx.mjs';
+import { root, suiteServers } from '../helpers.ts';
 import { runSegmented } from '../../tools/segments.mjs';
 import { mergeRunners } from '../../tools/merge.mjs';
 import { readInfluxRunners, scenarioThresholds } from '../../tools/merge-influx.mjs';
 import { vusAcrossRunners } from '../../dashboards/src/queries.ts';
 
-let influx: Influx;
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  [influx, servers] = await Promise.all([startInflux(), startServers()]);
-});
-after(async () => {
-  await Promise.all([influx?.stop(), servers?.stop()]);
-});
+const suite = suiteServers({ servers: [] }, { influx: true, k6: true });
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `rtbench-${name}-`));
-const out = (testid: string) => ['--out', `influxdb=${influx.k6Out}`, '--tag', `testid=${testid}`];
+const out = (testid: string) => ['--out', `influxdb=${suite.influx.k6Out}`, '--tag', `testid=${testid}`];
 
 describe('merging runners from InfluxDB', () => {
   test('2 runners under one testid: the same counts, p95 and threshold verdict as the merge of their files', async () => {
@@ -36,7 +27,7 @@ describe('merging runners from InfluxDB', () => {
       JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_messages: ['count<30'] } } } }),
     );
     const env = {
-      ...servers.env(),
+      ...suite.servers.env(),
       MODE: 'sequential',
       IMAGES: '5',
       ITERATIONS: '8',
@@ -51,7 +42,7 @@ describe('merging runners from InfluxDB', () => {
     });
     assert.ok(split.summary, split.stderr.slice(-2000));
 
-    const runners = await readInfluxRunners({ url: influx.url, db: influx.db, testid: 'merge-1' });
+    const runners = await readInfluxRunners({ url: suite.influx.url, db: suite.influx.db, testid: 'merge-1' });
     assert.equal(runners.length, 2, 'one runner per instance_id');
     const thresholds = await scenarioThresholds('ws-image', env);
     assert.deepEqual(thresholds.rtb_messages, ['count<30']);
@@ -84,7 +75,7 @@ describe('merging runners from InfluxDB', () => {
       [
         join(root, 'tools', 'merge.mjs'),
         '--influx',
-        influx.k6Out,
+        suite.influx.k6Out,
         '--testid',
         'merge-1',
         '--scenario',
@@ -103,17 +94,17 @@ describe('merging runners from InfluxDB', () => {
 
   test("the dashboards' VU query sums the runners of a split run", async () => {
     // 2 clients for 4 s, one per runner.
-    const env = { ...servers.env(), MODE: 'sequential', WINDOW: '4s', ITERATIONS: '2', VUS: '2', MONITOR: 'off' };
+    const env = { ...suite.servers.env(), MODE: 'sequential', WINDOW: '4s', ITERATIONS: '2', VUS: '2', MONITOR: 'off' };
     const split = await runSegmented('ws-echo.js', env, { segments: 2, dir: tmp('influx-vus'), args: out('merge-2') });
     assert.equal(split.code, 0, split.stderr.slice(-2000));
     const where = `"testid" = 'merge-2' AND time > now() - 10m`;
     const q = vusAcrossRunners(where)
       .replace(/\$timeFilter/g, 'time > now() - 10m')
       .replace(/\$__interval/g, '2s');
-    const [summed] = await influx.query(q);
+    const [summed] = await suite.influx.query(q);
     const values = (summed?.series?.[0]?.values ?? []).map((v) => Number(v[1]));
     assert.equal(Math.max(...values), 2, `summed VUs per 2 s: ${values.join(' ')}`);
-    const [one] = await influx.query(`SELECT max("value") FROM "vus" WHERE ${where} GROUP BY time(2s) fill(none)`);
+    const [one] = await suite.influx.query(`SELECT max("value") FROM "vus" WHERE ${where} GROUP BY time(2s) fill(none)`);
     assert.equal(
       Math.max(...(one?.series?.[0]?.values ?? []).map((v) => Number(v[1]))),
       1,

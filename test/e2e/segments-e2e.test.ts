@@ -4,24 +4,17 @@
 // exactly, a merged p95 inside the runners' span and close to the single process's; a threshold
 // that only the sum crosses fails the merged run. Ramping: the runners' summed VU curve follows
 // the single process's within one VU at every sample.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { k6Bin, root, startServers, type Servers } from '../helpers.ts';
+import { root, suiteServers } from '../helpers.ts';
 import { runSegmented } from '../../tools/segments.mjs';
 import { mergeDirs, readPoints, sumStepCurves } from '../../tools/merge.mjs';
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers({ servers: [] }, { k6: true });
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `rtbench-${name}-`));
 
@@ -35,7 +28,7 @@ describe('execution segments, locally', () => {
       JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_messages: ['count<30'] } } } }),
     );
     const env = {
-      ...servers.env(),
+      ...suite.servers.env(),
       MODE: 'sequential',
       IMAGES: '5',
       ITERATIONS: '8',
@@ -107,7 +100,7 @@ describe('execution segments, locally', () => {
   test('echo round trips: the merged p95 of thousands of samples matches one process within noise', async (t) => {
     // 2 clients, one per runner when split, each echoing for 3 s on its own connection. The single
     // process and the split pair run at the same time, so whatever else loads the machine loads both.
-    const env = { ...servers.env(), MODE: 'sequential', WINDOW: '3s', ITERATIONS: '2', VUS: '2', MONITOR: 'off' };
+    const env = { ...suite.servers.env(), MODE: 'sequential', WINDOW: '3s', ITERATIONS: '2', VUS: '2', MONITOR: 'off' };
     const [single, split] = await Promise.all([
       runSegmented('ws-echo.js', env, { segments: 1, dir: tmp('echo-single') }),
       runSegmented('ws-echo.js', env, { segments: 2, dir: tmp('echo-split') }),
@@ -142,7 +135,7 @@ describe('execution segments, locally', () => {
   test('a runner that cannot start fails the split run with its own error, and none is left waiting', async () => {
     const run = await runSegmented(
       'ws-image.js',
-      { ...servers.env(), PROFILE: 'bogus' },
+      { ...suite.servers.env(), PROFILE: 'bogus' },
       { segments: 2, dir: tmp('bad') },
     );
     assert.notEqual(run.code, 0);
@@ -154,7 +147,7 @@ describe('execution segments, locally', () => {
 
   test("ramping VUs: the runners' summed VU curve follows one process within one VU at every sample", async (t) => {
     // A slow ramp (one VU every 2 s) to 4 VUs and back; each k6 samples `vus` once a second.
-    const env = { ...servers.env(), MODE: 'sequential', IMAGES: '1', STAGES: '8s:4,2s:4,8s:0', MONITOR: 'off' };
+    const env = { ...suite.servers.env(), MODE: 'sequential', IMAGES: '1', STAGES: '8s:4,2s:4,8s:0', MONITOR: 'off' };
     const single = await runSegmented('ws-image.js', env, { segments: 1, dir: tmp('ramp-single') });
     const split = await runSegmented('ws-image.js', env, { segments: 2, dir: tmp('ramp-split') });
     assert.equal(single.code, 0, single.stderr.slice(-2000));

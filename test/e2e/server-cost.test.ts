@@ -2,11 +2,11 @@
 // connections while a run is on, every message and byte counted, for WebSocket and gRPC); the
 // monitor scenario samples it into the same k6 run without touching the workload's metrics;
 // the comparison table turns it into CPU per 1,000 messages and wire bytes per message.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { k6Bin, runK6, startServers, type K6Run, type Servers } from '../helpers.ts';
+import { suiteServers, runK6, type K6Run, type Servers } from '../helpers.ts';
 import { between, monitorScenario } from '../../scripts/lib/monitor/server-stats.ts';
 import { isServerStats, type ServerStats } from '../../contracts/stats.ts';
 import { resolveExecutor } from '../../scripts/lib/load/profiles.ts';
@@ -82,19 +82,12 @@ describe('monitor arithmetic', () => {
 });
 
 describe('server cost with the real servers and k6', () => {
-  let servers: Servers;
-  before(async () => {
-    await k6Bin();
-    servers = await startServers();
-  });
-  after(async () => {
-    await servers.stop();
-  });
+  const suite = suiteServers({ servers: [] }, { k6: true });
 
   test('GET /stats is sane at rest: cumulative counters, a monotonic clock, lag near 0', async () => {
-    const a = await stats(servers);
+    const a = await stats(suite.servers);
     await new Promise((r) => setTimeout(r, 1200));
-    const b = await stats(servers);
+    const b = await stats(suite.servers);
     assert.ok(b.uptimeMs - a.uptimeMs >= 1000, 'uptimeMs is a clock in ms');
     assert.ok(b.cpuUserMs + b.cpuSystemMs >= a.cpuUserMs + a.cpuSystemMs);
     assert.ok(a.rssBytes > 20e6 && a.rssBytes < 2e9, `rss ${a.rssBytes}`);
@@ -105,7 +98,7 @@ describe('server cost with the real servers and k6', () => {
   });
 
   test('ws-image: CPU used, connections seen during the run, every frame and byte counted; the monitor records it into the run', async () => {
-    const { result: run, snaps } = await sampled(servers, runK6('ws-image.js', { ...servers.env(), PROFILE: 'smoke', DURATION: '3s', IMAGES: '3' }, { args: ['--out', 'json=points.json'] }));
+    const { result: run, snaps } = await sampled(suite.servers, runK6('ws-image.js', { ...suite.servers.env(), PROFILE: 'smoke', DURATION: '3s', IMAGES: '3' }, { args: ['--out', 'json=points.json'] }));
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const first = snaps[0]!;
     const last = snaps[snaps.length - 1]!;
@@ -142,7 +135,7 @@ describe('server cost with the real servers and k6', () => {
   });
 
   test('grpc-image: gRPC connections (channelz), messages and protobuf bytes both ways', async () => {
-    const { result: run, snaps } = await sampled(servers, runK6('grpc-image.js', { ...servers.env(), PROFILE: 'smoke', DURATION: '3s', IMAGES: '3', MONITOR: 'off' }));
+    const { result: run, snaps } = await sampled(suite.servers, runK6('grpc-image.js', { ...suite.servers.env(), PROFILE: 'smoke', DURATION: '3s', IMAGES: '3', MONITOR: 'off' }));
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const images = run.summary.metrics.rtb_messages.count as number;
     const first = snaps[0]!;
@@ -153,7 +146,7 @@ describe('server cost with the real servers and k6', () => {
     assert.ok(d.protocols.grpc!.bytesIn >= images * IMAGE_BYTES, 'request messages carry the image');
     assert.ok(d.protocols.grpc!.bytesOut > images * 64, 'acks carry a digest');
     assert.ok(Math.max(...snaps.map((s) => s.protocols.grpc!.connections)) >= 1, 'an open HTTP/2 connection is counted while the run is on');
-    const raw = (await (await fetch(`${servers.httpUrl}/stats`)).json()) as { protocols: { grpc: { connectionsTotal: unknown } } };
+    const raw = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as { protocols: { grpc: { connectionsTotal: unknown } } };
     assert.equal(raw.protocols.grpc.connectionsTotal, null, 'grpc-js cannot say how many it opened in total');
     // MONITOR=off: no monitor scenario, no extra VU, no polls
     const m = run.summary.metrics;
@@ -163,12 +156,12 @@ describe('server cost with the real servers and k6', () => {
   });
 
   test('no monitor beside a fixed number of iterations; a wrong STATS_URL only warns once', async () => {
-    const fixed = await runK6('ws-image.js', { ...servers.env(), ITERATIONS: '1', IMAGES: '2' });
+    const fixed = await runK6('ws-image.js', { ...suite.servers.env(), ITERATIONS: '1', IMAGES: '2' });
     assert.equal(fixed.code, 0, fixed.stderr.slice(-2000));
     assert.equal(fixed.summary.metrics.rtb_server_rss_bytes, undefined);
     assert.equal(fixed.summary.metrics.iterations.count, 1);
 
-    const wrong = await runK6('ws-image.js', { ...servers.env(), STATS_URL: `${servers.httpUrl}/nope`, PROFILE: 'smoke', DURATION: '2s', IMAGES: '2' });
+    const wrong = await runK6('ws-image.js', { ...suite.servers.env(), STATS_URL: `${suite.servers.httpUrl}/nope`, PROFILE: 'smoke', DURATION: '2s', IMAGES: '2' });
     assert.equal(wrong.code, 0, 'the workload passes without server stats');
     assert.equal((wrong.stderr.match(/rtb_monitor: no server stats from/g) ?? []).length, 1, wrong.stderr);
     assert.match(wrong.stderr, /HTTP 404/);

@@ -1,29 +1,29 @@
 // The SSE extension's example script (extensions/sse/examples/read-events.js) run as a user would,
 // with the real k6 built with the extension, against the real servers' SSE stream: it reads its
 // events and passes its checks; pointed at a stream the server refuses, its checks fail the run.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checksOf, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { checksOf, runK6, suiteServers } from '../helpers.ts';
 
 const EXAMPLE = '../extensions/sse/examples/read-events.js'; // runK6 resolves scripts against dist/
 
-let servers: Servers;
-before(async () => {
-  await k6Bin();
-  servers = await startServers();
-  const res = await fetch(`${servers.httpUrl}/feed/channels`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'example', rate: 50, bytes: 16 }),
-  });
-  assert.equal(res.status, 201, await res.text());
-});
-after(async () => {
-  await servers.stop();
-});
+const suite = suiteServers(
+  { servers: [] },
+  {
+    k6: true,
+    setup: async ({ servers }) => {
+      const res = await fetch(`${servers.httpUrl}/feed/channels`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'example', rate: 50, bytes: 16 }),
+      });
+      assert.equal(res.status, 201, await res.text());
+    },
+  },
+);
 
 test('the example reads its events and every check passes', async () => {
-  const run = await runK6(EXAMPLE, { SSE_URL: `${servers.httpUrl}/sse?channel=example`, EVENTS: '5' });
+  const run = await runK6(EXAMPLE, { SSE_URL: `${suite.servers.httpUrl}/sse?channel=example`, EVENTS: '5' });
   assert.equal(run.code, 0, run.stderr.slice(-2000));
   const checks = checksOf(run.summary);
   assert.deepEqual(checks['stream is open'], { passes: 1, fails: 0 });
@@ -34,7 +34,7 @@ test('the example reads its events and every check passes', async () => {
 });
 
 test('a stream the server refuses fails the example', async () => {
-  const run = await runK6(EXAMPLE, { SSE_URL: `${servers.httpUrl}/sse?channel=no-such-channel`, EVENTS: '5' });
+  const run = await runK6(EXAMPLE, { SSE_URL: `${suite.servers.httpUrl}/sse?channel=no-such-channel`, EVENTS: '5' });
   assert.notEqual(run.code, 0, 'the checks threshold fails the run');
   assert.deepEqual(checksOf(run.summary)['no stream errors'], { passes: 0, fails: 1 });
   assert.match(run.stdout + run.stderr, /stream error: .*HTTP 404/);

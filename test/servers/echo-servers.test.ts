@@ -3,11 +3,11 @@
 // our own packet layer (the one k6 uses) over a plain WebSocket. Bad input gets its specific
 // answer (close 1009, CONNECT_ERROR, the connection dropped), and afterwards a good echo on a new
 // connection still works and the server process is alive.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { io as officialClient, type Socket as OfficialSocket } from 'socket.io-client';
-import { startServers, type Servers } from '../helpers.ts';
+import { suiteServers, type Servers } from '../helpers.ts';
 import {
   SocketDecoder,
   SocketType,
@@ -59,10 +59,7 @@ function wsEcho(url: string, frames: Array<string | Buffer>): Promise<{ replies:
 }
 
 describe('WebSocket /echo', () => {
-  let servers: Servers;
-  let small: Servers;
-  before(async () => { [servers, small] = await Promise.all([startServers(['--only', 'ws']), startServers(['--only', 'ws', '--max-message-bytes', String(MAX)])]); });
-  after(async () => { assert.equal(await servers.stop(), 0); assert.equal(await small.stop(), 0); });
+  const suite = suiteServers({ servers: ['--only', 'ws'], small: ['--only', 'ws', '--max-message-bytes', String(MAX)] });
 
   const goodEchoStillWorks = async (s: Servers) => {
     const { replies } = await wsEcho(s.wsUrl('/echo'), ['hi']);
@@ -72,28 +69,28 @@ describe('WebSocket /echo', () => {
 
   test('every frame comes back unchanged, text as text and binary as binary, in order', async () => {
     const binary = Buffer.from([0, 1, 2, 255]);
-    const { replies } = await wsEcho(servers.wsUrl('/echo'), ['hi', binary, 'héllo ✓', Buffer.alloc(0), 'x'.repeat(100_000)]);
+    const { replies } = await wsEcho(suite.servers.wsUrl('/echo'), ['hi', binary, 'héllo ✓', Buffer.alloc(0), 'x'.repeat(100_000)]);
     assert.deepEqual(replies.map((r) => r.binary), [false, true, false, true, false]);
     assert.equal(String(replies[0]!.data), 'hi');
     assert.deepEqual(replies[1]!.data, binary);
     assert.equal(String(replies[2]!.data), 'héllo ✓');
     assert.equal(replies[3]!.data.length, 0);
     assert.equal(String(replies[4]!.data), 'x'.repeat(100_000));
-    const ws = await statsOf(servers, 'ws');
+    const ws = await statsOf(suite.servers, 'ws');
     assert.ok(ws.messagesIn >= 5 && ws.connectionsTotal >= 1, 'counted in /stats');
   });
 
   test('a frame over the maximum message size → close 1009', async () => {
-    const text = await wsEcho(small.wsUrl('/echo'), ['x'.repeat(MAX + 1)]);
+    const text = await wsEcho(suite.small.wsUrl('/echo'), ['x'.repeat(MAX + 1)]);
     assert.equal(text.closed?.code, 1009);
-    const binary = await wsEcho(small.wsUrl('/echo'), ['fine', Buffer.alloc(MAX + 1)]);
+    const binary = await wsEcho(suite.small.wsUrl('/echo'), ['fine', Buffer.alloc(MAX + 1)]);
     assert.equal(String(binary.replies[0]?.data), 'fine', 'frames before the oversized one were echoed');
     assert.equal(binary.closed?.code, 1009);
-    await goodEchoStillWorks(small);
+    await goodEchoStillWorks(suite.small);
   });
 
   test('exactly the maximum still echoes', async () => {
-    const { replies } = await wsEcho(small.wsUrl('/echo'), [Buffer.alloc(MAX, 7)]);
+    const { replies } = await wsEcho(suite.small.wsUrl('/echo'), [Buffer.alloc(MAX, 7)]);
     assert.equal(replies[0]?.data.length, MAX);
   });
 });
@@ -170,13 +167,10 @@ async function goodSocketIoEchoStillWorks(s: Servers): Promise<void> {
 }
 
 describe('Socket.IO server, spoken with our packet layer', () => {
-  let servers: Servers;
-  let small: Servers;
-  before(async () => { [servers, small] = await Promise.all([startServers(['--only', 'socketio']), startServers(['--only', 'socketio', '--max-message-bytes', String(MAX)])]); });
-  after(async () => { assert.equal(await servers.stop(), 0); assert.equal(await small.stop(), 0); });
+  const suite = suiteServers({ servers: ['--only', 'socketio'], small: ['--only', 'socketio', '--max-message-bytes', String(MAX)] });
 
   test('handshake: sid, ping timing and the maximum message size; CONNECT is acknowledged with a sid', async () => {
-    const session = await openSession(small);
+    const session = await openSession(suite.small);
     assert.match(session.handshake.sid, /^[\w-]{10,}$/);
     assert.ok(session.handshake.pingInterval > 0 && session.handshake.pingTimeout > 0);
     assert.equal(session.handshake.maxPayload, MAX);
@@ -188,7 +182,7 @@ describe('Socket.IO server, spoken with our packet layer', () => {
   });
 
   test('echo acks with exactly what it got: text, several values, binary', async () => {
-    const session = await joinedSession(servers);
+    const session = await joinedSession(suite.servers);
     session.send({ type: SocketType.EVENT, nsp: '/', id: 0, data: ['echo', 'hi'] });
     assert.deepEqual(await session.next(), { type: SocketType.ACK, nsp: '/', id: 0, data: ['hi'] });
     session.send({ type: SocketType.EVENT, nsp: '/', id: 1, data: ['echo', 'a', 2, { b: [null, true] }] });
@@ -200,12 +194,12 @@ describe('Socket.IO server, spoken with our packet layer', () => {
     assert.equal(ack.id, 2);
     assert.deepEqual([...new Uint8Array((ack.data as ArrayBuffer[])[0]!)], [5, 4, 3, 2, 1]);
     session.ws.close();
-    const stats = await statsOf(servers, 'socketio');
+    const stats = await statsOf(suite.servers, 'socketio');
     assert.ok(stats.messagesIn >= 5 && stats.connectionsTotal >= 1, 'counted in /stats as socketio');
   });
 
   test('CONNECT to an unknown namespace → CONNECT_ERROR; the connection stays usable', async () => {
-    const session = await openSession(servers);
+    const session = await openSession(suite.servers);
     session.send({ type: SocketType.CONNECT, nsp: '/nope' });
     assert.deepEqual(await session.next(), { type: SocketType.CONNECT_ERROR, nsp: '/nope', data: { message: 'Invalid namespace' } });
     session.send({ type: SocketType.CONNECT, nsp: '/' });
@@ -227,37 +221,35 @@ describe('Socket.IO server, spoken with our packet layer', () => {
   ];
   for (const [what, join, frames] of dropped) {
     test(`${what} → the server drops the connection`, async () => {
-      const before = await statsOf(servers, 'socketio');
-      const session = join ? await joinedSession(servers) : await openSession(servers);
+      const before = await statsOf(suite.servers, 'socketio');
+      const session = join ? await joinedSession(suite.servers) : await openSession(suite.servers);
       session.sendRaw(...frames);
       const closed = await within('close', session.closed);
       assert.equal(closed.code, 1005, 'closed by the server without a status code');
-      await goodSocketIoEchoStillWorks(servers);
-      assert.equal((await statsOf(servers, 'socketio')).errors, before.errors + 1, 'counted as an error in /stats');
+      await goodSocketIoEchoStillWorks(suite.servers);
+      assert.equal((await statsOf(suite.servers, 'socketio')).errors, before.errors + 1, 'counted as an error in /stats');
     });
   }
 
   test('an event over the maximum message size → close 1009, text or binary attachment', async () => {
-    const text = await joinedSession(small);
+    const text = await joinedSession(suite.small);
     text.send({ type: SocketType.EVENT, nsp: '/', id: 1, data: ['echo', 'x'.repeat(MAX)] });
     assert.equal((await within('close', text.closed)).code, 1009);
-    const binary = await joinedSession(small);
+    const binary = await joinedSession(suite.small);
     binary.send({ type: SocketType.EVENT, nsp: '/', id: 1, data: ['echo', new Uint8Array(MAX + 1).buffer] });
     assert.equal((await within('close', binary.closed)).code, 1009);
-    await goodSocketIoEchoStillWorks(small);
+    await goodSocketIoEchoStillWorks(suite.small);
   });
 });
 
 // ---- Socket.IO with the official client ----------------------------------------------------
 
 describe('Socket.IO server with the official socket.io-client', () => {
-  let servers: Servers;
-  before(async () => { servers = await startServers(); });
-  after(async () => { assert.equal(await servers.stop(), 0); });
+  const suite = suiteServers({ servers: [] });
 
   const connect = (transports: string[]) =>
     within('official client connect', new Promise<OfficialSocket>((resolve, reject) => {
-      const socket = officialClient(servers.httpUrl, { transports, reconnection: false });
+      const socket = officialClient(suite.servers.httpUrl, { transports, reconnection: false });
       socket.on('connect', () => resolve(socket));
       socket.on('connect_error', reject);
     }));
@@ -280,13 +272,13 @@ describe('Socket.IO server with the official socket.io-client', () => {
   }
 
   test('shares the HTTP server: other paths and WebSocket endpoints behave as before', async () => {
-    const bare = await fetch(`${servers.httpUrl}/socket.io/`);
+    const bare = await fetch(`${suite.servers.httpUrl}/socket.io/`);
     assert.equal(bare.status, 400, 'Engine.IO refuses a request without a transport');
-    assert.equal((await fetch(`${servers.httpUrl}/healthz`)).status, 200);
-    assert.equal((await fetch(`${servers.httpUrl}/socket.io`)).status, 404, 'only the /socket.io/ prefix is delegated');
-    const err = await new Promise<Error>((resolve) => new WebSocket(servers.wsUrl('/nope')).on('error', resolve));
+    assert.equal((await fetch(`${suite.servers.httpUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${suite.servers.httpUrl}/socket.io`)).status, 404, 'only the /socket.io/ prefix is delegated');
+    const err = await new Promise<Error>((resolve) => new WebSocket(suite.servers.wsUrl('/nope')).on('error', resolve));
     assert.match(err.message, /404/);
-    const { replies } = await wsEcho(servers.wsUrl('/echo'), ['still routed']);
+    const { replies } = await wsEcho(suite.servers.wsUrl('/echo'), ['still routed']);
     assert.equal(String(replies[0]?.data), 'still routed');
   });
 });

@@ -2,19 +2,17 @@
 // resume after a drop with nothing lost (our own code paths and a stock EventSource), an
 // explicit reset when too far behind, slow clients dropped instead of buffered without bound,
 // and bad requests answered with specific errors while the server keeps serving.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
-import { startServers, waitFor, type Servers } from '../helpers.ts';
+import { suiteServers, waitFor } from '../helpers.ts';
 
-let servers: Servers;
-before(async () => { servers = await startServers(); });
-after(async () => { assert.equal(await servers.stop(), 0, 'clean exit with SSE streams open'); });
+const suite = suiteServers({ servers: [] }); // its after() checks a clean exit with SSE streams open
 
 const post = (path: string, body?: unknown) =>
-  fetch(`${servers.httpUrl}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  fetch(`${suite.servers.httpUrl}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 const declare = async (name: string, rate: number, bytes = 16) => assert.ok([200, 201].includes((await post('/feed/channels', { name, rate, bytes })).status));
 
 interface Msg { seq: number; t: number; ch: string; p: string }
@@ -22,7 +20,7 @@ interface Msg { seq: number; t: number; ch: string; p: string }
 /** Reads an SSE stream with fetch until `until` says stop; returns the parsed events. */
 async function readSse(path: string, headers: Record<string, string>, until: (events: Array<{ id?: string; event?: string; data: string }>) => boolean) {
   const ctrl = new AbortController();
-  const res = await fetch(`${servers.httpUrl}${path}`, { headers, signal: ctrl.signal });
+  const res = await fetch(`${suite.servers.httpUrl}${path}`, { headers, signal: ctrl.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const events: Array<{ id?: string; event?: string; data: string }> = [];
@@ -80,7 +78,7 @@ describe('SSE /sse', () => {
     await declare('stock', 40);
     const seqs: number[] = [];
     let errors = 0;
-    const es = new EventSource(`${servers.httpUrl}/sse?channel=stock`);
+    const es = new EventSource(`${suite.servers.httpUrl}/sse?channel=stock`);
     es.onmessage = (e) => seqs.push(JSON.parse(e.data).seq);
     es.onerror = () => errors++;
     try {
@@ -98,32 +96,32 @@ describe('SSE /sse', () => {
 
   test('a client that stops reading is dropped, not buffered without bound', async () => {
     await declare('slow', 200, 64 * 1024); // ~13 MB/s into a socket nobody reads
-    const before = (await (await fetch(`${servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
-    const port = Number(new URL(servers.httpUrl).port);
+    const before = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
+    const port = Number(new URL(suite.servers.httpUrl).port);
     const sock = connect(port, '127.0.0.1');
     sock.write('GET /sse?channel=slow HTTP/1.1\r\nHost: x\r\n\r\n');
     sock.pause(); // never read
     const closed = new Promise((r) => sock.on('close', r));
     await waitFor('the server to drop the slow client', async () => {
-      const s = (await (await fetch(`${servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
+      const s = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
       return (s.protocols.sse?.errors ?? 0) > (before.protocols.sse?.errors ?? 0);
     }, 10_000);
     sock.resume();
     await closed;
-    await fetch(`${servers.httpUrl}/feed/channels?name=slow`, { method: 'DELETE' });
+    await fetch(`${suite.servers.httpUrl}/feed/channels?name=slow`, { method: 'DELETE' });
   });
 
   test('bad requests get specific HTTP errors and the server keeps serving', async () => {
     const cases: Array<[Promise<Response>, number, RegExp]> = [
-      [fetch(`${servers.httpUrl}/sse?channel=nope`), 404, /unknown channel 'nope'/],
-      [fetch(`${servers.httpUrl}/sse`), 400, /channel is required/],
-      [fetch(`${servers.httpUrl}/sse?channel=stock`, { headers: { 'last-event-id': 'abc' } }), 400, /Last-Event-ID must be a message sequence number, got 'abc'/],
-      [fetch(`${servers.httpUrl}/sse?channel=stock&retry=soon`), 400, /retry must be milliseconds, got 'soon'/],
+      [fetch(`${suite.servers.httpUrl}/sse?channel=nope`), 404, /unknown channel 'nope'/],
+      [fetch(`${suite.servers.httpUrl}/sse`), 400, /channel is required/],
+      [fetch(`${suite.servers.httpUrl}/sse?channel=stock`, { headers: { 'last-event-id': 'abc' } }), 400, /Last-Event-ID must be a message sequence number, got 'abc'/],
+      [fetch(`${suite.servers.httpUrl}/sse?channel=stock&retry=soon`), 400, /retry must be milliseconds, got 'soon'/],
       [post('/feed/channels', { name: 'x', rate: -1, bytes: 1 }), 400, /rate must be/],
       [post('/feed/channels', { name: 'has space', rate: 1, bytes: 1 }), 400, /name must be/],
       [post('/feed/channels', { name: 'stock', rate: 41, bytes: 16 }), 409, /exists with rate 40/],
-      [fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } }), 400, /not valid JSON/],
-      [fetch(`${servers.httpUrl}/feed/channels`, { method: 'POST', body: '{"name":"cors","rate":1,"bytes":1}' }), 415, /takes Content-Type: application\/json/],
+      [fetch(`${suite.servers.httpUrl}/feed/channels`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } }), 400, /not valid JSON/],
+      [fetch(`${suite.servers.httpUrl}/feed/channels`, { method: 'POST', body: '{"name":"cors","rate":1,"bytes":1}' }), 415, /takes Content-Type: application\/json/],
       [post('/feed/drop?channel=ghost'), 404, /unknown channel 'ghost'/],
     ];
     for (const [req, status, error] of cases) {
@@ -139,7 +137,7 @@ describe('SSE /sse', () => {
 describe('WebSocket /feed', () => {
   const exchange = (frames: Array<string | Buffer>, want: number) =>
     new Promise<{ msgs: Array<Record<string, unknown>>; code?: number; reason?: string }>((resolve, reject) => {
-      const ws = new WebSocket(servers.wsUrl('/feed'));
+      const ws = new WebSocket(suite.servers.wsUrl('/feed'));
       const msgs: Array<Record<string, unknown>> = [];
       const timer = setTimeout(() => { ws.terminate(); reject(new Error(`only ${msgs.length} messages`)); }, 5000);
       ws.on('open', () => frames.forEach((f) => ws.send(f)));

@@ -2,12 +2,12 @@
 // real server process: each call kind answers what the contract says; invalid protobuf, unknown
 // methods, oversized and semantically bad messages get their specific status, and a good call
 // afterwards still works. Server streams honour backpressure and stop on cancel.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { root, startServers, waitFor, type Servers } from '../helpers.ts';
+import { suiteServers, root, waitFor } from '../helpers.ts';
 
 const SMALL_MAX = 4096;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */
@@ -23,23 +23,15 @@ const pkg = grpc.loadPackageDefinition(
   protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true }),
 ) as unknown as { rtbench: { orders: { v1: { OrderService: Ctor } }; echo: { v1: { EchoService: Ctor } } } };
 
-let servers: Servers;
-let small: Servers;
-before(async () => {
-  [servers, small] = await Promise.all([startServers(), startServers(['--max-message-bytes', String(SMALL_MAX)])]);
-});
-after(async () => {
-  assert.equal(await servers.stop(), 0);
-  assert.equal(await small.stop(), 0);
-});
+const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(SMALL_MAX)] });
 
 // Clients are closed after each call so a broken call cannot leak into the next one.
 function client(ctor: Ctor, addr: string): grpc.Client & Record<string, any> {
   return new ctor(addr, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 1 << 20 }) as any;
 }
-const orders = (addr = servers.grpcAddr) => client(pkg.rtbench.orders.v1.OrderService, addr);
-const echoes = (addr = servers.grpcAddr) => client(pkg.rtbench.echo.v1.EchoService, addr);
-const raw = (addr = servers.grpcAddr) => new grpc.Client(addr, grpc.credentials.createInsecure());
+const orders = (addr = suite.servers.grpcAddr) => client(pkg.rtbench.orders.v1.OrderService, addr);
+const echoes = (addr = suite.servers.grpcAddr) => client(pkg.rtbench.echo.v1.EchoService, addr);
+const raw = (addr = suite.servers.grpcAddr) => new grpc.Client(addr, grpc.credentials.createInsecure());
 const same = (b: Buffer) => b;
 
 const request = (seq: number, over: Record<string, unknown> = {}) => ({ userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq, note: Buffer.from('note'), ...over });
@@ -68,13 +60,13 @@ function rawBidi(addr: string, path: string, frames: Buffer[]) {
   return done;
 }
 
-async function createStillWorks(addr = servers.grpcAddr) {
+async function createStillWorks(addr = suite.servers.grpcAddr) {
   const { err, res } = await unary<Order>(orders(addr), 'CreateOrder', request(42));
   assert.equal(err, null, 'server keeps serving after bad input');
   assert.equal(res?.seq, 42);
 }
 
-async function echoStreamStillWorks(addr = servers.grpcAddr) {
+async function echoStreamStillWorks(addr = suite.servers.grpcAddr) {
   const c = echoes(addr);
   const call = c.EchoStream();
   const done = collect<Echo>(call, () => c.close());
@@ -173,10 +165,10 @@ describe('bad input gets a specific status; the server keeps serving', () => {
 
   test('invalid protobuf mid bidi stream → the answers so far, then INVALID_ARGUMENT naming the type', async () => {
     const action = pkg.rtbench.orders.v1.OrderService.service.ProcessOrders!.requestSerialize({ orderId: 'o1', action: 'process', seq: 1 });
-    const { msgs, err } = await rawBidi(servers.grpcAddr, '/rtbench.orders.v1.OrderService/ProcessOrders', [action, NOT_PROTOBUF, action]);
+    const { msgs, err } = await rawBidi(suite.servers.grpcAddr, '/rtbench.orders.v1.OrderService/ProcessOrders', [action, NOT_PROTOBUF, action]);
     assert.equal(msgs.length, 1, 'the good action before the bad one was answered, nothing after it');
     assertStatus(err, grpc.status.INVALID_ARGUMENT, /OrderAction is not valid protobuf/);
-    const echo = await rawBidi(servers.grpcAddr, '/rtbench.echo.v1.EchoService/EchoStream', [NOT_PROTOBUF]);
+    const echo = await rawBidi(suite.servers.grpcAddr, '/rtbench.echo.v1.EchoService/EchoStream', [NOT_PROTOBUF]);
     assertStatus(echo.err, grpc.status.INVALID_ARGUMENT, /EchoMessage is not valid protobuf/);
     await echoStreamStillWorks();
   });
@@ -203,11 +195,11 @@ describe('bad input gets a specific status; the server keeps serving', () => {
 
   test('a message over the maximum size → RESOURCE_EXHAUSTED, on a unary call and mid stream', async () => {
     const big = Buffer.alloc(SMALL_MAX + 1, 1);
-    const { err } = await unary(orders(small.grpcAddr), 'CreateOrder', request(1, { note: big }));
+    const { err } = await unary(orders(suite.small.grpcAddr), 'CreateOrder', request(1, { note: big }));
     assertStatus(err, grpc.status.RESOURCE_EXHAUSTED, /larger than max|exceeds/i);
-    await createStillWorks(small.grpcAddr);
+    await createStillWorks(suite.small.grpcAddr);
 
-    const c = echoes(small.grpcAddr);
+    const c = echoes(suite.small.grpcAddr);
     const call = c.EchoStream();
     const done = collect<Echo>(call, () => c.close());
     call.write({ seq: 1, payload: Buffer.from('hi') });
@@ -216,7 +208,7 @@ describe('bad input gets a specific status; the server keeps serving', () => {
     const res = await done;
     assertStatus(res.err, grpc.status.RESOURCE_EXHAUSTED, /larger than max|exceeds/i);
     assert.ok(res.msgs.length <= 1);
-    await echoStreamStillWorks(small.grpcAddr);
+    await echoStreamStillWorks(suite.small.grpcAddr);
   });
 
   const semantic: Array<[string, () => Promise<grpc.ServiceError | null>, RegExp]> = [
@@ -224,7 +216,7 @@ describe('bad input gets a specific status; the server keeps serving', () => {
     ['CreateOrder with quantity 0', async () => (await unary(orders(), 'CreateOrder', request(1, { items: [{ productId: 'x', quantity: 0, price: 1 }] }))).err, /items\[0\]\.quantity must be at least 1/],
     ['SubscribeOrders over the count cap', async () => { const c = orders(); return (await collect(c.SubscribeOrders({ count: 100_001 }), () => c.close())).err; }, /count must be 1 to 100000, got 100001/],
     ['SubscribeOrders with count 0', async () => { const c = orders(); return (await collect(c.SubscribeOrders({ count: 0 }), () => c.close())).err; }, /count must be 1 to 100000, got 0/],
-    ['SubscribeOrders with a note larger than a message may be', async () => { const c = orders(small.grpcAddr); return (await collect(c.SubscribeOrders({ count: 1, noteBytes: SMALL_MAX }), () => c.close())).err; }, /note_bytes must be at most 3072/],
+    ['SubscribeOrders with a note larger than a message may be', async () => { const c = orders(suite.small.grpcAddr); return (await collect(c.SubscribeOrders({ count: 1, noteBytes: SMALL_MAX }), () => c.close())).err; }, /note_bytes must be at most 3072/],
     ['BulkCreateOrders with an empty user_id mid stream', async () => {
       const c = orders();
       return new Promise((resolve) => {
@@ -278,7 +270,7 @@ describe('server streaming flow control', () => {
   });
 
   test('cancelling a paced stream stops it; the server keeps serving', async () => {
-    const stats = async () => ((await (await fetch(`${servers.httpUrl}/stats`)).json()) as any).protocols.grpc.messagesOut as number;
+    const stats = async () => ((await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as any).protocols.grpc.messagesOut as number;
     const c = orders();
     const call: grpc.ClientReadableStream<Order> = c.SubscribeOrders({ count: 10_000, intervalMs: 10 });
     const cancelled = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));

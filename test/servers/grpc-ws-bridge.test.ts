@@ -4,13 +4,13 @@
 // responses as the same call made directly with @grpc/grpc-js; bad input gets its specific
 // status and close code, and a good call afterwards still works; a client that goes away cancels
 // the call upstream; a client that stops reading stops the stream instead of filling memory.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { root, startServers, waitFor, type Servers } from '../helpers.ts';
+import { suiteServers, root, startServers, waitFor, type Servers } from '../helpers.ts';
 import { direct } from '../grpc-direct.ts';
 import {
   FINISH_SEND,
@@ -37,15 +37,7 @@ const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
 const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
 const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
-let servers: Servers;
-let small: Servers;
-before(async () => {
-  [servers, small] = await Promise.all([startServers(), startServers(['--max-message-bytes', String(SMALL_MAX)])]);
-});
-after(async () => {
-  assert.equal(await servers.stop(), 0);
-  assert.equal(await small.stop(), 0);
-});
+const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(SMALL_MAX)] });
 
 interface Outcome {
   /** The response headers (the 0x80 frame before the responses), as lines. */
@@ -147,8 +139,8 @@ async function sameAsDirect(
   { exact = false } = {},
 ) {
   const [viaBridge, straight] = await Promise.all([
-    bridgedCall(servers, def.path, requests),
-    direct(servers, def, requests),
+    bridgedCall(suite.servers, def.path, requests),
+    direct(suite.servers, def, requests),
   ]);
   assert.equal(straight.status.code, grpc.status.OK, straight.status.details);
   assert.deepEqual(viaBridge.trailer, { code: grpc.status.OK, message: straight.status.details });
@@ -180,7 +172,7 @@ async function statsOf(
 }
 
 /** A good call through the bridge after bad input: the bridge and the process kept serving. */
-async function goodCallStillWorks(s: Servers = servers) {
+async function goodCallStillWorks(s: Servers = suite.servers) {
   const out = await bridgedCall(s, ECHO.Echo!.path, [
     encode(ECHO.Echo!, { seq: 9, payload: Buffer.from('still here') }),
   ]);
@@ -195,7 +187,7 @@ async function goodCallStillWorks(s: Servers = servers) {
 
 describe('bridge: every call kind returns what direct gRPC returns', () => {
   test('the address line is printed', () => {
-    assert.match(servers.output(), /^grpc-ws\s+ws:\/\/127\.0\.0\.1:\d+\/grpc-ws\s+→ grpc 127\.0\.0\.1:\d+$/m);
+    assert.match(suite.servers.output(), /^grpc-ws\s+ws:\/\/127\.0\.0\.1:\d+\/grpc-ws\s+→ grpc 127\.0\.0\.1:\d+$/m);
   });
 
   test('unary: Echo byte for byte, CreateOrder the same order', async () => {
@@ -247,7 +239,7 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
   test('bidi is forwarded as it arrives: ping-pong before any finish-send', async () => {
     const msg = (seq: number) => data(encode(ECHO.EchoStream!, { seq, payload: Buffer.from(`m${seq}`) }));
     let sent = 1;
-    const out = await bridged(servers, ECHO.EchoStream!.path, [headers(), msg(1)], (_body, ws) => {
+    const out = await bridged(suite.servers, ECHO.EchoStream!.path, [headers(), msg(1)], (_body, ws) => {
       // Each echo arrives while the stream is still open; only then is the next message sent.
       ws.send(++sent <= 5 ? msg(sent) : FINISH);
     });
@@ -260,12 +252,12 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
 
   test('metadata in the headers message is accepted; an error status is relayed as direct gRPC gives it, trailers-only', async () => {
     const bad = orderRequest(3, { userId: '' });
-    const viaBridge = await bridged(servers, ORDERS.CreateOrder!.path, [
+    const viaBridge = await bridged(suite.servers, ORDERS.CreateOrder!.path, [
       headers({ 'x-rtbench': 'test', 'x-trace-bin': 'AAEC' }),
       data(bad),
       FINISH,
     ]);
-    const straight = await direct(servers, ORDERS.CreateOrder!, [bad]);
+    const straight = await direct(suite.servers, ORDERS.CreateOrder!, [bad]);
     assert.equal(straight.status.code, grpc.status.INVALID_ARGUMENT);
     assert.deepEqual(viaBridge.trailer, { code: straight.status.code, message: straight.status.details });
     assert.deepEqual(
@@ -284,7 +276,7 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
       ),
     );
     const cut = (part: Buffer) => Buffer.concat([Buffer.from([0]), part]);
-    const out = await bridged(servers, ECHO.EchoStream!.path, [
+    const out = await bridged(suite.servers, ECHO.EchoStream!.path, [
       headers(),
       cut(frames.subarray(0, 3)),
       cut(frames.subarray(3, 20)),
@@ -300,7 +292,7 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
   });
 
   test('an upgrade without the grpc-websockets subprotocol is refused with HTTP 400; a plain GET gets 426', async () => {
-    const ws = openCall(servers, ECHO.Echo!.path, []);
+    const ws = openCall(suite.servers, ECHO.Echo!.path, []);
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));
@@ -308,7 +300,7 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
     });
     ws.terminate();
     assert.equal(status, 400);
-    const res = await fetch(`${servers.httpUrl}/grpc-ws${ECHO.Echo!.path}`);
+    const res = await fetch(`${suite.servers.httpUrl}/grpc-ws${ECHO.Echo!.path}`);
     assert.equal(res.status, 426);
     assert.match(((await res.json()) as { error: string }).error, /subprotocol grpc-websockets/);
   });
@@ -318,8 +310,8 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
   const echoPath = () => ECHO.Echo!.path;
 
   test('invalid protobuf passes through; the server answers INVALID_ARGUMENT, relayed', async () => {
-    const out = await bridgedCall(servers, echoPath(), [NOT_PROTOBUF]);
-    const straight = await direct(servers, ECHO.Echo!, [NOT_PROTOBUF]);
+    const out = await bridgedCall(suite.servers, echoPath(), [NOT_PROTOBUF]);
+    const straight = await direct(suite.servers, ECHO.Echo!, [NOT_PROTOBUF]);
     assert.equal(out.trailer?.code, grpc.status.INVALID_ARGUMENT);
     assert.match(out.trailer!.message, /EchoMessage is not valid protobuf/);
     assert.equal(out.trailer!.message, straight.status.details, 'the same status as direct gRPC');
@@ -328,8 +320,8 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
   });
 
   test('unknown method → UNIMPLEMENTED, close 1000', async () => {
-    const out = await bridgedCall(servers, '/rtbench.echo.v1.EchoService/Shout', [Buffer.from('x')]);
-    const notAPath = await bridgedCall(servers, '/no-method-here', [Buffer.from('x')]);
+    const out = await bridgedCall(suite.servers, '/rtbench.echo.v1.EchoService/Shout', [Buffer.from('x')]);
+    const notAPath = await bridgedCall(suite.servers, '/no-method-here', [Buffer.from('x')]);
     assert.deepEqual(notAPath.trailer, { code: grpc.status.UNIMPLEMENTED, message: 'unknown method /no-method-here' });
     assert.deepEqual(out.trailer, {
       code: grpc.status.UNIMPLEMENTED,
@@ -442,34 +434,34 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
   ];
   for (const r of refusals) {
     test(`${r.name} → ${grpc.status[r.code]}, close ${r.close}`, async () => {
-      const before = await statsOf(servers, 'grpc-ws');
+      const before = await statsOf(suite.servers, 'grpc-ws');
       const { path, messages } = r.call();
-      const out = await bridged(servers, path, messages());
+      const out = await bridged(suite.servers, path, messages());
       assert.equal(out.trailer?.code, r.code, `trailer ${JSON.stringify(out.trailer)}`);
       assert.match(out.trailer!.message, r.message);
       assert.equal(out.closed.code, r.close);
       assert.match(out.closed.reason, r.message, 'the close reason says what was wrong');
-      assert.equal((await statsOf(servers, 'grpc-ws')).errors, before.errors + 1, 'counted as a bridge error');
+      assert.equal((await statsOf(suite.servers, 'grpc-ws')).errors, before.errors + 1, 'counted as a bridge error');
       await goodCallStillWorks();
     });
   }
 
   test('a frame over the maximum message size: RESOURCE_EXHAUSTED by its prefix, 1009 from ws by its size', async () => {
     const big = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX) });
-    const announced = await bridged(small, ECHO.Echo!.path, [headers(), data(big).subarray(0, 100)]);
+    const announced = await bridged(suite.small, ECHO.Echo!.path, [headers(), data(big).subarray(0, 100)]);
     assert.equal(announced.trailer?.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match(
       announced.trailer!.message,
       new RegExp(`frame of ${big.length} bytes exceeds the maximum message size ${SMALL_MAX}`),
     );
     assert.equal(announced.closed.code, 1009);
-    const whole = await bridged(small, ECHO.Echo!.path, [headers(), data(big)]);
+    const whole = await bridged(suite.small, ECHO.Echo!.path, [headers(), data(big)]);
     assert.equal(whole.closed.code, 1009, 'a WebSocket message larger than any frame is refused by its size');
-    await goodCallStillWorks(small);
+    await goodCallStillWorks(suite.small);
     // The largest message that fits still goes through both hops.
     const fits = encode(ECHO.Echo!, { seq: 1, payload: Buffer.alloc(SMALL_MAX - 16, 7) });
     assert.ok(fits.length <= SMALL_MAX);
-    const out = await bridgedCall(small, ECHO.Echo!.path, [fits]);
+    const out = await bridgedCall(suite.small, ECHO.Echo!.path, [fits]);
     assert.equal(out.trailer?.code, grpc.status.OK, out.trailer?.message);
     assert.deepEqual(
       out.responses.map((b) => decode(ECHO.Echo!, b).payload),
@@ -481,7 +473,7 @@ describe('bridge: bad input gets its specific answer, and the bridge keeps servi
 describe('bridge: a client that leaves or stops reading', () => {
   /** Starts a SubscribeOrders call of 100,000 orders of ~1 KB (~100 MB); resolves at the first order. */
   function subscribed(onFirst: (ws: WebSocket) => void): Promise<WebSocket> {
-    const ws = openCall(servers, ORDERS.SubscribeOrders!.path);
+    const ws = openCall(suite.servers, ORDERS.SubscribeOrders!.path);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         ws.terminate();
@@ -522,34 +514,34 @@ describe('bridge: a client that leaves or stops reading', () => {
   }
 
   test('closing the WebSocket mid-stream cancels the call upstream', async () => {
-    const before = (await statsOf(servers, 'grpc')).messagesOut;
+    const before = (await statsOf(suite.servers, 'grpc')).messagesOut;
     await subscribed((ws) => ws.close(1000));
-    const out = await settledGrpcOut(servers);
+    const out = await settledGrpcOut(suite.servers);
     assert.ok(out - before < 100_000, `the server stopped streaming after ${out - before} of 100000 orders`);
-    await waitFor('the bridge connection to close', async () => (await statsOf(servers, 'grpc-ws')).connections === 0);
+    await waitFor('the bridge connection to close', async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0);
     await goodCallStillWorks();
   });
 
   test('a client that stops reading stalls the stream instead of filling the bridge', async () => {
     const ws = await subscribed((w) => w.pause());
-    const before = await statsOf(servers, 'grpc-ws');
-    await settledGrpcOut(servers);
-    const after = await statsOf(servers, 'grpc-ws');
+    const before = await statsOf(suite.servers, 'grpc-ws');
+    await settledGrpcOut(suite.servers);
+    const after = await statsOf(suite.servers, 'grpc-ws');
     // 100,000 orders of ~1 KB are ~100 MB; what left the bridge is bounded by its 1 MiB high-water
     // mark plus what the kernel's socket buffers took.
     const queued = after.bytesOut - before.bytesOut;
     assert.ok(queued < 32 * 1024 * 1024, `the bridge queued ${queued} bytes for a client that does not read`);
     ws.terminate();
-    await waitFor('the bridge connection to close', async () => (await statsOf(servers, 'grpc-ws')).connections === 0);
+    await waitFor('the bridge connection to close', async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0);
     await goodCallStillWorks();
   });
 });
 
 describe('bridge: --bridge-target', () => {
   test('a bridge-only process forwards to another gRPC server', async () => {
-    const bridgeOnly = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
+    const bridgeOnly = await startServers(['--only', 'grpc-ws', '--bridge-target', suite.servers.grpcAddr]);
     try {
-      assert.match(bridgeOnly.output(), new RegExp(`→ grpc ${servers.grpcAddr.replace(/\./g, '\\.')}$`, 'm'));
+      assert.match(bridgeOnly.output(), new RegExp(`→ grpc ${suite.servers.grpcAddr.replace(/\./g, '\\.')}$`, 'm'));
       await goodCallStillWorks(bridgeOnly);
     } finally {
       assert.equal(await bridgeOnly.stop(), 0);

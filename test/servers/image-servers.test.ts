@@ -1,7 +1,7 @@
 // The image servers, driven by real clients (ws, @grpc/grpc-js) against the real server process:
 // good images are acknowledged with what the server saw; every bad input gets its specific
 // error (WS close code / gRPC status, with a reason) and the server keeps serving.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { dist, root, startServers, type Servers } from '../helpers.ts';
+import { suiteServers, dist, root, startServers, type Servers } from '../helpers.ts';
 
 const IMAGE = readFileSync(join(dist, 'assets', 'image-533k.png'));
 const DIGEST = createHash('sha256').update(IMAGE).digest('hex');
@@ -37,10 +37,7 @@ function wsExchange(url: string, frames: Array<string | Buffer>, acks: number): 
 const claim = (id: number, over: Record<string, unknown> = {}) => JSON.stringify({ id, size: IMAGE.length, sha256: DIGEST, ...over });
 
 describe('WebSocket /image', () => {
-  let servers: Servers;
-  let small: Servers;
-  before(async () => { [servers, small] = await Promise.all([startServers(), startServers(['--max-message-bytes', String(MAX)])]); });
-  after(async () => { assert.equal(await servers.stop(), 0); assert.equal(await small.stop(), 0); });
+  const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(MAX)] });
 
   const goodImageStillWorks = async (s: Servers) => {
     const tiny = Buffer.from('ok!!');
@@ -50,7 +47,7 @@ describe('WebSocket /image', () => {
 
   test('acknowledges pipelined images with the size and digest it saw, in order', async () => {
     const frames = [1, 2, 3].flatMap((id) => [claim(id), IMAGE]);
-    const { acks } = await wsExchange(servers.wsUrl('/image'), frames, 3);
+    const { acks } = await wsExchange(suite.servers.wsUrl('/image'), frames, 3);
     assert.deepEqual(acks.map((a) => a.id), [1, 2, 3]);
     for (const a of acks) {
       assert.equal(a.match, true);
@@ -61,10 +58,10 @@ describe('WebSocket /image', () => {
   });
 
   test('a wrong digest is acknowledged as a mismatch with the real digest', async () => {
-    const { acks } = await wsExchange(servers.wsUrl('/image'), [claim(1, { sha256: 'a'.repeat(64) }), IMAGE], 1);
+    const { acks } = await wsExchange(suite.servers.wsUrl('/image'), [claim(1, { sha256: 'a'.repeat(64) }), IMAGE], 1);
     assert.equal(acks[0]!.match, false);
     assert.equal(acks[0]!.sha256, DIGEST);
-    const truncated = await wsExchange(servers.wsUrl('/image'), [claim(2), IMAGE.subarray(0, 1000)], 1);
+    const truncated = await wsExchange(suite.servers.wsUrl('/image'), [claim(2), IMAGE.subarray(0, 1000)], 1);
     assert.equal(truncated.acks[0]!.match, false);
     assert.equal(truncated.acks[0]!.bytes, 1000);
   });
@@ -78,46 +75,43 @@ describe('WebSocket /image', () => {
   ];
   for (const [what, frames, reason] of malformed) {
     test(`${what} → close 1007 with a reason`, async () => {
-      const { closed } = await wsExchange(servers.wsUrl('/image'), frames, 1);
+      const { closed } = await wsExchange(suite.servers.wsUrl('/image'), frames, 1);
       assert.equal(closed?.code, 1007);
       assert.match(closed!.reason, reason);
-      await goodImageStillWorks(servers);
+      await goodImageStillWorks(suite.servers);
     });
   }
 
   test('an image over the maximum message size → close 1009', async () => {
-    const { closed } = await wsExchange(small.wsUrl('/image'), [claim(1), IMAGE], 1);
+    const { closed } = await wsExchange(suite.small.wsUrl('/image'), [claim(1), IMAGE], 1);
     assert.equal(closed?.code, 1009);
-    await goodImageStillWorks(small);
+    await goodImageStillWorks(suite.small);
   });
 
   test('a claimed size over the maximum → close 1009 naming the sizes', async () => {
-    const { closed } = await wsExchange(small.wsUrl('/image'), [claim(1, { size: MAX + 1 })], 1);
+    const { closed } = await wsExchange(suite.small.wsUrl('/image'), [claim(1, { size: MAX + 1 })], 1);
     assert.equal(closed?.code, 1009);
     assert.match(closed!.reason, new RegExp(`${MAX + 1}.*${MAX}`));
-    await goodImageStillWorks(small);
+    await goodImageStillWorks(suite.small);
   });
 
   test('unknown paths get 404, a plain GET on a WebSocket path 426', async () => {
-    const res = await fetch(`${servers.httpUrl}/nope`);
+    const res = await fetch(`${suite.servers.httpUrl}/nope`);
     assert.equal(res.status, 404);
     assert.match(((await res.json()) as { error: string }).error, /\/nope/);
-    assert.equal((await fetch(`${servers.httpUrl}/image`)).status, 426);
-    const err = await new Promise<Error>((resolve) => new WebSocket(servers.wsUrl('/nope')).on('error', resolve));
+    assert.equal((await fetch(`${suite.servers.httpUrl}/image`)).status, 426);
+    const err = await new Promise<Error>((resolve) => new WebSocket(suite.servers.wsUrl('/nope')).on('error', resolve));
     assert.match(err.message, /404/);
   });
 });
 
 describe('gRPC ImageService/Upload', () => {
-  let servers: Servers;
-  let small: Servers;
+  const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(MAX)] });
   let Upload: grpc.ServiceClientConstructor;
-  before(async () => {
-    [servers, small] = await Promise.all([startServers(), startServers(['--max-message-bytes', String(MAX)])]);
+  before(() => {
     const def = protoLoader.loadSync('image.proto', { includeDirs: [join(root, 'proto')], longs: Number, defaults: true });
     Upload = (grpc.loadPackageDefinition(def) as any).rtbench.image.v1.ImageService;
   });
-  after(async () => { assert.equal(await servers.stop(), 0); assert.equal(await small.stop(), 0); });
 
   const upload = (addr: string, req: Record<string, unknown>) =>
     new Promise<{ err: grpc.ServiceError | null; ack?: Ack }>((resolve) => {
@@ -138,13 +132,13 @@ describe('gRPC ImageService/Upload', () => {
   };
 
   test('acknowledges an image with the size and digest it saw', async () => {
-    const { err, ack } = await upload(servers.grpcAddr, good);
+    const { err, ack } = await upload(suite.servers.grpcAddr, good);
     assert.equal(err, null);
     assert.deepEqual({ id: ack!.id, bytes: ack!.bytes, sha256: ack!.sha256, match: ack!.match }, { id: 1, bytes: IMAGE.length, sha256: DIGEST, match: true });
   });
 
   test('a wrong digest is acknowledged as a mismatch with the real digest', async () => {
-    const { err, ack } = await upload(servers.grpcAddr, { ...good, sha256: 'b'.repeat(64) });
+    const { err, ack } = await upload(suite.servers.grpcAddr, { ...good, sha256: 'b'.repeat(64) });
     assert.equal(err, null);
     assert.equal(ack!.match, false);
     assert.equal(ack!.sha256, DIGEST);
@@ -152,23 +146,23 @@ describe('gRPC ImageService/Upload', () => {
 
   test('bytes that are not protobuf → INVALID_ARGUMENT naming the message type', async () => {
     // field 2 (data) claims 5 bytes but the message ends after 1: truncated protobuf
-    const err = await uploadRaw(servers.grpcAddr, Buffer.from([0x12, 0x05, 0x01]));
+    const err = await uploadRaw(suite.servers.grpcAddr, Buffer.from([0x12, 0x05, 0x01]));
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
     assert.match(err!.details, /ImageRequest is not valid protobuf/);
-    await goodStillWorks(servers.grpcAddr);
+    await goodStillWorks(suite.servers.grpcAddr);
   });
 
   test('a malformed claim → INVALID_ARGUMENT with the reason', async () => {
-    const { err } = await upload(servers.grpcAddr, { ...good, sha256: 'not-hex' });
+    const { err } = await upload(suite.servers.grpcAddr, { ...good, sha256: 'not-hex' });
     assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
     assert.match(err!.details, /sha256 must be 64/);
-    await goodStillWorks(servers.grpcAddr);
+    await goodStillWorks(suite.servers.grpcAddr);
   });
 
   test('an image over the maximum message size → RESOURCE_EXHAUSTED', async () => {
-    const { err } = await upload(small.grpcAddr, good);
+    const { err } = await upload(suite.small.grpcAddr, good);
     assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
-    await goodStillWorks(small.grpcAddr);
+    await goodStillWorks(suite.small.grpcAddr);
   });
 });
 
@@ -191,7 +185,7 @@ describe('server process', () => {
       [['--http-prt', '1'], /unknown option '--http-prt'/],
     ] as const) {
       await assert.rejects(startServers([...args]), (err: Error) => {
-        assert.match(err.message, /exited with 2/);
+        assert.match(err.message, /exited with code 2/);
         assert.match(err.message, pattern);
         return true;
       });
