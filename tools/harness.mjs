@@ -54,15 +54,17 @@ export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
 
 /**
  * Starts dist/servers/main.js on free loopback ports; resolves once it prints `ready`.
- * @param {string[]} [args] @param {number} [timeoutMs] @returns {Promise<Servers>}
+ * `env` is added to this process's environment for the servers (e.g. a test-only knob).
+ * @param {string[]} [args] @param {number} [timeoutMs] @param {Record<string, string>} [env] @returns {Promise<Servers>}
  */
-export function startServers(args = [], timeoutMs = 15_000) {
+export function startServers(args = [], timeoutMs = 15_000, env = {}) {
   const proc = killOnExit(
     spawn(
       process.execPath,
       ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
       },
     ),
   );
