@@ -8,15 +8,14 @@
 //     least the proxy's rate (best rounds compared, within NOISE: the machine is 2 shared
 //     cores). The numbers are printed as test diagnostics:
 //     node tools/test.mjs --tier e2e grpc-ws-reference
+import { ECHO, ORDERS } from '../grpc-direct.ts';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { goTool } from '../../tools/k6.mjs';
-import { root, startServers, suiteServers, waitFor, type Servers } from '../helpers.ts';
+import { startServers, suiteServers, waitFor, type Servers } from '../helpers.ts';
 import { officialCall, officialInvoke, pingPong } from '../grpcweb-client.ts';
 
 const ROUND_MS = 2000;
@@ -24,14 +23,6 @@ const ROUNDS = 4;
 /** Ours may trail the reference by this fraction before the test calls it slower (2 shared cores). */
 const NOISE = 0.2;
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {

@@ -4,21 +4,12 @@
 // and statuses equal the same calls made directly with @grpc/grpc-js.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { root, suiteServers } from '../helpers.ts';
-import { direct } from '../grpc-direct.ts';
+import { suiteServers } from '../helpers.ts';
+import { ECHO, ORDERS, direct } from '../grpc-direct.ts';
 import { officialCall, officialInvoke, officialUnary, pingPong, type Outcome } from '../grpcweb-client.ts';
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 type Def = protoLoader.MethodDefinition<object, object>;
 
 let host: string;
