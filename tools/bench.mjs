@@ -253,11 +253,18 @@ function grpcEcho(addr) {
     call.on('data', (/** @type {any} */ m) =>
       m.seq === seq && String(m.payload) === 'hi' ? onEcho() : call.destroy(new Error('grpc echo: wrong echo')),
     );
+    // The call's end (the server's status after our half-close, or an error such as the servers
+    // shutting down) is always listened for, so no stream outlives the measurement unheard.
+    const ended = new Promise((resolve) => {
+      call.on('status', resolve);
+      call.on('error', resolve);
+    });
     const res = await echoLoop((done) => {
       onEcho = done;
       call.write({ seq: ++seq, payload: Buffer.from('hi') });
     }, windowMs);
     call.end();
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2000))]);
     client.close();
     return res;
   };
