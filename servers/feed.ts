@@ -148,7 +148,7 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
 }
 
 /** Mounts the feed's control routes and its SSE and/or WebSocket transports; returns the paths and a stop. */
-export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[]; stop: () => void } {
+export function mountFeed(host: HttpHost, opts: FeedOptions): { feed: Feed; paths: string[]; stop: () => void } {
   const feed = new Feed();
   host.route('POST', '/feed/channels', guarded(async (req, res) => {
     const spec = feed.parseSpec(await readJson(req));
@@ -170,5 +170,5 @@ export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[];
     host.webSocket('/feed', wsFeed(feed, opts));
     paths.push('/feed');
   }
-  return { paths, stop: () => feed.close() };
+  return { feed, paths, stop: () => feed.close() };
 }

@@ -31,8 +31,8 @@ async function main(): Promise<void> {
   http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }));
   http.route('GET', '/stats', (_req, res) => sendJson(res, 200, snapshot()));
   const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, cfg) : [];
-  const feed = cfg.only.has('ws') || cfg.only.has('sse') ? mountFeed(http, { ...DEFAULT_FEED_OPTIONS, sse: cfg.only.has('sse'), ws: cfg.only.has('ws') }) : null;
-  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, cfg) : null;
+  const feed = ['ws', 'sse', 'socketio'].some((p) => cfg.only.has(p)) ? mountFeed(http, { ...DEFAULT_FEED_OPTIONS, sse: cfg.only.has('sse'), ws: cfg.only.has('ws') }) : null;
+  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, { ...cfg, feed: feed?.feed }) : null;
   const page = mountPage(http);
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {

@@ -1,7 +1,7 @@
 // Socket.IO (socket.io 4.8: Engine.IO v4 + Socket.IO v5) on the shared HTTP server at
 // /socket.io/, WebSocket and long-polling transports (the official client starts with polling).
 //
-// Namespace "/" answers one event:
+// Namespace "/" answers `echo`, and `subscribe` to the push feed (servers/socketio-feed.ts):
 //   echo(...args, ack) → ack(...args): exactly what came, text or binary, in order.
 //   An `echo` without an ack id has nothing to answer to and is ignored.
 //
@@ -19,9 +19,13 @@ import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { HttpHost } from './lib/http.ts';
 import { statsFor } from './lib/stats.ts';
+import type { Feed } from './lib/feed.ts';
+import { serveFeed } from './socketio-feed.ts';
 
 export interface SocketIoOptions {
   maxMessageBytes: number;
+  /** The push feed's channels, served with `subscribe` (servers/socketio-feed.ts). */
+  feed?: Feed;
 }
 
 export const SOCKETIO_PATH = '/socket.io/';
@@ -75,6 +79,7 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
       const ack = args.pop();
       if (typeof ack === 'function') ack(...args);
     });
+    if (opts.feed) serveFeed(socket, opts.feed);
   });
 
   return {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
+import { io as officialClient, type Socket as OfficialSocket } from 'socket.io-client';
 import { suiteServers, waitFor } from '../helpers.ts';
 
 const suite = suiteServers({ servers: [] }); // its after() checks a clean exit with SSE streams open
@@ -176,4 +177,40 @@ describe('WebSocket /feed', () => {
       assert.equal(ok.msgs[1]!.ch, 'ws-resume');
     });
   }
+});
+
+describe('Socket.IO subscribe (servers/socketio-feed.ts), with the official socket.io-client', () => {
+  const connectSio = () =>
+    new Promise<OfficialSocket>((resolve, reject) => {
+      const socket = officialClient(suite.servers.httpUrl, { transports: ['websocket'], reconnection: false });
+      socket.on('connect', () => resolve(socket));
+      socket.on('connect_error', reject);
+    });
+
+  test('streams the channel as `feed` events, resumes with `after`, and refuses bad subscriptions', async () => {
+    await declare('sio-feed', 50);
+    const socket = await connectSio();
+    try {
+      const got: Msg[] = [];
+      const five = new Promise<void>((resolve) => socket.on('feed', (json: string) => got.push(JSON.parse(json)) === 5 && resolve()));
+      assert.deepEqual(await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' }), { channel: 'sio-feed' });
+      await five;
+      for (const [i, m] of got.entries()) assert.equal(m.seq, got[0]!.seq + i, 'consecutive sequence numbers');
+      assert.match(String((await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' })).error), /already subscribed/);
+    } finally {
+      socket.disconnect();
+    }
+    const again = await connectSio();
+    try {
+      const unknown = await again.timeout(5000).emitWithAck('subscribe', { channel: 'no-such-channel' });
+      assert.match(String(unknown.error), /unknown channel 'no-such-channel'/);
+      assert.match(String((await again.timeout(5000).emitWithAck('subscribe', { channel: 7 })).error), /channel must be a string/);
+      assert.match(String((await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: -1 })).error), /after must be a sequence number/);
+      const first = new Promise<Msg>((resolve) => again.once('feed', (json: string) => resolve(JSON.parse(json))));
+      assert.deepEqual(await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: 1 }), { channel: 'sio-feed' });
+      assert.equal((await first).seq, 2, 'replayed from the buffer after seq 1');
+    } finally {
+      again.disconnect();
+    }
+  });
 });

@@ -4,11 +4,14 @@
 import { EventSource } from 'k6/x/sse';
 import { now } from '../monitor/clock.ts';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
-import { connectTime } from '../monitor/metrics.ts';
+import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
 
-/** Subscribes at `url` (the stream's URL with its ?channel=) feeding `sub`; rtb_connect_time is the first open only. */
+/**
+ * Subscribes at `url` (the stream's URL with its ?channel=) feeding `sub`; rtb_connect_time is the
+ * first open only; an error before the first open counts in rtb_errors ('connect failed').
+ */
 export function subscribeSse(url: string, sub: Subscription): { close(): void } {
   const started = now();
   let opened = false;
@@ -20,7 +23,10 @@ export function subscribeSse(url: string, sub: Subscription): { close(): void } 
   };
   es.onmessage = (e) => sub.message(JSON.parse(e.data) as FeedMessage, e.timestamp);
   es.addEventListener('reset', (e) => sub.reset(JSON.parse(e.data) as ResetInfo));
-  es.onerror = (e) => sub.disconnected(e.timestamp);
+  es.onerror = (e) => {
+    if (!opened) errors.add(1, { reason: 'connect failed: sse' }); // then the EventSource retries
+    sub.disconnected(e.timestamp);
+  };
   return {
     close: () => {
       stopProbe();

@@ -80,7 +80,7 @@ export function deadline(ms: number, onExpire: () => void): () => void {
  * The feed over WebSocket: subscribes to `channel` at `url` (/feed) and keeps the subscription
  * alive: when the connection drops it reconnects with exponential backoff (100 ms doubling to 5 s)
  * and asks to resume after the last sequence number `sub` saw. rtb_connect_time is the first
- * connect only. Wire shapes: contracts/feed.ts.
+ * connect only; an attempt that closes before it opened counts in rtb_errors ('connect failed'). Wire shapes: contracts/feed.ts.
  */
 export function subscribeWs(url: string, channel: string, sub: Subscription): { close(): void } {
   let ws: WebSocket;
@@ -88,12 +88,15 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   let attempt = 0;
   let first = true;
   const stopProbe = lagProbe(); // for the subscription's life, reconnections included
+  let opened = false; // this attempt
   const connect = () => {
+    opened = false;
     const started = now();
     ws = new WebSocket(url);
     on(ws, 'open', (e) => {
       if (first) connectTime.add(e.timestamp - started);
       first = false;
+      opened = true;
       const request: SubscribeRequest = { op: 'subscribe', channel, after: sub.lastSeq || undefined };
       ws.send(JSON.stringify(request));
     });
@@ -105,6 +108,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
     });
     on(ws, 'close', (e) => {
       if (closing) return;
+      if (!opened) errors.add(1, { reason: `connect failed: ws close ${e.code ?? CLOSE.NO_STATUS}` });
       if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
         errors.add(1, { reason: `ws close ${e.code}` });
         stopProbe();
