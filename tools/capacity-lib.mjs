@@ -154,7 +154,8 @@ export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output,
 function duration(name, raw) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
   if (!m) throw new Error(`${name}: '${raw}' is not a duration (e.g. 250ms, 30s, 2m)`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 'ms'];
+  const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
+  return Number(m[1]) * unit;
 }
 
 /** @param {string} name @param {string} raw @param {number} min @param {number} max */
