@@ -9,10 +9,11 @@ import { subscribeSocketIo } from './lib/transport/socketio.ts';
 import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('socketio-hold', holdScenario('socketio'));
+export const options = scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true }));
 
 export default function () {
   return holdWindow((conn) =>
     onFeedChannel(SOCKETIO_URL, conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
+    SOCKETIO_URL,
   );
 }

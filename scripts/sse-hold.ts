@@ -10,11 +10,12 @@ import { httpOrigin } from './lib/workload/feed.ts';
 import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('sse-hold', holdScenario('sse'));
+export const options = scenarioOptions('sse-hold', holdScenario('sse', { resumes: true }));
 const origin = httpOrigin(SSE_URL);
 
 export default function () {
   return holdWindow((conn) =>
     onFeedChannel(origin, conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
+    origin,
   );
 }

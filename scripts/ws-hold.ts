@@ -10,11 +10,12 @@ import { httpOrigin } from './lib/workload/feed.ts';
 import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('ws-hold', holdScenario('ws'));
+export const options = scenarioOptions('ws-hold', holdScenario('ws', { resumes: true }));
 const origin = httpOrigin(WS_URL);
 
 export default function () {
   return holdWindow((conn) =>
     onFeedChannel(origin, conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
+    origin,
   );
 }

@@ -5,6 +5,7 @@
 //   DELETE /feed/channels?name=x     → 204
 //   POST   /feed/publish?channel=x   publish one message now → {"seq"}
 //   POST   /feed/drop?channel=x      cut every subscriber's connection (a network failure) → {"dropped"}
+//   POST   /feed/drop?all=true       the same for every channel at once (a reconnect storm)
 // SSE:  GET /sse?channel=x[&retry=ms]  text/event-stream; `retry:` first, then
 //       `id: <seq>` + `data: <json>` per message, `: hb` heartbeat comments, and on resume
 //       (Last-Event-ID header, or ?lastEventId=) the buffered messages after that id, or an
@@ -160,7 +161,11 @@ export function mountFeed(host: HttpHost, opts: FeedOptions): { feed: Feed; path
     res.writeHead(204).end();
   }));
   host.route('POST', '/feed/publish', guarded((_req, res, url) => sendJson(res, 200, { seq: feed.channel(url.searchParams.get('channel')).publish().seq })));
-  host.route('POST', '/feed/drop', guarded((_req, res, url) => sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() })));
+  host.route('POST', '/feed/drop', guarded((_req, res, url) => {
+    // ?all=true: every subscriber of every channel at once (the capacity runs' reconnect storm)
+    const all = url.searchParams.get('all') === 'true' && !url.searchParams.has('channel');
+    sendJson(res, 200, { dropped: all ? feed.dropEverything() : feed.channel(url.searchParams.get('channel')).dropAll() });
+  }));
   const paths: string[] = [];
   if (opts.sse) {
     host.route('GET', '/sse', guarded(sseStream(feed, opts)));

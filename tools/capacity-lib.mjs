@@ -16,6 +16,9 @@ export const TRANSPORTS = {
   'grpc-ws': { script: 'grpc-ws-hold.js', only: 'grpc,grpc-ws', stat: 'grpc-ws' },
 };
 
+/** The transports whose clients reconnect and resume (the feed), so a reconnect storm can lose nothing. */
+export const STORM_TRANSPORTS = ['ws', 'sse', 'socketio'];
+
 /**
  * Least-squares slope and intercept of y over x; null with fewer than 3 points or no spread in x.
  * @param {number[]} xs @param {number[]} ys @returns {{ slope: number, intercept: number, r2: number } | null}
@@ -180,14 +183,20 @@ export function parseOptions(argv) {
       'msg-rate': { type: 'string', default: '1' },
       bytes: { type: 'string', default: '64' },
       'keep-going': { type: 'boolean', default: false },
+      storm: { type: 'boolean', default: false },
       results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
+  const storm = values.storm;
+  if (storm && values.transports === Object.keys(TRANSPORTS).join(',')) values.transports = STORM_TRANSPORTS.join(',');
   const transports = values.transports.split(',').map((t) => t.trim()).filter(Boolean);
   for (const t of transports) if (!(t in TRANSPORTS)) throw new Error(`--transports: unknown transport '${t}' (known: ${Object.keys(TRANSPORTS).join(', ')})`);
   if (transports.length === 0) throw new Error('--transports: names no transport');
+  const noResume = transports.filter((t) => storm && !STORM_TRANSPORTS.includes(t));
+  if (noResume.length)
+    throw new Error(`--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`);
   const levels = values.levels.split(',').map((l) => whole('--levels', l, 1, 100_000));
   if (levels.some((l, i) => i > 0 && l <= levels[i - 1])) throw new Error(`--levels: '${values.levels}' must rise`);
   const maxErrors = Number(values['max-errors']);
@@ -204,6 +213,7 @@ export function parseOptions(argv) {
     msgRate: whole('--msg-rate', values['msg-rate'], 1, 100),
     bytes: whole('--bytes', values.bytes, 0, 65_536),
     keepGoing: values['keep-going'],
+    storm,
     results: values.results,
   };
 }

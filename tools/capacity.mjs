@@ -28,6 +28,11 @@ the largest level that held, what a connection costs (server and k6) and why the
   --msg-rate N         messages per second on each connection (default 1)
   --bytes N            payload bytes per message (default 64)
   --keep-going         run every level even after one failed
+  --storm              a reconnect storm instead: at half the hold the server cuts every connection
+                       at once; reports the time until every one is back and receiving (ws, sse,
+                       socketio: their clients resume); a level holds with 0 lost, every connection
+                       recovered and errors within --max-errors (no latency SLO: replayed messages
+                       carry their first send time)
   --results DIR        where to write capacity.json/.txt and each run's k6 summary (default results/capacity-<time>)
   --help               this text`;
 
@@ -118,6 +123,7 @@ async function runLevel(transport, level, o, dir, files) {
         PAYLOAD_BYTES: String(o.bytes),
         SLO: `${o.sloMs}ms`,
         MONITOR: 'off',
+        ...(o.storm ? { STORM_AT: `${Math.round(o.holdMs / 2)}ms` } : {}),
       },
       { dir, timeoutMs: rampMs + o.holdMs + 180_000, raiseFileLimit: true, onStart: (p) => (k6Pid = p.pid) },
     );
@@ -128,7 +134,7 @@ async function runLevel(transport, level, o, dir, files) {
   writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
   writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
   const cost = costPerConnection(samples);
-  const v = verdict({ level, sloMs: o.sloMs, maxErrorRate: o.maxErrorRate, summary: res.summary, exitCode: res.code, output: res.stderr + servers.output(), fileLimit: files });
+  const v = verdict({ level, sloMs: o.storm ? Infinity : o.sloMs, maxErrorRate: o.maxErrorRate, summary: res.summary, exitCode: res.code, output: res.stderr + servers.output(), fileLimit: files });
   const m = res.summary?.metrics ?? {};
   return {
     transport,
@@ -137,6 +143,8 @@ async function runLevel(transport, level, o, dir, files) {
     p99: m.rtb_latency?.['p(99)'] ?? null,
     p50: m.rtb_latency?.med ?? null,
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
+    /** storm: connection lost → first message again, per connection (its max: all are back) */
+    recovery: m.rtb_recovery_time ? { med: m.rtb_recovery_time.med, p99: m.rtb_recovery_time['p(99)'], max: m.rtb_recovery_time.max, count: m.rtb_recovery_time.count } : null,
     errors: m.rtb_errors?.count ?? 0,
     lost: m.rtb_lost?.count ?? 0,
     messages: m.rtb_messages?.count ?? 0,
@@ -149,6 +157,10 @@ async function runLevel(transport, level, o, dir, files) {
 /** @param {Awaited<ReturnType<typeof runLevel>>} r */
 function describe(r) {
   const c = r.cost;
+  if (r.recovery) {
+    const s = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
+    return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
+  }
   const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
   return `p99 ${r.p99 === null ? '–' : r.p99.toFixed(0)} ms, connect p95 ${r.connectP95 === null ? '–' : r.connectP95.toFixed(0)} ms, server ${kb(c.serverRss)} KB RSS (${kb(c.serverHeap)} KB heap, ${cpu} CPU) and k6 ${kb(c.k6Rss)} KB per connection`;
 }
@@ -197,26 +209,33 @@ async function main() {
     summary.push({ transport, held, broke });
   }
 
-  const rows = summary.map(({ transport, held, broke }) => {
-    const at = held ?? broke;
-    const c = at?.cost;
-    return [
-      transport,
-      held ? String(held.level) : `< ${o.levels[0]}`,
-      held?.p99 != null ? held.p99.toFixed(0) : '–',
-      held?.connectP95 != null ? held.connectP95.toFixed(0) : '–',
-      kb(c?.serverRss ?? null),
-      kb(c?.serverHeap ?? null),
-      c?.serverCpu ? (c.serverCpu.perConn * 1000).toFixed(1) : '–',
-      kb(c?.k6Rss ?? null),
-      broke ? `${broke.level}: ${broke.reason}` : `all levels held (up to ${o.levels.at(-1)})`,
-    ];
-  });
-  const head = ['transport', 'held', 'p99 ms', 'connect p95 ms', 'server KB/conn', 'heap KB/conn', 'CPU %/1k conns', 'k6 KB/conn', 'next step failed'];
+  const secs = (/** @type {number | undefined} */ ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(2));
+  const nextStep = (/** @type {any} */ broke) => (broke ? `${broke.level}: ${broke.reason}` : `all levels held (up to ${o.levels.at(-1)})`);
+  const rows = o.storm
+    ? runs.map((r) => [r.transport, String(r.level), r.held ? 'yes' : 'no', secs(r.recovery?.max), secs(r.recovery?.med), String(r.lost), String(r.errors), r.reason || '–'])
+    : summary.map(({ transport, held, broke }) => {
+        const c = (held ?? broke)?.cost;
+        return [
+          transport,
+          held ? String(held.level) : `< ${o.levels[0]}`,
+          held?.p99 != null ? held.p99.toFixed(0) : '–',
+          held?.connectP95 != null ? held.connectP95.toFixed(0) : '–',
+          kb(c?.serverRss ?? null),
+          kb(c?.serverHeap ?? null),
+          c?.serverCpu ? (c.serverCpu.perConn * 1000).toFixed(1) : '–',
+          kb(c?.k6Rss ?? null),
+          nextStep(broke),
+        ];
+      });
+  const head = o.storm
+    ? ['transport', 'connections', 'recovered', 'all back s', 'median s', 'lost', 'errors', 'why not']
+    : ['transport', 'held', 'p99 ms', 'connect p95 ms', 'server KB/conn', 'heap KB/conn', 'CPU %/1k conns', 'k6 KB/conn', 'next step failed'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (/** @type {string[]} */ r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   const table = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-  const notes = `${machine}; load average (1/5/15 min) at the end ${load()}. Costs: least-squares slope over the ramp at the largest level that held (else the first that failed); CPU: % of one core per 1,000 connections while all were held.`;
+  const notes = o.storm
+    ? `${machine}; load average (1/5/15 min) at the end ${load()}. Storm: the server cut every connection at once after ${o.holdMs / 2000} s of the hold; "all back": the longest time from a connection's loss to its first message again.`
+    : `${machine}; load average (1/5/15 min) at the end ${load()}. Costs: least-squares slope over the ramp at the largest level that held (else the first that failed); CPU: % of one core per 1,000 connections while all were held.`;
   console.log(`\n${table}\n${notes}`);
   writeFileSync(join(resultsDir, 'capacity.txt'), `${table}\n${notes}\n`);
   writeFileSync(join(resultsDir, 'capacity.json'), JSON.stringify({ options: o, machine, runs }, null, 2));

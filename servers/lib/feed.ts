@@ -153,6 +153,13 @@ export class Feed {
     return ch;
   }
 
+  /** Cuts every subscriber of every channel at once; returns how many. */
+  dropEverything(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.dropAll();
+    return n;
+  }
+
   remove(name: string): void {
     this.channel(name).close();
     this.channels.delete(name);

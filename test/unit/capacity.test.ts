@@ -66,6 +66,8 @@ test('npm run capacity names the bad option value', () => {
   assert.throws(() => parseOptions(['--levels', '1k']), /--levels: '1k' is not a whole number/);
   assert.throws(() => parseOptions(['--slo', 'soon']), /--slo: 'soon' is not a duration/);
   assert.throws(() => parseOptions(['--max-errors', 'lots']), /--max-errors: 'lots'/);
+  assert.throws(() => parseOptions(['--storm', '--transports', 'ws,grpc']), /--storm: grpc streams have no resume point/);
+  assert.deepEqual(parseOptions(['--storm']).transports, ['ws', 'sse', 'socketio'], 'a storm runs where clients resume');
   const o = parseOptions(['--levels', '10,20', '--slo', '1s']);
   assert.deepEqual(o.levels, [10, 20]);
   assert.equal(o.sloMs, 1000);

@@ -53,9 +53,11 @@ export class SocketIO {
     origin: string,
     private readonly onConnect: (sio: SocketIO, atMs: number) => void,
     private readonly namespace = '/',
+    /** The caller reconnects and resumes when the server drops the connection: not an error then. */
+    private readonly resumes = false,
   ) {
     const started = now();
-    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false });
+    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false, countDrops: !resumes });
     this.ws = socket.ws;
     on(this.ws, 'message', (e) => {
       try {
@@ -69,7 +71,7 @@ export class SocketIO {
       // openSocket already counts abnormal close codes; a plain close we did not ask for is the
       // server dropping us (Socket.IO closes without a code on a protocol error).
       const normal = isNormalClose(code);
-      if (normal && !this.closing) errors.add(1, { reason: 'socketio closed by server' });
+      if (normal && !this.closing && !this.resumes) errors.add(1, { reason: 'socketio closed by server' });
       for (const fn of this.closers) fn(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
     });
   }
@@ -121,7 +123,7 @@ export class SocketIO {
       case 'message':
         return this.packet(this.decoder.text(engine.data), atMs, started);
       case 'close':
-        return this.fail('socketio engine closed by server');
+        return this.resumes ? this.close() : this.fail('socketio engine closed by server');
       default:
         return; // pong, upgrade, noop: nothing to do on a WebSocket-only connection
     }
@@ -181,7 +183,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
   let attempt = 0;
   const connect = () => {
     let joined = false;
-    sio = connectSocketIO(origin, (s) => {
+    sio = new SocketIO(origin, (s) => {
       joined = true;
       s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
         const reply = args[0] as { error?: string } | undefined;
@@ -190,7 +192,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
         closing = true;
         s.close();
       });
-    });
+    }, '/', true);
     sio.on('feed', (args, atMs) => sub.message(JSON.parse(args[0] as string) as FeedMessage, atMs));
     sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
     sio.onClosed((_reason, atMs) => {

@@ -37,12 +37,14 @@ export interface Socket {
 /**
  * Opens a binary-capable WebSocket, offering `protocols` as subprotocols; records
  * rtb_connect_time (constructor → open event) unless `recordConnect` is false: a protocol on top
- * (Socket.IO) whose connection is usable later records its own.
+ * (Socket.IO) whose connection is usable later records its own. An error event and an abnormal
+ * close count in rtb_errors unless `countDrops` is false: a client that reconnects and resumes
+ * (the feed) takes a dropped connection in its stride and counts what it could not recover from.
  */
 export function openSocket(
   url: string,
   onOpen: (ws: WebSocket, atMs: number) => void,
-  { recordConnect = true, protocols = [] as string[] } = {},
+  { recordConnect = true, protocols = [] as string[], countDrops = true } = {},
 ): Socket {
   const started = now();
   // k6/websockets ignores its `protocols` argument; the handshake header offers them instead.
@@ -58,13 +60,13 @@ export function openSocket(
     onOpen(ws, e.timestamp);
   });
   on(ws, 'error', (e) => {
-    errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
+    if (countDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
     stopProbe(); // a failed open has no close event
   });
   on(ws, 'close', (e) => {
     stopProbe();
     const code = e.code ?? CLOSE.NO_STATUS;
-    if (!isNormalClose(code)) errors.add(1, { reason: `ws close ${code}` });
+    if (!isNormalClose(code) && countDrops) errors.add(1, { reason: `ws close ${code}` });
     for (const fn of closers) fn(code, e.reason ?? '', e.timestamp);
   });
   return { ws, onClosed: (fn) => closers.push(fn) };

@@ -166,6 +166,11 @@ export class Subscription {
     errors.add(1, { reason: 'resume too far behind' });
   }
 
+  /** True while the connection is lost: it went away and no message has arrived since. */
+  get down(): boolean {
+    return this.lostAt !== 0;
+  }
+
   /** The connection went away at `at` (only the first loss until a message arrives counts). */
   disconnected(at: number): void {
     if (!this.lostAt) this.lostAt = at;

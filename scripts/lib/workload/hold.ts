@@ -30,6 +30,11 @@ export const hold = {
   bytes: envCount('PAYLOAD_BYTES', 64, { min: 0, max: 64 * 1024 }),
   /** The delivery SLO: p(99) of rtb_latency must stay under it. */
   sloMs: envDuration('SLO', '250ms'),
+  /**
+   * A reconnect storm: this long after the last connection is due, the server cuts every feed
+   * connection at once (POST /feed/drop?all=true); each reconnects and resumes. Unset: no storm.
+   */
+  stormAtMs: __ENV.STORM_AT ? envDuration('STORM_AT', '0s') : null,
 };
 
 /** VUs the connections are spread over. */
@@ -39,16 +44,25 @@ export const rampMs = Math.ceil((hold.conns * 1000) / hold.connectRate);
 /** Time a connection may take to close after the hold, and k6's margin after that. */
 const CLOSE_GRACE_MS = 15_000;
 
-/** One iteration per VU; tags say `pattern: hold`. */
-export function holdScenario(protocol: string): ScenarioDefaults {
+/**
+ * One iteration per VU; tags say `pattern: hold` (`storm` with STORM_AT). Only transports that
+ * resume (`resumes`: the feed's ws, sse and socketio) can take a storm.
+ */
+export function holdScenario(protocol: string, { resumes = false } = {}): ScenarioDefaults {
+  if (hold.stormAtMs !== null && !resumes)
+    throw new Error(`STORM_AT: ${protocol} streams have no resume point, so a storm would lose messages by design (storms run on ws, sse and socketio)`);
+  if (hold.stormAtMs !== null && hold.stormAtMs >= hold.holdMs)
+    throw new Error(`STORM_AT: '${__ENV.STORM_AT}' must be shorter than HOLD ('${__ENV.HOLD ?? '20s'}')`);
+  const storm = hold.stormAtMs !== null;
   return {
     vus: holdVus,
     iterations: holdVus,
     duration: formatDuration(rampMs + hold.holdMs + 2 * CLOSE_GRACE_MS + 30_000),
-    tags: { protocol, pattern: 'hold', payload: `${hold.bytes}B`, measure: 'oneway' },
+    tags: { protocol, pattern: storm ? 'storm' : 'hold', payload: `${hold.bytes}B`, measure: 'oneway' },
     thresholds: {
       checks: ['rate==1'],
-      rtb_latency: [`p(99)<${hold.sloMs}`],
+      // in a storm, messages replayed after the reconnect carry their first send time: no SLO
+      ...(storm ? { rtb_recovery_time: [] } : { rtb_latency: [`p(99)<${hold.sloMs}`] }),
       rtb_lost: ['count==0'],
       rtb_errors: ['count==0'],
     },
@@ -98,6 +112,8 @@ export class Held {
   /** Checks at the end: messages arrived, none lost or twice, and they kept coming until the end. */
   finish(endedAt: number): void {
     this.sub.finish(false);
+    // a storm cuts every connection open at the time (the storm's own check says it cut them all)
+    if (hold.stormAtMs !== null) check(this.sub, { 'back and receiving after the storm': (s) => !s.down });
     const quietMs = endedAt - this.sub.lastReadAt;
     check(this.sub, {
       // the last message is due within one interval of the end, and may take up to the SLO to arrive
@@ -163,12 +179,14 @@ export function onFeedChannel(
 /**
  * One iteration of the hold: this VU opens its share of the connections at its share of
  * CONNECT_RATE (VU i opens connections i-1, i-1+VUs, …, so the whole test opens them evenly),
- * and closes every one HOLD after the last is due. `finished` resolves when all are closed.
+ * and closes every one HOLD after the last is due; the promise resolves when all are closed.
+ * With STORM_AT, the first VU has the server at `feedOrigin` cut every connection at that time.
  */
-export function holdWindow(open: OpenHeld): Promise<void> {
+export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
   const vu = exec.vu.idInTest - 1;
   const started = Date.now();
   const closeAt = started + rampMs + hold.holdMs;
+  if (vu === 0 && hold.stormAtMs !== null && feedOrigin) setTimeout(() => storm(feedOrigin), rampMs + hold.stormAtMs);
   const mine: number[] = [];
   for (let k = vu; k < hold.conns; k += holdVus) mine.push(k);
   return new Promise((resolve) => {
@@ -188,5 +206,13 @@ export function holdWindow(open: OpenHeld): Promise<void> {
         else conn.guard(wait + CLOSE_GRACE_MS);
       }, (k * 1000) / hold.connectRate);
     }
+  });
+}
+
+/** The reconnect storm: the server cuts every feed connection at once; checks it cut them all. */
+function storm(origin: string): void {
+  http.asyncRequest('POST', `${origin}/feed/drop?all=true`, null, { tags: { control: 'feed' } }).then((res) => {
+    const dropped = res.status === 200 ? Number((res.json() as { dropped?: number }).dropped) : -1;
+    check(dropped, { 'storm: the server cut every connection at once': (n) => n >= hold.conns });
   });
 }
