@@ -15,7 +15,9 @@ import { lagProbe } from '../monitor/lag-probe.ts';
 export function subscribeSse(url: string, sub: Subscription): { close(): void } {
   const started = now();
   let opened = false;
-  const es = new EventSource(url, { tags: { protocol: 'sse' } });
+  // `name` (the URL without its query) stands in for the URL in the stream's metric tags, as for
+  // k6's http: one tag set for every channel instead of one per stream (~15 KB of k6 memory each).
+  const es = new EventSource(url, { tags: { protocol: 'sse', name: url.split('?')[0]! } });
   const stopProbe = lagProbe(); // until close()
   es.onopen = (e) => {
     if (!opened) connectTime.add(e.timestamp - started);
