@@ -37,7 +37,8 @@ for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js', 'grpc-hol
 
 for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js']) {
   test(`${script} STORM_AT: every connection cut at once comes back and resumes, nothing lost`, async () => {
-    const env = { CONNS: '200', PER_VU: '100', CONNECT_RATE: '400', HOLD: '8s', STORM_AT: '3s', MONITOR: 'off' };
+    // the storm comes 5 s after the last connection is due: time for slow connects on a busy machine
+    const env = { CONNS: '200', PER_VU: '100', CONNECT_RATE: '400', HOLD: '10s', STORM_AT: '5s', MONITOR: 'off' };
     const run = await runK6(script, { ...servers.env(), ...env });
     const checks = allChecksPassed(run, ['storm: the server cut every connection at once', 'back and receiving after the storm', 'no messages lost']);
     assert.deepEqual(checks['back and receiving after the storm'], { passes: 200, fails: 0 });
@@ -45,7 +46,7 @@ for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js']) {
     assert.equal(m.rtb_errors?.count ?? 0, 0, 'a dropped connection that resumes is not an error');
     assert.equal(m.rtb_lost?.count ?? 0, 0, 'resumed from the replay buffer');
     assert.equal(m.rtb_recovery_time.count, 200, 'one recovery per connection');
-    assert.ok(m.rtb_recovery_time.max < 8000, `all back within the hold (${m.rtb_recovery_time.max} ms)`);
+    assert.ok(m.rtb_recovery_time.max < 10_000, `all back within the hold (${m.rtb_recovery_time.max} ms)`);
   });
 }
 
