@@ -65,6 +65,16 @@ function procUsage(pid) {
 const kb = (/** @type {{ perConn: number } | null} */ s) => (s ? (s.perConn / 1024).toFixed(1) : '–');
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
+/** What runs now, stopped if the search is interrupted. */
+/** @type {{ k6: import('node:child_process').ChildProcess | null, stopServers: (() => Promise<unknown>) | null }} */
+const running = { k6: null, stopServers: null };
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    running.k6?.kill('SIGTERM');
+    Promise.resolve(running.stopServers?.()).finally(() => process.exit(130));
+  });
+}
+
 /**
  * One level of one transport against fresh servers: the k6 run, the samples, the cost and the verdict.
  * @param {keyof typeof TRANSPORTS} transport @param {number} level @param {ReturnType<typeof parseOptions>} o
@@ -77,6 +87,7 @@ async function runLevel(transport, level, o, dir, files) {
     // bounds of the hardened servers, where they exist: room for the level
     env: { RTBENCH_MAX_CONNECTIONS: '100000', RTBENCH_MAX_CHANNELS: '25000', RTBENCH_GRPC_MAX_STREAMS: '10000' },
   });
+  running.stopServers = servers.stop;
   const loadBefore = load();
   /** @type {import('./capacity-lib.mjs').Sample[]} */
   const samples = [];
@@ -107,6 +118,7 @@ async function runLevel(transport, level, o, dir, files) {
       // a missed poll (the server is busy): the fit uses the others
     }
   };
+  await poll(); // the baseline: the servers before any connection
   const timer = setInterval(poll, 1000);
   const rampMs = Math.ceil((level * 1000) / o.connectRate);
   let res;
@@ -125,18 +137,25 @@ async function runLevel(transport, level, o, dir, files) {
         MONITOR: 'off',
         ...(o.storm ? { STORM_AT: `${Math.round(o.holdMs / 2)}ms` } : {}),
       },
-      { dir, timeoutMs: rampMs + o.holdMs + 180_000, raiseFileLimit: true, onStart: (p) => (k6Pid = p.pid) },
+      { dir, timeoutMs: rampMs + o.holdMs + 180_000, raiseFileLimit: true, onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)) },
     );
   } finally {
     clearInterval(timer);
+    running.k6 = null;
     await servers.stop();
+    running.stopServers = null;
   }
   writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
   writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
   const cost = costPerConnection(samples);
   const v = verdict({ level, sloMs: o.storm ? Infinity : o.sloMs, maxErrorRate: o.maxErrorRate, summary: res.summary, exitCode: res.code, output: res.stderr + servers.output(), fileLimit: files });
   const m = res.summary?.metrics ?? {};
+  // how long opening every connection really took, as the server saw them arrive
+  const first = samples.find((x) => x.conns > 0);
+  const full = samples.find((x) => x.conns >= 0.98 * level);
   return {
+    rampSeconds: first && full ? Math.round((full.t - first.t) / 1000) : null,
+    plannedRampSeconds: Math.ceil(rampMs / 1000),
     transport,
     level,
     ...v,
@@ -162,7 +181,8 @@ function describe(r) {
     return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
   }
   const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
-  return `p99 ${r.p99 === null ? '–' : r.p99.toFixed(0)} ms, connect p95 ${r.connectP95 === null ? '–' : r.connectP95.toFixed(0)} ms, server ${kb(c.serverRss)} KB RSS (${kb(c.serverHeap)} KB heap, ${cpu} CPU) and k6 ${kb(c.k6Rss)} KB per connection`;
+  const ramp = r.rampSeconds === null ? 'never all open at once' : `all open after ${r.rampSeconds} s (planned ${r.plannedRampSeconds} s)`;
+  return `${ramp}; p99 ${r.p99 === null ? '–' : r.p99.toFixed(0)} ms, connect p95 ${r.connectP95 === null ? '–' : r.connectP95.toFixed(0)} ms, server ${kb(c.serverRss)} KB RSS (${kb(c.serverHeap)} KB heap, ${cpu} CPU) and k6 ${kb(c.k6Rss)} KB per connection`;
 }
 
 async function main() {
