@@ -48,7 +48,14 @@ const TICK_MS = 10;
 
 export class Channel {
   private seq = 0;
-  private readonly ring: FeedMessage[] = [];
+  /**
+   * The replay buffer, compact: the send times of the last `replay` messages, the first being
+   * message `ringFirst`; a replayed message is serialised again from its time (the same bytes).
+   * Keeping each message's JSON instead cost ~200 bytes per message per channel, which at one
+   * channel per connection made most of a held connection's memory.
+   */
+  private readonly ring: number[] = [];
+  private ringFirst = 1;
   readonly subscribers = new Set<Subscriber>();
   private readonly startedAt = nowMs();
   private published = 0;
@@ -73,12 +80,19 @@ export class Channel {
     if (due > this.spec.rate) this.published += due - this.spec.rate; // more than a second behind: skip, don't burst
   }
 
+  private message(seq: number, t: number): FeedMessage {
+    const body: MessageBody = { seq, t, ch: this.spec.name, p: this.filler };
+    return { seq, json: JSON.stringify(body) };
+  }
+
   publish(): FeedMessage {
-    const seq = ++this.seq;
-    const body: MessageBody = { seq, t: nowMs(), ch: this.spec.name, p: this.filler };
-    const msg = { seq, json: JSON.stringify(body) };
-    this.ring.push(msg);
-    if (this.ring.length > this.limits.replay) this.ring.shift();
+    const t = nowMs();
+    const msg = this.message(++this.seq, t);
+    this.ring.push(t);
+    if (this.ring.length > this.limits.replay) {
+      this.ring.shift();
+      this.ringFirst++;
+    }
     for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);
     return msg;
   }
@@ -86,9 +100,11 @@ export class Channel {
   /** Adds a subscriber, first replaying everything after `afterSeq` (when given) from the buffer. */
   subscribe(sub: Subscriber, afterSeq?: number): void {
     if (afterSeq !== undefined && afterSeq < this.seq) {
-      const oldest = this.ring[0]?.seq ?? this.seq + 1;
+      const oldest = this.ring.length > 0 ? this.ringFirst : this.seq + 1;
       if (afterSeq + 1 < oldest) sub.reset({ requested: afterSeq + 1, oldest });
-      for (const msg of this.ring) if (msg.seq > afterSeq && !sub.deliver(msg)) return;
+      for (let seq = Math.max(afterSeq + 1, oldest); seq <= this.seq; seq++) {
+        if (!sub.deliver(this.message(seq, this.ring[seq - this.ringFirst]!))) return;
+      }
     }
     this.subscribers.add(sub);
   }
