@@ -44,7 +44,9 @@ const judge = (m: Record<string, Record<string, number>>, extra: Partial<Paramet
 
 test('a level holds only within the SLO, the error budget, with nothing lost', () => {
   assert.deepEqual(judge(good), { held: true, reason: '', limit: null });
-  assert.match(judge({ ...good, rtb_latency: { 'p(99)': 400 } }).reason, /delivery p99 400 ms > SLO 250 ms/);
+  assert.match(judge({ ...good, rtb_latency: { 'p(99)': 400 } }).reason, /delivery p99 400 ms while holding > SLO 250 ms/);
+  const rampOnly = { ...good, rtb_latency: { 'p(99)': 900 }, 'rtb_latency{phase:hold}': { 'p(99)': 120 } };
+  assert.equal(judge(rampOnly).held, true, 'the SLO is judged on the hold window');
   assert.equal(judge({ ...good, rtb_errors: { count: 1 } }).held, true, '0.1 % of 1000 is one error');
   assert.match(judge({ ...good, rtb_errors: { count: 2 } }).reason, /errors 0.20 % of connections \(2\) > 0.10 %/);
   assert.match(judge({ ...good, rtb_lost: { count: 3 } }).reason, /3 messages lost/);

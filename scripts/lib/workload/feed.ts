@@ -107,6 +107,8 @@ export class Subscription {
   recovered = 0;
   /** When the last new message was read (0: none yet). */
   lastReadAt = 0;
+  /** The hold workload: from this time (ms since the epoch) latencies are tagged phase=hold, before it phase=ramp. */
+  holdFrom = 0;
 
   // The channel's schedule: message n is due at start + n × period (servers/lib/feed.ts). The
   // start is estimated as the earliest the messages seen say (the most on-time one).
@@ -135,7 +137,7 @@ export class Subscription {
    * (the gRPC order stream of the hold workload).
    */
   arrived(seq: number, sentAt: number, readAt: number, intact: boolean, bytes: number): void {
-    latency.add(readAt - sentAt);
+    latency.add(readAt - sentAt, this.holdFrom ? { phase: readAt < this.holdFrom ? 'ramp' : 'hold' } : undefined);
     if (this.lastSeq !== 0 && seq <= this.lastSeq) {
       this.dups++;
       duplicates.add(1);
