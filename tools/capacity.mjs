@@ -165,6 +165,7 @@ async function runLevel(transport, level, o, dir, files) {
     p50: m.rtb_latency?.med ?? null,
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
     /** storm: connection lost → first message again, per connection (its max: all are back) */
+    storm: o.storm,
     recovery: m.rtb_recovery_time ? { med: m.rtb_recovery_time.med, p99: m.rtb_recovery_time['p(99)'], max: m.rtb_recovery_time.max, count: m.rtb_recovery_time.count } : null,
     errors: m.rtb_errors?.count ?? 0,
     lost: m.rtb_lost?.count ?? 0,
@@ -178,7 +179,7 @@ async function runLevel(transport, level, o, dir, files) {
 /** @param {Awaited<ReturnType<typeof runLevel>>} r */
 function describe(r) {
   const c = r.cost;
-  if (r.recovery) {
+  if (r.storm && r.recovery) {
     const s = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
     return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
   }
