@@ -12,8 +12,8 @@ export { monitor } from './lib/monitor/monitor.ts';
 export const options = scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true }));
 
 export default function () {
-  return holdWindow((conn) =>
-    onFeedChannel(SOCKETIO_URL, conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
+  return holdWindow(
+    (conn) => onFeedChannel(SOCKETIO_URL, conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
     SOCKETIO_URL,
   );
 }

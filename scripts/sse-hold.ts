@@ -14,8 +14,8 @@ export const options = scenarioOptions('sse-hold', holdScenario('sse', { resumes
 const origin = httpOrigin(SSE_URL);
 
 export default function () {
-  return holdWindow((conn) =>
-    onFeedChannel(origin, conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
+  return holdWindow(
+    (conn) => onFeedChannel(origin, conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
     origin,
   );
 }

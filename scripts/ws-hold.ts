@@ -14,8 +14,8 @@ export const options = scenarioOptions('ws-hold', holdScenario('ws', { resumes: 
 const origin = httpOrigin(WS_URL);
 
 export default function () {
-  return holdWindow((conn) =>
-    onFeedChannel(origin, conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
+  return holdWindow(
+    (conn) => onFeedChannel(origin, conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
     origin,
   );
 }

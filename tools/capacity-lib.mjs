@@ -65,7 +65,8 @@ export function costPerConnection(samples) {
   const firstOpen = samples.findIndex((s) => s.conns > 0);
   const firstFull = samples.findIndex((s) => s.conns >= 0.98 * peak);
   let ramp = peak > 0 ? samples.slice(Math.max(0, firstOpen - 1), firstFull + 1) : [];
-  if (ramp.length < 3 && peak > 0) ramp = samples.slice(Math.max(0, firstOpen - 1)).filter((s, i) => i === 0 || s.conns > 0);
+  if (ramp.length < 3 && peak > 0)
+    ramp = samples.slice(Math.max(0, firstOpen - 1)).filter((s, i) => i === 0 || s.conns > 0);
   const slope = (/** @type {(s: Sample) => number | null} */ y) => {
     const pts = ramp.filter((s) => y(s) !== null);
     const fit = leastSquares(
@@ -124,8 +125,16 @@ const LIMITS = [
  */
 export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output, fileLimit }) {
   const limitHit = LIMITS.find((l) => l.re.test(output));
-  const limit = limitHit ? (limitHit.name === 'open-file limit' && fileLimit ? `open-file limit (${fileLimit})` : limitHit.name) : null;
-  const fail = (/** @type {string} */ reason) => ({ held: false, reason: limit ? `${reason}; ${limit} reached` : reason, limit });
+  const limit = limitHit
+    ? limitHit.name === 'open-file limit' && fileLimit
+      ? `open-file limit (${fileLimit})`
+      : limitHit.name
+    : null;
+  const fail = (/** @type {string} */ reason) => ({
+    held: false,
+    reason: limit ? `${reason}; ${limit} reached` : reason,
+    limit,
+  });
   if (!summary) return fail(`k6 ended without a summary (exit ${exitCode})`);
   const m = summary.metrics ?? {};
   const num = (/** @type {string} */ k, /** @type {string} */ s) => (typeof m[k]?.[s] === 'number' ? m[k][s] : 0);
@@ -145,11 +154,14 @@ export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output,
   })();
   if (opened < level) return fail(`only ${opened} of ${level} connections were started`);
   if (errors / level > maxErrorRate)
-    return fail(`errors ${((100 * errors) / level).toFixed(2)} % of connections (${errors}) > ${(100 * maxErrorRate).toFixed(2)} %`);
+    return fail(
+      `errors ${((100 * errors) / level).toFixed(2)} % of connections (${errors}) > ${(100 * maxErrorRate).toFixed(2)} %`,
+    );
   if (lost > 0) return fail(`${lost} messages lost`);
   if (typeof p99 !== 'number') return fail('no delivery latency recorded');
   if (p99 > sloMs) return fail(`delivery p99 ${p99.toFixed(0)} ms while holding > SLO ${sloMs} ms`);
-  if (failedChecks > 0) return fail(`${failedChecks} failed checks (e.g. a connection stopped receiving before the end)`);
+  if (failedChecks > 0)
+    return fail(`${failedChecks} failed checks (e.g. a connection stopped receiving before the end)`);
   if (exitCode !== 0 && exitCode !== 99) return fail(`k6 exited ${exitCode}`);
   return { held: true, reason: '', limit: null };
 }
@@ -165,7 +177,8 @@ function duration(name, raw) {
 /** @param {string} name @param {string} raw @param {number} min @param {number} max */
 function whole(name, raw, min, max) {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new Error(`${name}: '${raw}' is not a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+    throw new Error(`${name}: '${raw}' is not a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -192,16 +205,24 @@ export function parseOptions(argv) {
   });
   const storm = values.storm;
   if (storm && values.transports === Object.keys(TRANSPORTS).join(',')) values.transports = STORM_TRANSPORTS.join(',');
-  const transports = values.transports.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of transports) if (!(t in TRANSPORTS)) throw new Error(`--transports: unknown transport '${t}' (known: ${Object.keys(TRANSPORTS).join(', ')})`);
+  const transports = values.transports
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of transports)
+    if (!(t in TRANSPORTS))
+      throw new Error(`--transports: unknown transport '${t}' (known: ${Object.keys(TRANSPORTS).join(', ')})`);
   if (transports.length === 0) throw new Error('--transports: names no transport');
   const noResume = transports.filter((t) => storm && !STORM_TRANSPORTS.includes(t));
   if (noResume.length)
-    throw new Error(`--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`);
+    throw new Error(
+      `--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`,
+    );
   const levels = values.levels.split(',').map((l) => whole('--levels', l, 1, 100_000));
   if (levels.some((l, i) => i > 0 && l <= levels[i - 1])) throw new Error(`--levels: '${values.levels}' must rise`);
   const maxErrors = Number(values['max-errors']);
-  if (!/^\d+(\.\d+)?$/.test(values['max-errors']) || maxErrors > 100) throw new Error(`--max-errors: '${values['max-errors']}' is not a percentage from 0 to 100`);
+  if (!/^\d+(\.\d+)?$/.test(values['max-errors']) || maxErrors > 100)
+    throw new Error(`--max-errors: '${values['max-errors']}' is not a percentage from 0 to 100`);
   return {
     help: values.help,
     transports: /** @type {Array<keyof typeof TRANSPORTS>} */ (transports),
@@ -218,4 +239,3 @@ export function parseOptions(argv) {
     results: values.results,
   };
 }
-

@@ -39,7 +39,13 @@ the largest level that held, what a connection costs (server and k6) and why the
 /** The open-file limit a child gets once the harness has raised its soft limit to the hard one. */
 function fileLimit() {
   try {
-    return Number(execFileSync('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; ulimit -n'], { encoding: 'utf8' }).trim()) || null;
+    return (
+      Number(
+        execFileSync('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; ulimit -n'], {
+          encoding: 'utf8',
+        }).trim(),
+      ) || null
+    );
   } catch {
     return null;
   }
@@ -56,14 +62,20 @@ function procUsage(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    return { rss: Number.isFinite(rssKb) ? rssKb * 1024 : null, cpuMs: Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_S : null };
+    return {
+      rss: Number.isFinite(rssKb) ? rssKb * 1024 : null,
+      cpuMs: Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_S : null,
+    };
   } catch {
     return { rss: null, cpuMs: null };
   }
 }
 
 const kb = (/** @type {{ perConn: number } | null} */ s) => (s ? (s.perConn / 1024).toFixed(1) : '–');
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 /** What runs now, stopped if the search is interrupted. */
 /** @type {{ k6: import('node:child_process').ChildProcess | null, stopServers: (() => Promise<unknown>) | null }} */
@@ -112,7 +124,9 @@ async function runLevel(transport, level, o, dir, files) {
       if (Date.now() - lastPrint >= 5000) {
         lastPrint = Date.now();
         const mb = (/** @type {number | null} */ b) => (b === null ? '–' : `${(b / 1e6).toFixed(0)} MB`);
-        console.log(`    ${(sample.t / 1000).toFixed(0).padStart(4)} s  ${String(sample.conns).padStart(6)}/${level} open  server ${mb(sample.rss)}  k6 ${mb(sample.k6Rss)}  load ${load()}`);
+        console.log(
+          `    ${(sample.t / 1000).toFixed(0).padStart(4)} s  ${String(sample.conns).padStart(6)}/${level} open  server ${mb(sample.rss)}  k6 ${mb(sample.k6Rss)}  load ${load()}`,
+        );
       }
     } catch {
       // a missed poll (the server is busy): the fit uses the others
@@ -137,7 +151,12 @@ async function runLevel(transport, level, o, dir, files) {
         MONITOR: 'off',
         ...(o.storm ? { STORM_AT: `${Math.round(o.holdMs / 2)}ms` } : {}),
       },
-      { dir, timeoutMs: rampMs + o.holdMs + 180_000, raiseFileLimit: true, onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)) },
+      {
+        dir,
+        timeoutMs: rampMs + o.holdMs + 180_000,
+        raiseFileLimit: true,
+        onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)),
+      },
     );
   } finally {
     clearInterval(timer);
@@ -148,7 +167,15 @@ async function runLevel(transport, level, o, dir, files) {
   writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
   writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
   const cost = costPerConnection(samples);
-  const v = verdict({ level, sloMs: o.storm ? Infinity : o.sloMs, maxErrorRate: o.maxErrorRate, summary: res.summary, exitCode: res.code, output: res.stderr + servers.output(), fileLimit: files });
+  const v = verdict({
+    level,
+    sloMs: o.storm ? Infinity : o.sloMs,
+    maxErrorRate: o.maxErrorRate,
+    summary: res.summary,
+    exitCode: res.code,
+    output: res.stderr + servers.output(),
+    fileLimit: files,
+  });
   const m = res.summary?.metrics ?? {};
   // how long opening every connection really took, as the server saw them arrive
   const first = samples.find((x) => x.conns > 0);
@@ -166,7 +193,14 @@ async function runLevel(transport, level, o, dir, files) {
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
     /** storm: connection lost → first message again, per connection (its max: all are back) */
     storm: o.storm,
-    recovery: m.rtb_recovery_time ? { med: m.rtb_recovery_time.med, p99: m.rtb_recovery_time['p(99)'], max: m.rtb_recovery_time.max, count: m.rtb_recovery_time.count } : null,
+    recovery: m.rtb_recovery_time
+      ? {
+          med: m.rtb_recovery_time.med,
+          p99: m.rtb_recovery_time['p(99)'],
+          max: m.rtb_recovery_time.max,
+          count: m.rtb_recovery_time.count,
+        }
+      : null,
     errors: m.rtb_errors?.count ?? 0,
     lost: m.rtb_lost?.count ?? 0,
     messages: m.rtb_messages?.count ?? 0,
@@ -184,7 +218,10 @@ function describe(r) {
     return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
   }
   const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
-  const ramp = r.rampSeconds === null ? 'never all open at once' : `all open after ${r.rampSeconds} s (planned ${r.plannedRampSeconds} s)`;
+  const ramp =
+    r.rampSeconds === null
+      ? 'never all open at once'
+      : `all open after ${r.rampSeconds} s (planned ${r.plannedRampSeconds} s)`;
   return `${ramp}; p99 ${r.p99 === null ? '–' : r.p99.toFixed(0)} ms holding (${r.p99All === null ? '–' : r.p99All.toFixed(0)} ms with the ramp), connect p95 ${r.connectP95 === null ? '–' : r.connectP95.toFixed(0)} ms, server ${kb(c.serverRss)} KB RSS (${kb(c.serverHeap)} KB heap, ${cpu} CPU) and k6 ${kb(c.k6Rss)} KB per connection`;
 }
 
@@ -197,7 +234,10 @@ async function main() {
     process.exit(2);
   }
   if (o.help) return console.log(USAGE);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d+Z$/, 'Z');
   const resultsDir = o.results ?? join(root, 'results', `capacity-${stamp}`);
   mkdirSync(resultsDir, { recursive: true });
   const files = fileLimit();
@@ -206,7 +246,9 @@ async function main() {
   execFileSync(process.execPath, [join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   console.log('▶ checking k6');
   await k6Bin();
-  console.log(`▶ capacity: ${o.transports.join(', ')} at ${o.levels.join(', ')} connections; SLO p99 ≤ ${o.sloMs} ms, errors ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, 0 lost; ${o.msgRate} msg/s of ${o.bytes} B each, hold ${o.holdMs / 1000} s; ${machine}`);
+  console.log(
+    `▶ capacity: ${o.transports.join(', ')} at ${o.levels.join(', ')} connections; SLO p99 ≤ ${o.sloMs} ms, errors ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, 0 lost; ${o.msgRate} msg/s of ${o.bytes} B each, hold ${o.holdMs / 1000} s; ${machine}`,
+  );
 
   /** @type {Array<Awaited<ReturnType<typeof runLevel>>>} */
   const runs = [];
@@ -219,10 +261,14 @@ async function main() {
     for (const level of o.levels) {
       const dir = join(resultsDir, `${transport}-${level}`);
       mkdirSync(dir, { recursive: true });
-      console.log(`▶ ${transport}: ${level} connections (ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s; load ${load()})`);
+      console.log(
+        `▶ ${transport}: ${level} connections (ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s; load ${load()})`,
+      );
       const r = await runLevel(transport, level, o, dir, files);
       runs.push(r);
-      console.log(`  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describe(r)}; ${r.seconds} s, load ${r.load.after}`);
+      console.log(
+        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describe(r)}; ${r.seconds} s, load ${r.load.after}`,
+      );
       if (r.held) held = r;
       else {
         broke ??= r;
@@ -233,9 +279,19 @@ async function main() {
   }
 
   const secs = (/** @type {number | undefined} */ ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(2));
-  const nextStep = (/** @type {any} */ broke) => (broke ? `${broke.level}: ${broke.reason}` : `all levels held (up to ${o.levels.at(-1)})`);
+  const nextStep = (/** @type {any} */ broke) =>
+    broke ? `${broke.level}: ${broke.reason}` : `all levels held (up to ${o.levels.at(-1)})`;
   const rows = o.storm
-    ? runs.map((r) => [r.transport, String(r.level), r.held ? 'yes' : 'no', secs(r.recovery?.max), secs(r.recovery?.med), String(r.lost), String(r.errors), r.reason || '–'])
+    ? runs.map((r) => [
+        r.transport,
+        String(r.level),
+        r.held ? 'yes' : 'no',
+        secs(r.recovery?.max),
+        secs(r.recovery?.med),
+        String(r.lost),
+        String(r.errors),
+        r.reason || '–',
+      ])
     : summary.map(({ transport, held, broke }) => {
         const c = (held ?? broke)?.cost;
         return [
@@ -252,9 +308,20 @@ async function main() {
       });
   const head = o.storm
     ? ['transport', 'connections', 'recovered', 'all back s', 'median s', 'lost', 'errors', 'why not']
-    : ['transport', 'held', 'p99 ms holding', 'connect p95 ms', 'server KB/conn', 'heap KB/conn', 'CPU %/1k conns', 'k6 KB/conn', 'next step failed'];
+    : [
+        'transport',
+        'held',
+        'p99 ms holding',
+        'connect p95 ms',
+        'server KB/conn',
+        'heap KB/conn',
+        'CPU %/1k conns',
+        'k6 KB/conn',
+        'next step failed',
+      ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (/** @type {string[]} */ r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  const line = (/** @type {string[]} */ r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   const table = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
   const notes = o.storm
     ? `${machine}; load average (1/5/15 min) at the end ${load()}. Storm: the server cut every connection at once after ${o.holdMs / 2000} s of the hold; "all back": the longest time from a connection's loss to its first message again.`

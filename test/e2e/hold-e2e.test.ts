@@ -18,7 +18,14 @@ const CONNS = 300;
 const HOLD_S = 5;
 for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js', 'grpc-hold.js', 'grpc-ws-hold.js']) {
   test(`${script}: ${CONNS} connections held, every message in order, no errors`, async () => {
-    const env = { CONNS: String(CONNS), PER_VU: '150', CONNECT_RATE: '300', HOLD: `${HOLD_S}s`, MSG_RATE: '1', MONITOR: 'off' };
+    const env = {
+      CONNS: String(CONNS),
+      PER_VU: '150',
+      CONNECT_RATE: '300',
+      HOLD: `${HOLD_S}s`,
+      MSG_RATE: '1',
+      MONITOR: 'off',
+    };
     // the SLO is the capacity search's business; on a shared test machine only correctness is asserted
     Object.assign(env, { SLO: '10s' });
     const run = await runK6(script, { ...servers.env(), ...env });
@@ -40,7 +47,11 @@ for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js']) {
     // the storm comes 5 s after the last connection is due: time for slow connects on a busy machine
     const env = { CONNS: '200', PER_VU: '100', CONNECT_RATE: '400', HOLD: '10s', STORM_AT: '5s', MONITOR: 'off' };
     const run = await runK6(script, { ...servers.env(), ...env });
-    const checks = allChecksPassed(run, ['storm: the server cut every connection at once', 'back and receiving after the storm', 'no messages lost']);
+    const checks = allChecksPassed(run, [
+      'storm: the server cut every connection at once',
+      'back and receiving after the storm',
+      'no messages lost',
+    ]);
     assert.deepEqual(checks['back and receiving after the storm'], { passes: 200, fails: 0 });
     const m = run.summary.metrics;
     assert.equal(m.rtb_errors?.count ?? 0, 0, 'a dropped connection that resumes is not an error');

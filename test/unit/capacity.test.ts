@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { costPerConnection, leastSquares, parseOptions, verdict } from '../../tools/capacity-lib.mjs';
 
-
 test('leastSquares fits a line and refuses what cannot be fitted', () => {
   const fit = leastSquares([0, 1, 2, 3], [10, 12, 14, 16])!;
   assert.equal(fit.slope, 2);
@@ -38,20 +37,48 @@ const summary = (m: Record<string, Record<string, number>>, fails = 0) => ({
   metrics: m,
   root_group: { checks: [{ name: 'x', passes: 1, fails }], groups: [] },
 });
-const good = { rtb_connections: { count: 1000 }, rtb_latency: { 'p(99)': 100 }, rtb_errors: { count: 0 }, rtb_lost: { count: 0 } };
+const good = {
+  rtb_connections: { count: 1000 },
+  rtb_latency: { 'p(99)': 100 },
+  rtb_errors: { count: 0 },
+  rtb_lost: { count: 0 },
+};
 const judge = (m: Record<string, Record<string, number>>, extra: Partial<Parameters<typeof verdict>[0]> = {}) =>
-  verdict({ level: 1000, sloMs: 250, maxErrorRate: 0.001, summary: summary(m), exitCode: 0, output: '', fileLimit: 20000, ...extra });
+  verdict({
+    level: 1000,
+    sloMs: 250,
+    maxErrorRate: 0.001,
+    summary: summary(m),
+    exitCode: 0,
+    output: '',
+    fileLimit: 20000,
+    ...extra,
+  });
 
 test('a level holds only within the SLO, the error budget, with nothing lost', () => {
   assert.deepEqual(judge(good), { held: true, reason: '', limit: null });
-  assert.match(judge({ ...good, rtb_latency: { 'p(99)': 400 } }).reason, /delivery p99 400 ms while holding > SLO 250 ms/);
+  assert.match(
+    judge({ ...good, rtb_latency: { 'p(99)': 400 } }).reason,
+    /delivery p99 400 ms while holding > SLO 250 ms/,
+  );
   const rampOnly = { ...good, rtb_latency: { 'p(99)': 900 }, 'rtb_latency{phase:hold}': { 'p(99)': 120 } };
   assert.equal(judge(rampOnly).held, true, 'the SLO is judged on the hold window');
   assert.equal(judge({ ...good, rtb_errors: { count: 1 } }).held, true, '0.1 % of 1000 is one error');
   assert.match(judge({ ...good, rtb_errors: { count: 2 } }).reason, /errors 0.20 % of connections \(2\) > 0.10 %/);
   assert.match(judge({ ...good, rtb_lost: { count: 3 } }).reason, /3 messages lost/);
   assert.match(judge({ ...good, rtb_connections: { count: 900 } }).reason, /only 900 of 1000 connections/);
-  assert.match(verdict({ level: 1000, sloMs: 250, maxErrorRate: 0.001, summary: summary(good, 2), exitCode: 99, output: '', fileLimit: null }).reason, /2 failed checks/);
+  assert.match(
+    verdict({
+      level: 1000,
+      sloMs: 250,
+      maxErrorRate: 0.001,
+      summary: summary(good, 2),
+      exitCode: 99,
+      output: '',
+      fileLimit: null,
+    }).reason,
+    /2 failed checks/,
+  );
   assert.match(judge(good, { summary: null, exitCode: 137 }).reason, /without a summary \(exit 137\)/);
 });
 
@@ -68,8 +95,15 @@ test('npm run capacity names the bad option value', () => {
   assert.throws(() => parseOptions(['--levels', '1k']), /--levels: '1k' is not a whole number/);
   assert.throws(() => parseOptions(['--slo', 'soon']), /--slo: 'soon' is not a duration/);
   assert.throws(() => parseOptions(['--max-errors', 'lots']), /--max-errors: 'lots'/);
-  assert.throws(() => parseOptions(['--storm', '--transports', 'ws,grpc']), /--storm: grpc streams have no resume point/);
-  assert.deepEqual(parseOptions(['--storm']).transports, ['ws', 'sse', 'socketio'], 'a storm runs where clients resume');
+  assert.throws(
+    () => parseOptions(['--storm', '--transports', 'ws,grpc']),
+    /--storm: grpc streams have no resume point/,
+  );
+  assert.deepEqual(
+    parseOptions(['--storm']).transports,
+    ['ws', 'sse', 'socketio'],
+    'a storm runs where clients resume',
+  );
   const o = parseOptions(['--levels', '10,20', '--slo', '1s']);
   assert.deepEqual(o.levels, [10, 20]);
   assert.equal(o.sloMs, 1000);

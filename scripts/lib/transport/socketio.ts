@@ -183,16 +183,21 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
   let attempt = 0;
   const connect = () => {
     let joined = false;
-    sio = new SocketIO(origin, (s) => {
-      joined = true;
-      s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
-        const reply = args[0] as { error?: string } | undefined;
-        if (reply?.error === undefined) return void (attempt = 0);
-        errors.add(1, { reason: `socketio subscribe: ${reply.error}`.slice(0, 120) });
-        closing = true;
-        s.close();
-      });
-    }, '/', true);
+    sio = new SocketIO(
+      origin,
+      (s) => {
+        joined = true;
+        s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
+          const reply = args[0] as { error?: string } | undefined;
+          if (reply?.error === undefined) return void (attempt = 0);
+          errors.add(1, { reason: `socketio subscribe: ${reply.error}`.slice(0, 120) });
+          closing = true;
+          s.close();
+        });
+      },
+      '/',
+      true,
+    );
     sio.on('feed', (args, atMs) => sub.message(JSON.parse(args[0] as string) as FeedMessage, atMs));
     sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
     sio.onClosed((_reason, atMs) => {

@@ -51,7 +51,9 @@ const CLOSE_GRACE_MS = 15_000;
  */
 export function holdScenario(protocol: string, { resumes = false } = {}): ScenarioDefaults {
   if (hold.stormAtMs !== null && !resumes)
-    throw new Error(`STORM_AT: ${protocol} streams have no resume point, so a storm would lose messages by design (storms run on ws, sse and socketio)`);
+    throw new Error(
+      `STORM_AT: ${protocol} streams have no resume point, so a storm would lose messages by design (storms run on ws, sse and socketio)`,
+    );
   if (hold.stormAtMs !== null && hold.stormAtMs >= hold.holdMs)
     throw new Error(`STORM_AT: '${__ENV.STORM_AT}' must be shorter than HOLD ('${__ENV.HOLD ?? '20s'}')`);
   const storm = hold.stormAtMs !== null;
@@ -168,7 +170,11 @@ export function onFeedChannel(
   conn: Held,
   subscribe: (channel: string) => { close(): void },
 ): { close(): void } {
-  const spec: ChannelSpec = { name: `hold-r${hold.rate}-b${hold.bytes}-${conn.index}`, rate: hold.rate, bytes: hold.bytes };
+  const spec: ChannelSpec = {
+    name: `hold-r${hold.rate}-b${hold.bytes}-${conn.index}`,
+    rate: hold.rate,
+    bytes: hold.bytes,
+  };
   let subscription: { close(): void } | undefined;
   http
     .asyncRequest('POST', `${origin}/feed/channels`, JSON.stringify(spec), {
@@ -203,14 +209,17 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
       if (--left === 0) resolve();
     };
     for (const k of mine) {
-      setTimeout(() => {
-        connections.add(1);
-        const conn = new Held(k, closeAt, onEnd, started + rampMs);
-        const handle = open(conn);
-        const wait = Math.max(0, closeAt - Date.now());
-        if (handle) setTimeout(() => (handle.close(), conn.ended()), wait);
-        else conn.guard(wait + CLOSE_GRACE_MS);
-      }, (k * 1000) / hold.connectRate);
+      setTimeout(
+        () => {
+          connections.add(1);
+          const conn = new Held(k, closeAt, onEnd, started + rampMs);
+          const handle = open(conn);
+          const wait = Math.max(0, closeAt - Date.now());
+          if (handle) setTimeout(() => (handle.close(), conn.ended()), wait);
+          else conn.guard(wait + CLOSE_GRACE_MS);
+        },
+        (k * 1000) / hold.connectRate,
+      );
     }
   });
 }
