@@ -63,7 +63,9 @@ async function main(): Promise<void> {
           },
         })
       : null;
-  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, { ...limits, tokenMatches: matches, feed: feed?.feed }) : null;
+  const socketIo = cfg.only.has('socketio')
+    ? mountSocketIo(http, { ...limits, tokenMatches: matches, feed: feed?.feed })
+    : null;
   const page = mountPage(http);
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {

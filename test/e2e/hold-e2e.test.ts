@@ -8,7 +8,8 @@ import { allChecksPassed, k6Bin, runK6, startServers, type Servers } from '../he
 let servers: Servers;
 before(async () => {
   await k6Bin();
-  servers = await startServers();
+  // grpc-hold puts a VU's PER_VU streams on one HTTP/2 connection: room for them beyond the default 16 (as capacity does)
+  servers = await startServers(['--grpc-max-streams', '1000']);
 });
 after(async () => {
   await servers.stop();
