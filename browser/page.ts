@@ -30,32 +30,11 @@ import { io, type Socket } from 'socket.io-client';
 import grpcWeb from '@improbable-eng/grpc-web';
 import { Root } from 'protobufjs/light';
 import protos from 'rtbench:protos';
+import type { PageResults } from '../contracts/browser-page.ts';
 
 const { grpc } = grpcWeb;
 
-export interface Results {
-  transport: string;
-  measure: 'oneway' | 'rtt';
-  /** ms from opening to the first usable moment, one per connection (reconnections included). */
-  connectMs: number[];
-  /** Per-message latency in ms (see the header). */
-  latencies: number[];
-  delivered: number;
-  payloadBytes: number;
-  lost: number;
-  duplicates: number;
-  reconnects: number;
-  errors: string[];
-  /** SSE with streams > 1: ms from page start to each stream's open, null while it waits. */
-  opened: Array<number | null>;
-  /** grpc-calls: each call's status and responses (base64 protobuf), by method. */
-  calls?: Record<string, { code: number; message: string; responses: string[] }>;
-  /** The Socket.IO transport in use at the end ('polling' | 'websocket'). */
-  socketioTransport?: string;
-  done: boolean;
-  /** Closes stream i (SSE with streams > 1), freeing its connection. */
-  closeStream?: (i: number) => void;
-}
+export type Results = PageResults;
 
 const params = new URLSearchParams(location.search);
 const num = (name: string, def: number, min = 0, max = 1e6) => {

@@ -1,8 +1,19 @@
 // A call made straight to a gRPC server with a generic @grpc/grpc-js client, protobuf bytes in
 // and out: what the bridge's answers are compared with.
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type * as protoLoader from '@grpc/proto-loader';
-import type { Servers } from './helpers.ts';
+import * as protoLoader from '@grpc/proto-loader';
+import { root, type Servers } from './helpers.ts';
+
+const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+  includeDirs: [join(root, 'proto')],
+  longs: Number,
+  enums: String,
+  defaults: true,
+});
+/** The order and echo services' method definitions (paths, streaming kinds) from proto/. */
+export const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
+export const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 /** The same call made directly with a generic @grpc/grpc-js client, protobuf bytes in and out. */
 export function direct(

@@ -78,6 +78,9 @@ export async function runCommand(
   return { code, signal: sig, stdout, stderr, ms: Date.now() - started };
 }
 
+/** A servers process of a suite: its extra arguments, or those and extra environment variables. */
+export type ServersSpec = string[] | { args: string[]; env: Record<string, string> };
+
 export type SuiteParts<N extends string> = { [K in N]: Servers } & {
   /** The suite's influxd (when asked for with `influx: true`). */
   influx: Influx;
@@ -88,7 +91,8 @@ export type SuiteParts<N extends string> = { [K in N]: Servers } & {
 /**
  * What a suite (a test file, or the describe() it is called in) runs against, started in its
  * `before` and always stopped in its `after`:
- *  - `servers`: one servers process per name, with extra arguments, e.g. `{ servers: [], small: ['--max-message-bytes', '2048'] }`;
+ *  - `servers`: one servers process per name, with extra arguments, e.g. `{ servers: [], small: ['--max-message-bytes', '2048'] }`
+ *    (or `{ args, env }` for extra environment variables too);
  *  - `influx`: a throwaway influxd (tools/influx.mjs); `k6`: the project's k6 built before the first test;
  *  - `setup`: the suite's own preparation once they run (use it, not a second `before`: Node 20
  *    runs a file's top-level `before` hooks side by side).
@@ -99,7 +103,7 @@ export type SuiteParts<N extends string> = { [K in N]: Servers } & {
  * not shut down cleanly (exit 0 on SIGTERM). Every child is killed if the test process exits.
  */
 export function suiteServers<N extends string>(
-  servers: Record<N, string[]>,
+  servers: Record<N, ServersSpec>,
   {
     influx = false,
     k6 = false,
@@ -135,8 +139,10 @@ export function suiteServers<N extends string>(
 
   before(async () => {
     activeSuites.add(controller.signal);
-    const jobs: Array<Promise<unknown>> = Object.entries<string[]>(servers).map(async ([name, args]) => {
-      const s = await startServers(args);
+    const jobs: Array<Promise<unknown>> = Object.entries<ServersSpec>(servers).map(async ([name, spec]) => {
+      const s = Array.isArray(spec)
+        ? await startServers(spec)
+        : await startServers(spec.args, undefined, { env: spec.env });
       (parts as Record<string, Servers>)[name] = s;
       watch(name === 'servers' ? 'servers' : `servers '${name}'`, s.proc, s.stop);
     });

@@ -58,12 +58,14 @@ export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
  * @param {string} cmd @param {string[]} args @param {boolean} raise @returns {[string, string[]]}
  */
 function command(cmd, args, raise) {
-  return raise ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]] : [cmd, args];
+  return raise
+    ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]]
+    : [cmd, args];
 }
 
 /**
  * Starts dist/servers/main.js on free loopback ports; resolves once it prints `ready`. `env` is
- * added to the servers' environment; `raiseFileLimit` raises their open-file limit to the hard limit.
+ * added to the servers' environment (e.g. a test-only knob or a raised bound); `raiseFileLimit` raises their open-file limit to the hard limit.
  * @param {string[]} [args] @param {number} [timeoutMs]
  * @param {{ env?: Record<string, string>, raiseFileLimit?: boolean }} [opts]
  * @returns {Promise<Servers>}

@@ -8,11 +8,15 @@ const testid = `"testid" =~ /^$testid$/`;
 /** WHERE clauses, with or without the dashboard's $protocol variable. */
 export function filters(withProtocol: boolean) {
   const protocol = withProtocol ? ` AND "protocol" =~ /^$protocol$/` : '';
+  // Per protocol, k6's byte counters only where they belong to one protocol: the browser scenario
+  // drives every transport from one Chromium, so its data_sent/data_received carry no protocol tag
+  // (a missing tag reads as '' in InfluxQL, which /^.*$/ — "All" — would let in as a protocol).
+  const oneProtocol = withProtocol ? ` AND "protocol" != ''` : '';
   return {
     /** The workload's own metrics (rtb_*, checks, iterations). */
     workload: `${testid} AND "scenario" =~ /^$scenario$/${protocol} AND $timeFilter`,
     /** k6's network counters of the workload: the monitor's polls (role=monitor) left out. */
-    wire: `${testid} AND "scenario" =~ /^$scenario$/${protocol} AND "role" != 'monitor' AND $timeFilter`,
+    wire: `${testid} AND "scenario" =~ /^$scenario$/${protocol}${oneProtocol} AND "role" != 'monitor' AND $timeFilter`,
     /** The server-cost monitor's samples: their `workload` tag names the scenario they were taken beside. */
     server: `${testid} AND "workload" =~ /^$scenario$/${protocol} AND $timeFilter`,
     /** Whole-run metrics (k6's `vus` carries only the run's own tags). */

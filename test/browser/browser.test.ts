@@ -10,19 +10,9 @@
 // tools/test.mjs sets K6_BROWSER_EXECUTABLE_PATH (or fails saying what to install) before this runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import * as protoLoader from '@grpc/proto-loader';
-import { allChecksPassed, k6Bin, root, runK6, startServers, type Servers } from '../helpers.ts';
-import { direct } from '../grpc-direct.ts';
+import { allChecksPassed, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { ECHO, ORDERS, direct } from '../grpc-direct.ts';
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 let servers: Servers;
 before(async () => {

@@ -8,15 +8,14 @@
 //     least the proxy's rate (best rounds compared, within NOISE: the machine is 2 shared
 //     cores). The numbers are printed as test diagnostics:
 //     node tools/test.mjs --tier e2e grpc-ws-reference
-import { after, before, describe, test } from 'node:test';
+import { ECHO, ORDERS } from '../grpc-direct.ts';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { goTool } from '../../tools/k6.mjs';
-import { root, startServers, waitFor, type Servers } from '../helpers.ts';
+import { startServers, suiteServers, waitFor, type Servers } from '../helpers.ts';
 import { officialCall, officialInvoke, pingPong } from '../grpcweb-client.ts';
 
 const ROUND_MS = 2000;
@@ -24,14 +23,6 @@ const ROUNDS = 4;
 /** Ours may trail the reference by this fraction before the test calls it slower (2 shared cores). */
 const NOISE = 0.2;
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -50,43 +41,49 @@ let proxyOut = '';
 let ours: string;
 let reference: string;
 
-before(async () => {
-  const [s, bin, port] = await Promise.all([
-    startServers(['--only', 'grpc']),
-    goTool('github.com/improbable-eng/grpc-web/go/grpcwebproxy', { dir: 'tools/go/grpcwebproxy' }),
-    freePort(),
-  ]);
-  servers = s;
-  bridge = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
-  ours = `${bridge.httpUrl}/grpc-ws`;
-  reference = `http://127.0.0.1:${port}`;
-  proxy = spawn(
-    bin,
-    [
-      `--backend_addr=${servers.grpcAddr}`,
-      '--run_tls_server=false',
-      '--server_bind_address=127.0.0.1',
-      `--server_http_debug_port=${port}`,
-      '--use_websockets',
-      '--allow_all_origins',
-      `--websocket_read_limit=${1 << 20}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proxy.stdout!.on('data', (d) => (proxyOut += d));
-  proxy.stderr!.on('data', (d) => (proxyOut += d));
-  await waitFor(
-    'grpcwebproxy to listen',
-    async () => {
-      if (proxy.exitCode !== null) throw new Error(`grpcwebproxy exited ${proxy.exitCode}:\n${proxyOut}`);
-      return fetch(`${reference}/`).then(
-        () => true,
-        () => false,
+// The gRPC server is the suite's; the bridge and grpcwebproxy in front of it are started by setup
+// (they need its address) and stopped by the after below.
+suiteServers(
+  { servers: ['--only', 'grpc'] },
+  {
+    setup: async (parts) => {
+      servers = parts.servers;
+      const [bin, port] = await Promise.all([
+        goTool('github.com/improbable-eng/grpc-web/go/grpcwebproxy', { dir: 'tools/go/grpcwebproxy' }),
+        freePort(),
+      ]);
+      bridge = await startServers(['--only', 'grpc-ws', '--bridge-target', servers.grpcAddr]);
+      ours = `${bridge.httpUrl}/grpc-ws`;
+      reference = `http://127.0.0.1:${port}`;
+      proxy = spawn(
+        bin,
+        [
+          `--backend_addr=${servers.grpcAddr}`,
+          '--run_tls_server=false',
+          '--server_bind_address=127.0.0.1',
+          `--server_http_debug_port=${port}`,
+          '--use_websockets',
+          '--allow_all_origins',
+          `--websocket_read_limit=${1 << 20}`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      proxy.stdout!.on('data', (d) => (proxyOut += d));
+      proxy.stderr!.on('data', (d) => (proxyOut += d));
+      await waitFor(
+        'grpcwebproxy to listen',
+        async () => {
+          if (proxy.exitCode !== null) throw new Error(`grpcwebproxy exited ${proxy.exitCode}:\n${proxyOut}`);
+          return fetch(`${reference}/`).then(
+            () => true,
+            () => false,
+          );
+        },
+        15_000,
       );
     },
-    15_000,
-  );
-});
+  },
+);
 
 after(async () => {
   if (proxy && proxy.exitCode === null) {
@@ -95,7 +92,6 @@ after(async () => {
     await exited;
   }
   await bridge?.stop();
-  await servers?.stop();
 });
 
 describe('our bridge and grpcwebproxy v0.15.0, same gRPC server, same official client', () => {

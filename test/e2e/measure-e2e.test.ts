@@ -1,21 +1,16 @@
 // k6/x/measure, our measurement extension, in the real k6 against the real servers: its example
 // runs and passes its checks; every monitored scenario samples the generator's own cost into
 // rtb_generator_* metrics of the same run; latencies taken with now() are not whole milliseconds.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { runK6, suiteServers } from '../helpers.ts';
 import { formatK6VsNative, k6VsNativeFor } from '../../tools/bench.mjs';
 
 describe('k6/x/measure', { timeout: 300_000 }, () => {
-  let servers: Servers;
-  before(async () => {
-    await k6Bin();
-    servers = await startServers();
-  });
-  after(() => servers?.stop());
+  const suite = suiteServers({ servers: [] }, { k6: true });
 
   test('the example runs: clock, raw gRPC calls, lag probe and generator() all check out', async () => {
-    const run = await runK6('../extensions/measure/examples/measure.js', servers.env());
+    const run = await runK6('../extensions/measure/examples/measure.js', suite.servers.env());
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     assert.equal(run.summary.metrics.checks.fails, 0);
     assert.ok(run.summary.metrics.checks.passes >= 5);
@@ -25,7 +20,7 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
   test('a monitored run has the generator cost beside the workload, and sub-millisecond latencies', async () => {
     const run = await runK6(
       'ws-echo.js',
-      { ...servers.env(), PROFILE: 'smoke', DURATION: '4s', VUS: '2' },
+      { ...suite.servers.env(), PROFILE: 'smoke', DURATION: '4s', VUS: '2' },
       { args: ['-q'] },
     );
     assert.equal(run.code, 0, run.stderr.slice(-2000));
@@ -60,7 +55,11 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
   });
 
   test('gRPC latencies taken in the script are no longer whole milliseconds', async () => {
-    const run = await runK6('grpc-unary.js', { ...servers.env(), ITERATIONS: '1', COUNT: '200' }, { args: ['-q'] });
+    const run = await runK6(
+      'grpc-unary.js',
+      { ...suite.servers.env(), ITERATIONS: '1', COUNT: '200' },
+      { args: ['-q'] },
+    );
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const lat = run.summary.metrics.rtb_latency;
     assert.equal(lat.count, 200);
@@ -72,17 +71,12 @@ describe('k6/x/measure', { timeout: 300_000 }, () => {
 });
 
 describe('k6 ÷ native side by side (tools/bench.mjs, as npm start runs it)', { timeout: 300_000 }, () => {
-  let servers: Servers;
-  before(async () => {
-    await k6Bin();
-    servers = await startServers();
-  });
-  after(() => servers?.stop());
+  const suite = suiteServers({ servers: [] }, { k6: true });
 
   test('image and echo runs get a k6 and a native figure each, per protocol and client', async () => {
     const rows = await k6VsNativeFor(
       ['ws-image.js', 'grpc-image.js', 'ws-echo.js', 'grpc-echo.js', 'sse-feed.js'],
-      servers,
+      suite.servers,
       { images: 3, repeat: 1, windowMs: 300 },
     );
     const keys = rows.map((r) => `${r.workload} ${r.mode} ${r.protocol} ${r.client}`);
@@ -105,6 +99,10 @@ describe('k6 ÷ native side by side (tools/bench.mjs, as npm start runs it)', { 
       text,
       /image\s+sequential\s+gRPC\s+k6\/x\/measure raw\s+[\d.]+ ms\/batch\s+[\d.]+ ms\/batch\s+\d+\.\d\d/,
     );
-    assert.deepEqual(await k6VsNativeFor(['sse-feed.js'], servers), [], 'no native counterpart: nothing measured');
+    assert.deepEqual(
+      await k6VsNativeFor(['sse-feed.js'], suite.servers),
+      [],
+      'no native counterpart: nothing measured',
+    );
   });
 });

@@ -2,9 +2,9 @@
 // servers through a shaped proxy that the harness takes down for a while (every connection cut,
 // new ones refused) or that resets every connection; each stream resumes with nothing lost and
 // nothing repeated, and the run reports how long recovery took.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, runK6, startServers, type Servers } from '../helpers.ts';
+import { allChecksPassed, runK6, suiteServers } from '../helpers.ts';
 import {
   parseFaults,
   scheduleFaults,
@@ -14,17 +14,20 @@ import {
   type Toxiproxy,
 } from '../../tools/network.mjs';
 
-let servers: Servers;
 let toxiproxy: Toxiproxy;
 let lan: ShapedServers;
-before(async () => {
-  servers = await startServers();
-  toxiproxy = await startToxiproxy();
-  lan = await startShapedServers('lan', { servers, toxiproxy });
-});
+suiteServers(
+  { servers: [] },
+  {
+    k6: true,
+    setup: async ({ servers }) => {
+      toxiproxy = await startToxiproxy();
+      lan = await startShapedServers('lan', { servers, toxiproxy });
+    },
+  },
+);
 after(async () => {
   await toxiproxy?.stop();
-  await servers?.stop();
 });
 
 const RATE = 20;

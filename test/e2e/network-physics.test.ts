@@ -20,9 +20,9 @@
 //   per message: a request/reply (echo, unary call, a call over the bridge, whose header
 //               message travels with the request) costs 1 RTT; a server push half of one
 //               (the downstream delay only).
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, runK6, startServers, type Servers } from '../helpers.ts';
+import { allChecksPassed, runK6, suiteServers } from '../helpers.ts';
 import { startShapedServers, startToxiproxy, type ShapedServers, type Toxiproxy } from '../../tools/network.mjs';
 
 const HALF = 50; // ms each way
@@ -37,19 +37,22 @@ const shapes = {
   'test-bw': { description: `${RATE_KBPS} kbit/s upstream, no latency`, up: { latencyMs: 0, kbps: RATE_KBPS } },
 };
 
-let servers: Servers;
 let toxiproxy: Toxiproxy;
 let rtt: ShapedServers;
 let bw: ShapedServers;
-before(async () => {
-  servers = await startServers();
-  toxiproxy = await startToxiproxy();
-  rtt = await startShapedServers('test-rtt', { servers, toxiproxy, shapes });
-  bw = await startShapedServers('test-bw', { servers, toxiproxy, shapes });
-});
+const suite = suiteServers(
+  { servers: [] },
+  {
+    k6: true,
+    setup: async ({ servers }) => {
+      toxiproxy = await startToxiproxy();
+      rtt = await startShapedServers('test-rtt', { servers, toxiproxy, shapes });
+      bw = await startShapedServers('test-bw', { servers, toxiproxy, shapes });
+    },
+  },
+);
 after(async () => {
   await toxiproxy?.stop();
-  await servers?.stop();
 });
 
 const ONE = { VUS: '1', ITERATIONS: '1', MONITOR: 'off' };
@@ -81,7 +84,7 @@ const min = (run: { summary: any }, metric: string): number => {
 
 for (const [protocol, c] of Object.entries(CASES)) {
   test(`${protocol}: connect grows by ${c.connect} RTT and each message by ${c.message} RTT under a ${R} ms RTT shape; not direct`, async (t) => {
-    const direct = await runK6(c.script, { ...servers.env(), ...FOUR, ...c.env });
+    const direct = await runK6(c.script, { ...suite.servers.env(), ...FOUR, ...c.env });
     allChecksPassed(direct, []);
     const shaped = await runK6(c.script, { ...rtt.env(), ...FOUR, ...c.env }, { args: rtt.k6Args });
     allChecksPassed(shaped, []);
@@ -112,7 +115,7 @@ for (const [protocol, c] of Object.entries(CASES)) {
 for (const script of ['ws-image.js', 'grpc-image.js']) {
   test(`${script}: 50 × 533 KB take at least what ${RATE_KBPS / 1000} Mbit/s allows; direct, less`, async (t) => {
     const env = { ...ONE, IMAGES: '50', MODE: 'sequential' };
-    const direct = await runK6(script, { ...servers.env(), ...env });
+    const direct = await runK6(script, { ...suite.servers.env(), ...env });
     allChecksPassed(direct, []);
     const shaped = await runK6(script, { ...bw.env(), ...env }, { args: bw.k6Args });
     allChecksPassed(shaped, []);

@@ -3,35 +3,23 @@
 // after the stall, so latency from the send stamp stays small; latency from when each message was
 // due by the schedule (rtb_latency_intended) shows the stall. Feeds record it too, and the
 // comparison table shows it for paced rows and "closed" for the rest.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { runK6, suiteServers } from '../helpers.ts';
 import { comparisonRow, formatTable } from '../../tools/report.mjs';
 
 const STALL_MS = 1000;
 
 describe('open-loop latency', { timeout: 300_000 }, () => {
-  let stalling: Servers;
-  let normal: Servers;
-  before(async () => {
-    await k6Bin();
-    process.env.RTBENCH_TEST_STALL_MS = String(STALL_MS);
-    try {
-      stalling = await startServers(['--only', 'grpc']);
-    } finally {
-      delete process.env.RTBENCH_TEST_STALL_MS;
-    }
-    normal = await startServers();
-  });
-  after(async () => {
-    await stalling?.stop();
-    await normal?.stop();
-  });
+  const suite = suiteServers(
+    { stalling: { args: ['--only', 'grpc'], env: { RTBENCH_TEST_STALL_MS: String(STALL_MS) } }, normal: [] },
+    { k6: true },
+  );
 
   test('a 1 s server stall mid-stream shows from the schedule, not from the send stamps', async () => {
     const run = await runK6(
       'grpc-server-stream.js',
-      { ...stalling.env(), ITERATIONS: '1', COUNT: '200', INTERVAL: '5ms', MONITOR: 'off' },
+      { ...suite.stalling.env(), ITERATIONS: '1', COUNT: '200', INTERVAL: '5ms', MONITOR: 'off' },
       { args: ['-q'] },
     );
     assert.equal(run.code, 0, run.stderr.slice(-2000));
@@ -55,7 +43,7 @@ describe('open-loop latency', { timeout: 300_000 }, () => {
   test('without a stall the schedule adds little, and an unpaced run reads "closed"', async () => {
     const paced = await runK6(
       'grpc-server-stream.js',
-      { ...normal.env(), ITERATIONS: '1', COUNT: '100', INTERVAL: '10ms', MONITOR: 'off' },
+      { ...suite.normal.env(), ITERATIONS: '1', COUNT: '100', INTERVAL: '10ms', MONITOR: 'off' },
       { args: ['-q'] },
     );
     assert.equal(paced.code, 0, paced.stderr.slice(-2000));
@@ -65,7 +53,7 @@ describe('open-loop latency', { timeout: 300_000 }, () => {
     );
     const feed = await runK6(
       'sse-feed.js',
-      { ...normal.env(), ITERATIONS: '1', WINDOW: '3s', MSG_RATE: '20', MONITOR: 'off' },
+      { ...suite.normal.env(), ITERATIONS: '1', WINDOW: '3s', MSG_RATE: '20', MONITOR: 'off' },
       { args: ['-q'] },
     );
     assert.equal(feed.code, 0, feed.stderr.slice(-2000));
@@ -77,7 +65,7 @@ describe('open-loop latency', { timeout: 300_000 }, () => {
     );
     const closed = await runK6(
       'grpc-unary.js',
-      { ...normal.env(), ITERATIONS: '1', COUNT: '20', MONITOR: 'off' },
+      { ...suite.normal.env(), ITERATIONS: '1', COUNT: '20', MONITOR: 'off' },
       { args: ['-q'] },
     );
     assert.equal(closed.code, 0, closed.stderr.slice(-2000));

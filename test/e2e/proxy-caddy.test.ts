@@ -2,26 +2,29 @@
 // harness writes. Every scenario passes its checks through it — WebSocket upgrades, SSE,
 // Socket.IO, gRPC over h2c in every call kind, the gRPC-over-WebSocket bridge — and a proxy
 // misconfigured to buffer responses holds an SSE stream back until its buffer is full.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, runK6, startServers, type Servers } from '../helpers.ts';
+import { allChecksPassed, runK6, suiteServers, type Servers } from '../helpers.ts';
 import { behindProxy, caddyConfig, startProxy, type Proxy } from '../../tools/proxy.mjs';
 
-let servers: Servers;
 let caddy: Proxy;
 let buffering: Proxy;
 let via: Servers;
-before(async () => {
-  servers = await startServers();
-  const upstreams = { httpUpstream: new URL(servers.httpUrl).host, grpcUpstream: servers.grpcAddr };
-  caddy = await startProxy('caddy', upstreams);
-  buffering = await startProxy('caddy', { ...upstreams, buffering: 4096 });
-  via = behindProxy(servers, caddy);
-});
+const suite = suiteServers(
+  { servers: [] },
+  {
+    k6: true,
+    setup: async ({ servers }) => {
+      const upstreams = { httpUpstream: new URL(servers.httpUrl).host, grpcUpstream: servers.grpcAddr };
+      caddy = await startProxy('caddy', upstreams);
+      buffering = await startProxy('caddy', { ...upstreams, buffering: 4096 });
+      via = behindProxy(servers, caddy);
+    },
+  },
+);
 after(async () => {
   await caddy?.stop();
   await buffering?.stop();
-  await servers?.stop();
 });
 
 const ONE = { ITERATIONS: '1', MONITOR: 'off' };
@@ -48,7 +51,7 @@ test('the harness points every protocol at Caddy, /stats stays direct', () => {
   const proxyPort = new URL(caddy.httpUrl).port;
   for (const key of ['WS_URL', 'SSE_URL', 'SOCKETIO_URL']) assert.equal(new URL(env[key]!).port, proxyPort, key);
   assert.equal(env.GRPC_ADDR, caddy.grpcAddr);
-  assert.equal(env.STATS_URL, servers.env().STATS_URL);
+  assert.equal(env.STATS_URL, suite.servers.env().STATS_URL);
   const cfg = caddyConfig({ httpListen: 'a:1', grpcListen: 'b:2', httpUpstream: 'c:3', grpcUpstream: 'd:4' }) as any;
   assert.deepEqual(cfg.apps.http.servers.grpc.routes[0].handle[0].transport, { protocol: 'http', versions: ['h2c'] });
   assert.equal(cfg.apps.http.servers.http.routes[0].handle[0].flush_interval, -1);
@@ -68,7 +71,7 @@ test('a proxy that buffers responses holds SSE back until its buffer is full; st
   const env = { ...ONE, WINDOW: '4s', MSG_RATE: '10', PAYLOAD_BYTES: '64' };
   const good = await runK6('sse-feed.js', { ...via.env(), ...env });
   allChecksPassed(good, []);
-  const bad = await runK6('sse-feed.js', { ...behindProxy(servers, buffering).env(), ...env });
+  const bad = await runK6('sse-feed.js', { ...behindProxy(suite.servers, buffering).env(), ...env });
   // Only time suffers: sse-feed's latency threshold (p95 < 1 s) fails the run; nothing is lost.
   assert.equal(bad.code, 99, `k6 exits 99 when a threshold fails: ${bad.stderr.slice(-2000)}`);
   assert.match(bad.stderr, /thresholds on metrics 'rtb_latency' have been crossed/);

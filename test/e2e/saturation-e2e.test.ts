@@ -1,26 +1,29 @@
 // The generator-saturation verdict on real runs: pipelined echo with many VUs drives k6 past
 // what a 2-core machine gives it, and its row is flagged generator-bound; a light feed run is
 // not. (tools/lib/saturation.mjs; the rtb_generator_* samples come from the monitor scenario.)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
-import { k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
+import { runK6, suiteServers } from '../helpers.ts';
 import { saturation } from '../../tools/lib/saturation.mjs';
 import { comparisonRow, formatTable } from '../../tools/report.mjs';
 
 describe('generator saturation verdict', { timeout: 300_000 }, () => {
-  let servers: Servers;
-  before(async () => {
-    await k6Bin();
-    servers = await startServers();
-  });
-  after(() => servers?.stop());
+  const suite = suiteServers({ servers: [] }, { k6: true });
 
   test('pipelined echo with 4 VUs per core is flagged generator-bound, and the table says so', async () => {
     const vus = String(4 * cpus().length);
     const run = await runK6(
       'ws-echo.js',
-      { ...servers.env(), PROFILE: 'smoke', DURATION: '8s', VUS: vus, MODE: 'pipelined', DEPTH: '10', WINDOW: '3s' },
+      {
+        ...suite.servers.env(),
+        PROFILE: 'smoke',
+        DURATION: '8s',
+        VUS: vus,
+        MODE: 'pipelined',
+        DEPTH: '10',
+        WINDOW: '3s',
+      },
       { args: ['-q'] },
     );
     assert.equal(run.code, 0, run.stderr.slice(-2000));
@@ -38,7 +41,7 @@ describe('generator saturation verdict', { timeout: 300_000 }, () => {
   test('a light run (one feed subscriber, 10 msg/s) is not flagged', async () => {
     const run = await runK6(
       'sse-feed.js',
-      { ...servers.env(), PROFILE: 'smoke', DURATION: '6s', VUS: '1', WINDOW: '4s' },
+      { ...suite.servers.env(), PROFILE: 'smoke', DURATION: '6s', VUS: '1', WINDOW: '4s' },
       { args: ['-q'] },
     );
     assert.equal(run.code, 0, run.stderr.slice(-2000));

@@ -92,8 +92,20 @@ describe('server cost with the real servers and k6', () => {
     assert.ok(b.cpuUserMs + b.cpuSystemMs >= a.cpuUserMs + a.cpuSystemMs);
     assert.ok(a.rssBytes > 20e6 && a.rssBytes < 2e9, `rss ${a.rssBytes}`);
     assert.ok(a.heapUsedBytes > 1e6 && a.heapUsedBytes < a.rssBytes, `heap ${a.heapUsedBytes}`);
-    assert.ok(b.eventLoopLagMs.max >= 0 && b.eventLoopLagMs.max < 50, `an idle server's loop lag is small, got ${JSON.stringify(b.eventLoopLagMs)}`);
-    assert.ok(b.eventLoopLagMs.mean <= b.eventLoopLagMs.max);
+    // An idle server's loop is not held up: its mean lag over a 1 s window is a few ms. The max of
+    // one window is one timer tick, which a loaded machine can deschedule for tens of ms, so it
+    // must be small in at least one of three windows (a server busy all along fails every one).
+    const windows = [b.eventLoopLagMs];
+    for (let i = 0; i < 2 && Math.min(...windows.map((w) => w.max)) >= 50; i++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      windows.push((await stats(suite.servers)).eventLoopLagMs);
+    }
+    const seen = JSON.stringify(windows);
+    for (const w of windows) {
+      assert.ok(w.max >= 0 && w.mean <= w.max, seen);
+      assert.ok(w.mean < 20, `an idle server's mean loop lag is small, got ${seen}`);
+    }
+    assert.ok(Math.min(...windows.map((w) => w.max)) < 50, `an idle server's loop lag is small, got ${seen}`);
     for (const name of ['ws', 'grpc']) assert.ok(b.protocols[name], `protocol ${name} reported`);
   });
 

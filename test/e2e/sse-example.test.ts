@@ -27,10 +27,13 @@ test('the example reads its events and every check passes', async () => {
   assert.equal(run.code, 0, run.stderr.slice(-2000));
   const checks = checksOf(run.summary);
   assert.deepEqual(checks['stream is open'], { passes: 1, fails: 0 });
+  // exactly 5 handled: the example closed the stream at its 5th event, and nothing was dispatched after
   for (const name of ['event has data', 'event ids increase', 'event timestamp is when it was read']) {
     assert.deepEqual(checks[name], { passes: 5, fails: 0 }, name);
   }
-  assert.equal(run.summary.metrics.sse_events_received.count, 5);
+  // sse_events_received counts events as the extension reads them off the wire, before they are
+  // dispatched: on a busy machine a 6th can arrive between the 5th's dispatch and close()
+  assert.ok(run.summary.metrics.sse_events_received.count >= 5, `${run.summary.metrics.sse_events_received.count}`);
 });
 
 test('a stream the server refuses fails the example', async () => {

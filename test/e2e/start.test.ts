@@ -1,8 +1,8 @@
 // `npm start` end to end, short: builds, starts the servers, runs echo and feed entries twice
 // each with the real k6 in a seeded interleaved order, prints verdicts, and writes report.html
 // whose verdicts and chart data match the runs' own k6 summaries; then `npm run compare` of the
-// run against itself (no regression) and against a copy whose runs were made slower (a
-// regression, exit 1).
+// run against itself (no regression), against a copy whose runs were made slower, and against a
+// real run of the same workload through a slower network (toxiproxy): both regressions, exit 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -197,6 +197,26 @@ test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers
   assert.equal(readFileSync(join(results, 'report.html'), 'utf8'), html);
   // kept for a look when anything above failed; gone when all passed
   rmSync(results, { recursive: true, force: true });
+  rmSync(slow, { recursive: true, force: true });
+});
+
+test('compare: the same workload through a really slower network is a regression (exit 1); the conditions are named', () => {
+  // A real slowdown rather than edited numbers: the second run goes through toxiproxy's `lan`
+  // shape (1 ms RTT), where a loopback echo round trip takes a fraction of a millisecond.
+  const fast = mkdtempSync(join(tmpdir(), 'rtbench-fast-'));
+  const slow = mkdtempSync(join(tmpdir(), 'rtbench-lan-'));
+  const common = ['--only', 'ws-echo', '--repeats', '2', '--duration', '2s', '--no-native'];
+  const a = start([...common, '--results', fast]);
+  assert.equal(a.status, 0, a.stdout + a.stderr);
+  const b = start([...common, '--network', 'lan', '--results', slow]);
+  assert.equal(b.status, 0, b.stdout + b.stderr);
+  const same = compare([fast, fast]);
+  assert.equal(same.status, 0, same.stdout + same.stderr);
+  const worse = compare([fast, slow]);
+  assert.equal(worse.status, 1, worse.stdout + worse.stderr);
+  assert.match(worse.stdout, /✗ ws-echo · p50 latency: .* worse, .* — REGRESSION beyond 10%/);
+  assert.match(worse.stdout, /lan/, 'the differing network is named');
+  rmSync(fast, { recursive: true, force: true });
   rmSync(slow, { recursive: true, force: true });
 });
 

@@ -6,12 +6,11 @@
 // the call upstream; a client that stops reading stops the stream instead of filling memory.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { suiteServers, root, startServers, waitFor, type Servers } from '../helpers.ts';
-import { direct } from '../grpc-direct.ts';
+import { suiteServers, startServers, waitFor, type Servers } from '../helpers.ts';
+import { ECHO, ORDERS, direct } from '../grpc-direct.ts';
 import {
   FINISH_SEND,
   FLAG_DATA,
@@ -28,14 +27,6 @@ const WAIT_MS = 5000;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */
 const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 
 const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(SMALL_MAX)] });
 

@@ -2,34 +2,25 @@
 // `ws` as the WebSocket, against the real bridge: unary (grpc.unary and grpc.client),
 // server-streaming (grpc.invoke), client-streaming and bidi calls complete, and their responses
 // and statuses equal the same calls made directly with @grpc/grpc-js.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { root, startServers, type Servers } from '../helpers.ts';
-import { direct } from '../grpc-direct.ts';
+import { suiteServers } from '../helpers.ts';
+import { ECHO, ORDERS, direct } from '../grpc-direct.ts';
 import { officialCall, officialInvoke, officialUnary, pingPong, type Outcome } from '../grpcweb-client.ts';
 
-const pkg = protoLoader.loadSync(['orders.proto', 'echo.proto'], {
-  includeDirs: [join(root, 'proto')],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
-const ORDERS = pkg['rtbench.orders.v1.OrderService'] as protoLoader.ServiceDefinition;
-const ECHO = pkg['rtbench.echo.v1.EchoService'] as protoLoader.ServiceDefinition;
 type Def = protoLoader.MethodDefinition<object, object>;
 
-let servers: Servers;
 let host: string;
-before(async () => {
-  servers = await startServers(['--only', 'grpc,grpc-ws']);
-  host = `${servers.httpUrl}/grpc-ws`;
-});
-after(async () => {
-  assert.equal(await servers.stop(), 0);
-});
+const suite = suiteServers(
+  { servers: ['--only', 'grpc,grpc-ws'] },
+  {
+    setup: ({ servers }) => {
+      host = `${servers.httpUrl}/grpc-ws`;
+    },
+  },
+);
 
 const encode = (def: Def, message: object) => def.requestSerialize(message);
 /** Decoded responses with the fields that differ from call to call (ids, server clocks) blanked. */
@@ -41,7 +32,7 @@ const comparable = (def: Def, bodies: Buffer[]) =>
 
 /** The official client's outcome equals direct gRPC's: same status and message, same responses. */
 async function sameAsDirect(def: Def, requests: Buffer[], official: Promise<Outcome>) {
-  const [viaBridge, straight] = await Promise.all([official, direct(servers, def, requests)]);
+  const [viaBridge, straight] = await Promise.all([official, direct(suite.servers, def, requests)]);
   assert.equal(viaBridge.code, straight.status.code, `status: bridge says ${viaBridge.code} ${viaBridge.message}`);
   assert.equal(viaBridge.message, straight.status.details);
   assert.ok(viaBridge.responses.length > 0 || straight.responses.length === 0);
@@ -62,7 +53,7 @@ describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () =>
   test('unary with grpc.unary: Echo byte for byte, CreateOrder the same order', async () => {
     const echo = encode(ECHO.Echo!, { seq: 1, payload: Buffer.from('hi'), clientSendMs: 12.5 });
     const viaBridge = await officialUnary(host, ECHO.Echo!.path, echo, { 'x-rtbench': 'official' });
-    const straight = await direct(servers, ECHO.Echo!, [echo]);
+    const straight = await direct(suite.servers, ECHO.Echo!, [echo]);
     assert.equal(viaBridge.code, grpc.status.OK, viaBridge.message);
     assert.deepEqual(viaBridge.responses, straight.responses, 'byte for byte');
     const [order] = await sameAsDirect(
@@ -131,7 +122,7 @@ describe('@improbable-eng/grpc-web WebsocketTransport through the bridge', () =>
     );
     const echoes = [1, 2, 3].map((seq) => encode(ECHO.EchoStream!, { seq, payload: Buffer.alloc(1000, seq) }));
     const out = await officialCall(host, ECHO.EchoStream!.path, bidi, echoes);
-    assert.deepEqual(out.responses, (await direct(servers, ECHO.EchoStream!, echoes)).responses, 'byte for byte');
+    assert.deepEqual(out.responses, (await direct(suite.servers, ECHO.EchoStream!, echoes)).responses, 'byte for byte');
     const pp = await pingPong(host, ECHO.EchoStream!.path, echoes[0]!, 300);
     assert.equal(pp.code, grpc.status.OK, pp.message);
     assert.ok(pp.roundTrips > 10, `${pp.roundTrips} round trips in 300 ms`);

@@ -1,7 +1,7 @@
 // The image servers, driven by real clients (ws, @grpc/grpc-js) against the real server process:
 // good images are acknowledged with what the server saw; every bad input gets its specific
 // error (WS close code / gRPC status, with a reason) and the server keeps serving.
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -106,12 +106,16 @@ describe('WebSocket /image', () => {
 });
 
 describe('gRPC ImageService/Upload', () => {
-  const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(MAX)] });
   let Upload: grpc.ServiceClientConstructor;
-  before(() => {
-    const def = protoLoader.loadSync('image.proto', { includeDirs: [join(root, 'proto')], longs: Number, defaults: true });
-    Upload = (grpc.loadPackageDefinition(def) as any).rtbench.image.v1.ImageService;
-  });
+  const suite = suiteServers(
+    { servers: [], small: ['--max-message-bytes', String(MAX)] },
+    {
+      setup: () => {
+        const def = protoLoader.loadSync('image.proto', { includeDirs: [join(root, 'proto')], longs: Number, defaults: true });
+        Upload = (grpc.loadPackageDefinition(def) as any).rtbench.image.v1.ImageService;
+      },
+    },
+  );
 
   const upload = (addr: string, req: Record<string, unknown>) =>
     new Promise<{ err: grpc.ServiceError | null; ack?: Ack }>((resolve) => {
@@ -169,13 +173,17 @@ describe('gRPC ImageService/Upload', () => {
 describe('server process', () => {
   test('SIGTERM closes WebSockets with 1001 and exits 0', async () => {
     const servers = await startServers();
-    const ws = new WebSocket(servers.wsUrl('/image'));
-    await new Promise((r) => ws.on('open', r));
-    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    const exit = servers.stop();
-    assert.equal(await closed, 1001);
-    assert.equal(await exit, 0);
-    assert.match(servers.output(), /SIGTERM: shutting down/);
+    try {
+      const ws = new WebSocket(servers.wsUrl('/image'));
+      await new Promise((r) => ws.on('open', r));
+      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+      const exit = servers.stop();
+      assert.equal(await closed, 1001);
+      assert.equal(await exit, 0);
+      assert.match(servers.output(), /SIGTERM: shutting down/);
+    } finally {
+      await servers.stop(); // already stopped unless an assertion above failed
+    }
   });
 
   test('a bad setting stops it with exit 2 and names the setting and value', async () => {

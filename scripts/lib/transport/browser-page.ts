@@ -5,24 +5,9 @@
 import { browser, type Page } from 'k6/browser';
 import { check } from 'k6';
 import { TOKEN } from './auth.ts';
+import type { PageResults } from '../../../contracts/browser-page.ts';
 import { connectTime, delivered, duplicates, errors, latency, lost, payloadBytes } from '../monitor/metrics.ts';
 
-/** window.rtb, as browser/page.ts fills it. */
-export interface PageResults {
-  transport: string;
-  measure: 'oneway' | 'rtt';
-  connectMs: number[];
-  latencies: number[];
-  delivered: number;
-  payloadBytes: number;
-  lost: number;
-  duplicates: number;
-  reconnects: number;
-  errors: string[];
-  opened: Array<number | null>;
-  socketioTransport?: string;
-  done: boolean;
-}
 
 /** Each page transport's `protocol` tag (the same values as the k6-client scenarios) and extra tags. */
 export const TRANSPORTS: Record<string, { protocol: string; tags: Record<string, string> }> = {
