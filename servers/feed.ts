@@ -5,6 +5,7 @@
 //   DELETE /feed/channels?name=x     → 204
 //   POST   /feed/publish?channel=x   publish one message now → {"seq"}
 //   POST   /feed/drop?channel=x      cut every subscriber's connection (a network failure) → {"dropped"}
+//   POST   /feed/drop?all=true       the same for every channel at once (a reconnect storm)
 // SSE:  GET /sse?channel=x[&retry=ms]  text/event-stream; `retry:` first, then
 //       `id: <seq>` + `data: <json>` per message, `: hb` heartbeat comments, and on resume
 //       (Last-Event-ID header, or ?lastEventId=) the buffered messages after that id, or an
@@ -194,7 +195,7 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
 }
 
 /** Mounts the feed's control routes and its SSE and/or WebSocket transports; returns the paths and a stop. */
-export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[]; stop: () => void } {
+export function mountFeed(host: HttpHost, opts: FeedOptions): { feed: Feed; paths: string[]; stop: () => void } {
   const feed = new Feed(opts.limits);
   host.route(
     'POST',
@@ -226,9 +227,13 @@ export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[];
   host.route(
     'POST',
     '/feed/drop',
-    guarded((_req, res, url) =>
-      sendJson(res, 200, { dropped: feed.channel(url.searchParams.get('channel')).dropAll() }),
-    ),
+    guarded((_req, res, url) => {
+      // ?all=true (and no channel): every subscriber of every channel at once (the capacity runs' reconnect storm)
+      const all = url.searchParams.get('all') === 'true' && !url.searchParams.has('channel');
+      sendJson(res, 200, {
+        dropped: all ? feed.dropEverything() : feed.channel(url.searchParams.get('channel')).dropAll(),
+      });
+    }),
     { control: true },
   );
   const paths: string[] = [];
@@ -240,5 +245,5 @@ export function mountFeed(host: HttpHost, opts: FeedOptions): { paths: string[];
     host.webSocket('/feed', wsFeed(feed, opts));
     paths.push('/feed');
   }
-  return { paths, stop: () => feed.close() };
+  return { feed, paths, stop: () => feed.close() };
 }

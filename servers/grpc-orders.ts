@@ -9,6 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import { paceStream, replyEach, RpcError, toServiceError } from './lib/grpc.ts';
 import { nowMs } from './lib/clock.ts';
 import { pattern } from './lib/payload.ts';
+import { statsFor } from './lib/stats.ts';
+
+/** SubscribeOrders calls open now, in /stats as protocol `grpc-stream` (its `connections`): the capacity runs hold many per HTTP/2 connection. */
+const streams = statsFor('grpc-stream');
 
 /** Most orders one SubscribeOrders call may ask for. */
 export const MAX_STREAM_ORDERS = 100_000;
@@ -114,6 +118,13 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
+      streams.opened();
+      let open = true;
+      const closed = () => {
+        if (open) streams.closed();
+        open = false;
+      };
+      for (const event of ['finish', 'cancelled', 'error']) call.once(event, closed);
       paceStream(
         call,
         f.count,

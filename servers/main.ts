@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   http.route('GET', '/stats', (_req, res) => sendJson(res, 200, snapshot()));
   const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, limits) : [];
   const feed =
-    cfg.only.has('ws') || cfg.only.has('sse')
+    cfg.only.has('ws') || cfg.only.has('sse') || cfg.only.has('socketio')
       ? mountFeed(http, {
           ...DEFAULT_FEED_OPTIONS,
           sse: cfg.only.has('sse'),
@@ -63,7 +63,9 @@ async function main(): Promise<void> {
           },
         })
       : null;
-  const socketIo = cfg.only.has('socketio') ? mountSocketIo(http, { ...limits, tokenMatches: matches }) : null;
+  const socketIo = cfg.only.has('socketio')
+    ? mountSocketIo(http, { ...limits, tokenMatches: matches, feed: feed?.feed })
+    : null;
   const page = mountPage(http);
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {

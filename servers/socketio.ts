@@ -1,7 +1,7 @@
 // Socket.IO (socket.io 4.8: Engine.IO v4 + Socket.IO v5) on the shared HTTP server at
 // /socket.io/, WebSocket and long-polling transports (the official client starts with polling).
 //
-// Namespace "/" answers one event:
+// Namespace "/" answers `echo`, and `subscribe` to the push feed (servers/socketio-feed.ts):
 //   echo(...args, ack) → ack(...args): exactly what came, text or binary, in order.
 //   An `echo` without an ack id has nothing to answer to and is ignored.
 //
@@ -29,6 +29,8 @@ import * as parser from 'socket.io-parser';
 import type { HttpHost } from './lib/http.ts';
 import type { Limits } from './lib/config.ts';
 import { statsFor } from './lib/stats.ts';
+import type { Feed } from './lib/feed.ts';
+import { serveFeed } from './socketio-feed.ts';
 
 export type SocketIoOptions = Pick<
   Limits,
@@ -36,6 +38,8 @@ export type SocketIoOptions = Pick<
 > & {
   /** Checks a presented token; absent = no token required. */
   tokenMatches?: (presented: string | null) => boolean;
+  /** The push feed's channels, served with `subscribe` (servers/socketio-feed.ts). */
+  feed?: Feed;
 };
 
 /** How deep JSON nests in `text` (brackets outside strings), stopping early past `max`. */
@@ -181,6 +185,7 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
       }
       backlogs.get(conn)?.();
     });
+    if (opts.feed) serveFeed(socket, opts.feed);
   });
 
   return {

@@ -140,7 +140,9 @@ export function suiteServers<N extends string>(
   before(async () => {
     activeSuites.add(controller.signal);
     const jobs: Array<Promise<unknown>> = Object.entries<ServersSpec>(servers).map(async ([name, spec]) => {
-      const s = Array.isArray(spec) ? await startServers(spec) : await startServers(spec.args, undefined, spec.env);
+      const s = Array.isArray(spec)
+        ? await startServers(spec)
+        : await startServers(spec.args, undefined, { env: spec.env });
       (parts as Record<string, Servers>)[name] = s;
       watch(name === 'servers' ? 'servers' : `servers '${name}'`, s.proc, s.stop);
     });

@@ -53,21 +53,30 @@ export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
  */
 
 /**
- * Starts dist/servers/main.js on free loopback ports; resolves once it prints `ready`.
- * `env` is added to this process's environment for the servers (e.g. a test-only knob).
- * @param {string[]} [args] @param {number} [timeoutMs] @param {Record<string, string>} [env] @returns {Promise<Servers>}
+ * `cmd args`, or with `raise` the same run by /bin/sh after raising its soft open-file limit to
+ * the hard limit (a child inherits it; exec keeps the process id).
+ * @param {string} cmd @param {string[]} args @param {boolean} raise @returns {[string, string[]]}
  */
-export function startServers(args = [], timeoutMs = 15_000, env = {}) {
-  const proc = killOnExit(
-    spawn(
-      process.execPath,
-      ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...env },
-      },
-    ),
+function command(cmd, args, raise) {
+  return raise
+    ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]]
+    : [cmd, args];
+}
+
+/**
+ * Starts dist/servers/main.js on free loopback ports; resolves once it prints `ready`. `env` is
+ * added to the servers' environment (e.g. a test-only knob or a raised bound); `raiseFileLimit` raises their open-file limit to the hard limit.
+ * @param {string[]} [args] @param {number} [timeoutMs]
+ * @param {{ env?: Record<string, string>, raiseFileLimit?: boolean }} [opts]
+ * @returns {Promise<Servers>}
+ */
+export function startServers(args = [], timeoutMs = 15_000, { env = {}, raiseFileLimit = false } = {}) {
+  const [cmd, argv] = command(
+    process.execPath,
+    ['--enable-source-maps', join(dist, 'servers', 'main.js'), '--http-port', '0', '--grpc-port', '0', ...args],
+    raiseFileLimit,
   );
+  const proc = killOnExit(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -141,10 +150,15 @@ export function k6Bin() {
  * abort when a server or influxd they depend on dies).
  * @param {string} script e.g. 'ws-image.js'
  * @param {Record<string, string>} env
- * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void, signal?: AbortSignal }} [opts]
+ * `onStart` gets the k6 process once it runs; `raiseFileLimit` raises k6's open-file limit to the hard limit.
+ * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void, signal?: AbortSignal, onStart?: (proc: import('node:child_process').ChildProcess) => void, raiseFileLimit?: boolean }} [opts]
  * @returns {Promise<K6Run>}
  */
-export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, onLine, prepare, signal } = {}) {
+export async function runK6(
+  script,
+  env,
+  { args = [], timeoutMs = 600_000, dir, onLine, prepare, signal, onStart, raiseFileLimit = false } = {},
+) {
   const bin = await k6Bin();
   signal?.throwIfAborted();
   const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
@@ -159,13 +173,15 @@ export async function runK6(script, env, { args = [], timeoutMs = 600_000, dir, 
     ...args,
     join(dist, script),
   ];
+  const [cmd, argv] = command(bin, k6Args, raiseFileLimit);
   const proc = killOnExit(
-    spawn(bin, k6Args, {
+    spawn(cmd, argv, {
       cwd: outDir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PWD: outDir, K6_NO_USAGE_REPORT: 'true' },
     }),
   );
+  onStart?.(proc);
   const abort = () => proc.kill('SIGKILL');
   signal?.addEventListener('abort', abort, { once: true });
   let stdout = '';

@@ -77,7 +77,7 @@ func (mi *ModuleInstance) newEventSource(call sobek.ConstructorCall) *sobek.Obje
 		es.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagURL, es.url)
 		es.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagName, es.url)
 	}
-	es.define()
+	es.must(call.This.DefineDataPropertySymbol(mi.key, rt.ToValue(es), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_FALSE))
 
 	es.bridge = newLoopBridge(mi.vu.RegisterCallback)
 	es.stream = NewStream(es.ctx, Config{
@@ -112,40 +112,68 @@ func isBlockedByK6(err error) bool {
 	return errors.As(err, &ip) || errors.As(err, &host)
 }
 
-// define installs the instance's properties and methods.
-func (es *eventSource) define() {
-	rt, o := es.rt, es.obj
-	getter := func(name string, get func() any) {
-		es.must(o.DefineAccessorProperty(name, rt.ToValue(get), nil, sobek.FLAG_FALSE, sobek.FLAG_TRUE))
+// defineProto installs the properties and methods every EventSource of this
+// VU shares, once, on the constructor's prototype: a per-instance set would
+// cost each stream 13 wrapped functions and their property slots (~16 KB of
+// k6 memory per held stream). An instance carries its Go side under key.
+func defineProto(rt *sobek.Runtime, proto *sobek.Object, key *sobek.Symbol) {
+	self := func(this sobek.Value) *eventSource {
+		if o, ok := this.(*sobek.Object); ok {
+			if es, ok := o.GetSymbol(key).Export().(*eventSource); ok {
+				return es
+			}
+		}
+		panic(rt.NewTypeError("not an EventSource"))
 	}
-	method := func(name string, fn any) {
-		es.must(o.DefineDataProperty(name, rt.ToValue(fn), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_TRUE))
+	must := func(err error) {
+		if err != nil {
+			common.Throw(rt, err)
+		}
 	}
-	getter("url", func() any { return es.url })
-	getter("readyState", func() any { return es.readyState })
-	getter("lastEventId", func() any { return es.lastEventID })
-	getter("withCredentials", func() any { return false })
+	getter := func(name string, get func(es *eventSource) any) {
+		fn := func(call sobek.FunctionCall) sobek.Value { return rt.ToValue(get(self(call.This))) }
+		must(proto.DefineAccessorProperty(name, rt.ToValue(fn), nil, sobek.FLAG_FALSE, sobek.FLAG_TRUE))
+	}
+	method := func(name string, fn func(es *eventSource, call sobek.FunctionCall) sobek.Value) {
+		f := func(call sobek.FunctionCall) sobek.Value { return fn(self(call.This), call) }
+		must(proto.DefineDataProperty(name, rt.ToValue(f), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_TRUE))
+	}
+	getter("url", func(es *eventSource) any { return es.url })
+	getter("readyState", func(es *eventSource) any { return es.readyState })
+	getter("lastEventId", func(es *eventSource) any { return es.lastEventID })
+	getter("withCredentials", func(*eventSource) any { return false })
 
 	for _, typ := range []string{"open", "message", "error"} {
-		get := func() sobek.Value {
-			if fn, ok := es.on[typ]; ok {
+		get := func(call sobek.FunctionCall) sobek.Value {
+			if fn, ok := self(call.This).on[typ]; ok {
 				return fn
 			}
 			return sobek.Null()
 		}
-		set := func(v sobek.Value) {
+		set := func(call sobek.FunctionCall) sobek.Value {
+			es, v := self(call.This), call.Argument(0)
 			if _, ok := sobek.AssertFunction(v); ok {
 				es.on[typ] = v
 			} else {
 				delete(es.on, typ) // like browsers: non-callables clear the handler
 			}
+			return sobek.Undefined()
 		}
-		es.must(o.DefineAccessorProperty("on"+typ, rt.ToValue(get), rt.ToValue(set), sobek.FLAG_FALSE, sobek.FLAG_TRUE))
+		must(proto.DefineAccessorProperty("on"+typ, rt.ToValue(get), rt.ToValue(set), sobek.FLAG_FALSE, sobek.FLAG_TRUE))
 	}
 
-	method("addEventListener", es.addEventListener)
-	method("removeEventListener", es.removeEventListener)
-	method("close", es.close)
+	method("addEventListener", func(es *eventSource, call sobek.FunctionCall) sobek.Value {
+		es.addEventListener(call.Argument(0).String(), call.Argument(1))
+		return sobek.Undefined()
+	})
+	method("removeEventListener", func(es *eventSource, call sobek.FunctionCall) sobek.Value {
+		es.removeEventListener(call.Argument(0).String(), call.Argument(1))
+		return sobek.Undefined()
+	})
+	method("close", func(es *eventSource, _ sobek.FunctionCall) sobek.Value {
+		es.close()
+		return sobek.Undefined()
+	})
 }
 
 func (es *eventSource) must(err error) {

@@ -90,6 +90,8 @@ func registerMetrics(reg *metrics.Registry) (*sseMetrics, error) {
 type ModuleInstance struct {
 	vu      modules.VU
 	metrics *sseMetrics
+	key     *sobek.Symbol // where an EventSource object keeps its Go side
+	exports *modules.Exports
 }
 
 var _ modules.Instance = (*ModuleInstance)(nil)
@@ -97,10 +99,19 @@ var _ modules.Instance = (*ModuleInstance)(nil)
 // Exports exposes the EventSource constructor, with the ready-state
 // constants on both the constructor and its prototype (as in browsers,
 // where es.OPEN works as well as EventSource.OPEN).
+//
+// k6 asks for the exports each time a script reads the imported binding (every
+// `new EventSource`), so they are made once per VU: building them afresh cost
+// every stream its own constructor, prototype and methods.
 func (mi *ModuleInstance) Exports() modules.Exports {
+	if mi.exports != nil {
+		return *mi.exports
+	}
 	rt := mi.vu.Runtime()
 	ctor := rt.ToValue(mi.newEventSource).ToObject(rt)
 	proto := ctor.Get("prototype").ToObject(rt)
+	mi.key = sobek.NewSymbol("EventSource internals")
+	defineProto(rt, proto, mi.key)
 	for name, v := range map[string]int{"CONNECTING": stateConnecting, "OPEN": stateOpen, "CLOSED": stateClosed} {
 		for _, o := range []*sobek.Object{ctor, proto} {
 			if err := o.DefineDataProperty(name, rt.ToValue(v), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_TRUE); err != nil {
@@ -108,5 +119,6 @@ func (mi *ModuleInstance) Exports() modules.Exports {
 			}
 		}
 	}
-	return modules.Exports{Named: map[string]any{"EventSource": ctor}}
+	mi.exports = &modules.Exports{Named: map[string]any{"EventSource": ctor}}
+	return *mi.exports
 }

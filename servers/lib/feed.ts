@@ -44,6 +44,8 @@ export interface FeedLimits {
 }
 
 const MiB = 1024 * 1024;
+// maxChannels stays the hardened default; the capacity runs (one channel per held connection) raise
+// it with --max-channels / RTBENCH_MAX_CHANNELS.
 export const DEFAULT_FEED_LIMITS: FeedLimits = {
   maxChannels: 1000,
   maxRate: 10_000,
@@ -56,7 +58,7 @@ export const DEFAULT_FEED_LIMITS: FeedLimits = {
   resumeGraceMs: 30_000,
 };
 
-/** Bytes of a message's JSON besides its payload (seq, time, channel name, keys). */
+/** Bytes of a message's JSON besides its payload (seq, time, channel name, keys): at most this. */
 const MESSAGE_OVERHEAD = 160;
 
 export class FeedError extends Error {
@@ -69,18 +71,25 @@ export class FeedError extends Error {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Shortest time between two ticks of a channel's publishing timer. */
 const TICK_MS = 10;
 
 export class Channel {
   private seq = 0;
-  private readonly ring: FeedMessage[] = [];
+  /**
+   * The replay buffer, compact: the send times of the last `replay` messages, the first being
+   * message `ringFirst`; a replayed message is serialised again from its time (the same bytes).
+   * Keeping each message's JSON instead cost ~200 bytes per message per channel, which at one
+   * channel per connection made most of a held connection's memory.
+   */
+  private readonly ring: number[] = [];
+  private ringFirst = 1;
   readonly subscribers = new Set<Subscriber>();
   private readonly startedAt = nowMs();
   private published = 0;
   private timer: NodeJS.Timeout | undefined;
   idleSince = Date.now();
   private readonly filler: string;
-  private ringBytes = 0;
   /** On-demand publishing budget (token bucket, bytes). */
   private allowance: number;
   private allowanceAt = Date.now();
@@ -92,7 +101,9 @@ export class Channel {
   ) {
     this.allowance = limits.channelBytesPerSec;
     this.filler = 'x'.repeat(spec.bytes);
-    if (spec.rate > 0) this.timer = setInterval(() => this.tick(), TICK_MS);
+    // A slow channel ticks once per message (1 msg/s: once a second), not every TICK_MS: with
+    // thousands of channels the timers would otherwise cost the server more than the sending.
+    if (spec.rate > 0) this.timer = setInterval(() => this.tick(), Math.max(TICK_MS, Math.floor(1000 / spec.rate)));
   }
 
   /** Publishes what the rate says is due since the channel started (catching up after a slow tick). */
@@ -110,15 +121,23 @@ export class Channel {
     if (due > this.spec.rate) this.published += due - this.spec.rate; // more than a second behind: skip, don't burst
   }
 
+  private message(seq: number, t: number): FeedMessage {
+    const body: MessageBody = { seq, t, ch: this.spec.name, p: this.filler };
+    return { seq, json: JSON.stringify(body) };
+  }
+
   publish(): FeedMessage {
-    const seq = ++this.seq;
-    const body: MessageBody = { seq, t: nowMs(), ch: this.spec.name, p: this.filler };
-    const msg = { seq, json: JSON.stringify(body) };
-    this.ring.push(msg);
-    this.ringBytes += msg.json.length;
+    const t = nowMs();
+    const msg = this.message(++this.seq, t);
+    this.ring.push(t);
+    // The replay budget counts what the buffer can replay (each message's JSON, at most payload +
+    // MESSAGE_OVERHEAD), so a channel's share bounds a resume's bytes as before the buffer went compact.
+    const cost = this.spec.bytes + MESSAGE_OVERHEAD;
     const share = this.replayShare();
-    while (this.ring.length > 1 && (this.ring.length > this.limits.replay || this.ringBytes > share))
-      this.ringBytes -= this.ring.shift()!.json.length;
+    while (this.ring.length > 1 && (this.ring.length > this.limits.replay || this.ring.length * cost > share)) {
+      this.ring.shift();
+      this.ringFirst++;
+    }
     for (const sub of this.subscribers) if (!sub.deliver(msg)) this.subscribers.delete(sub);
     return msg;
   }
@@ -149,10 +168,12 @@ export class Channel {
         reason: `resume point ${afterSeq} is ahead of the channel (latest ${this.seq})`,
       });
     } else if (afterSeq !== undefined && afterSeq < this.seq) {
-      const oldest = this.ring[0]?.seq ?? this.seq + 1;
+      const oldest = this.ring.length > 0 ? this.ringFirst : this.seq + 1;
       if (afterSeq + 1 < oldest)
         sub.reset({ requested: afterSeq + 1, oldest, reason: 'too far behind: messages no longer buffered' });
-      for (const msg of this.ring) if (msg.seq > afterSeq && !sub.deliver(msg)) return;
+      for (let seq = Math.max(afterSeq + 1, oldest); seq <= this.seq; seq++) {
+        if (!sub.deliver(this.message(seq, this.ring[seq - this.ringFirst]!))) return;
+      }
     }
     this.subscribers.add(sub);
   }
@@ -253,6 +274,13 @@ export class Feed {
     const ch = this.channels.get(name);
     if (!ch) throw new FeedError(404, `unknown channel '${name}' (declare it with POST /feed/channels)`);
     return ch;
+  }
+
+  /** Cuts every subscriber of every channel at once; returns how many. */
+  dropEverything(): number {
+    let n = 0;
+    for (const ch of this.channels.values()) n += ch.dropAll();
+    return n;
   }
 
   remove(name: string): void {

@@ -31,11 +31,18 @@ const SCENARIOS: Array<[string, Record<string, string>]> = [
   ['grpc-echo.js', { ITERATIONS: '1', WINDOW: '1s' }],
   ['grpc-over-ws.js', { ITERATIONS: '1', COUNT: '10', CALL: 'unary' }],
   ['grpc-over-ws.js', { ITERATIONS: '1', COUNT: '10', CALL: 'bidi' }],
+  // the hold scenarios: channel declarations and the storm's drop-all are control requests too
+  ...['ws-hold.js', 'sse-hold.js', 'socketio-hold.js', 'grpc-hold.js', 'grpc-ws-hold.js'].map(
+    (script): [string, Record<string, string>] => [script, { CONNS: '20', PER_VU: '10', HOLD: '2s', MONITOR: 'off' }],
+  ),
+  ['ws-hold.js', { CONNS: '20', PER_VU: '10', HOLD: '4s', STORM_AT: '2s', MONITOR: 'off' }],
 ];
 const label = (script: string, settings: Record<string, string>) =>
-  settings.CLIENT || (script === 'grpc-over-ws.js' && settings.CALL === 'bidi')
-    ? `${script} (${settings.CLIENT ? `CLIENT=${settings.CLIENT}` : `CALL=${settings.CALL}`})`
-    : script;
+  settings.STORM_AT
+    ? `${script} (STORM_AT=${settings.STORM_AT})`
+    : settings.CLIENT || (script === 'grpc-over-ws.js' && settings.CALL === 'bidi')
+      ? `${script} (${settings.CLIENT ? `CLIENT=${settings.CLIENT}` : `CALL=${settings.CALL}`})`
+      : script;
 
 const failedChecks = (run: K6Run) =>
   Object.values(run.summary ? checksOf(run.summary) : {}).reduce((n, c) => n + c.fails, 0);
@@ -54,7 +61,14 @@ describe('every scenario with --token and -e TOKEN', () => {
 });
 
 describe('without TOKEN every family is refused', () => {
-  for (const script of ['ws-echo.js', 'socketio-echo.js', 'sse-feed.js', 'grpc-unary.js', 'grpc-over-ws.js']) {
+  for (const script of [
+    'ws-echo.js',
+    'socketio-echo.js',
+    'sse-feed.js',
+    'grpc-unary.js',
+    'grpc-over-ws.js',
+    'ws-hold.js',
+  ]) {
     test(`${script} fails without the token`, async () => {
       const settings = SCENARIOS.find(([s]) => s === script)![1];
       const run = await runK6(script, { ...servers.env(), ...settings }, { timeoutMs: 120_000 });

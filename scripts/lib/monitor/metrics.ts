@@ -41,6 +41,9 @@ export const payloadBytes = new Counter('rtb_payload_bytes');
 /** Connection set-up time in ms (TCP + handshake up to the first usable moment). */
 export const connectTime = new Trend('rtb_connect_time', true);
 
+/** Connections a workload set out to open (the hold workload's denominator for its error rate). */
+export const connections = new Counter('rtb_connections');
+
 /** Messages missing from a sequence (gaps in the sequence numbers a subscriber saw). */
 export const lost = new Counter('rtb_lost');
 

@@ -13,6 +13,9 @@
 // Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
 import type { WebSocket } from 'k6/websockets';
 import { now } from '../monitor/clock.ts';
+import { setTimeout } from 'k6/timers';
+import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+import type { Subscription } from '../workload/feed.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';
@@ -50,9 +53,11 @@ export class SocketIO {
     origin: string,
     private readonly onConnect: (sio: SocketIO, atMs: number) => void,
     private readonly namespace = '/',
+    /** The caller reconnects and resumes when the server drops the connection: not an error then. */
+    private readonly resumes = false,
   ) {
     const started = now();
-    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false });
+    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false, countDrops: !resumes });
     this.ws = socket.ws;
     on(this.ws, 'message', (e) => {
       try {
@@ -66,7 +71,7 @@ export class SocketIO {
       // openSocket already counts abnormal close codes; a plain close we did not ask for is the
       // server dropping us (Socket.IO closes without a code on a protocol error).
       const normal = isNormalClose(code);
-      if (normal && !this.closing) errors.add(1, { reason: 'socketio closed by server' });
+      if (normal && !this.closing && !this.resumes) errors.add(1, { reason: 'socketio closed by server' });
       for (const fn of this.closers) fn(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
     });
   }
@@ -118,7 +123,7 @@ export class SocketIO {
       case 'message':
         return this.packet(this.decoder.text(engine.data), atMs, started);
       case 'close':
-        return this.fail('socketio engine closed by server');
+        return this.resumes ? this.close() : this.fail('socketio engine closed by server');
       default:
         return; // pong, upgrade, noop: nothing to do on a WebSocket-only connection
     }
@@ -163,4 +168,50 @@ export function connectSocketIO(
   namespace = '/',
 ): SocketIO {
   return new SocketIO(origin, onConnect, namespace);
+}
+
+/**
+ * The feed over Socket.IO (servers/socketio-feed.ts), the counterpart of subscribeWs: emits
+ * `subscribe` for `channel` and feeds `sub` from the server's `feed` events; when the connection
+ * drops it reconnects with exponential backoff (100 ms doubling to 5 s) and resumes after the last
+ * sequence number `sub` saw. A connection that never joined counts in rtb_errors ('connect
+ * failed'); a refused subscription too, and is not retried.
+ */
+export function subscribeSocketIo(origin: string, channel: string, sub: Subscription): { close(): void } {
+  let sio: SocketIO;
+  let closing = false;
+  let attempt = 0;
+  const connect = () => {
+    let joined = false;
+    sio = new SocketIO(
+      origin,
+      (s) => {
+        joined = true;
+        s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
+          const reply = args[0] as { error?: string } | undefined;
+          if (reply?.error === undefined) return void (attempt = 0);
+          errors.add(1, { reason: `socketio subscribe: ${reply.error}`.slice(0, 120) });
+          closing = true;
+          s.close();
+        });
+      },
+      '/',
+      true,
+    );
+    sio.on('feed', (args, atMs) => sub.message(JSON.parse(args[0] as string) as FeedMessage, atMs));
+    sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
+    sio.onClosed((_reason, atMs) => {
+      if (closing) return;
+      if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
+      sub.disconnected(atMs);
+      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
+    });
+  };
+  connect();
+  return {
+    close: () => {
+      closing = true;
+      sio.close();
+    },
+  };
 }

@@ -38,12 +38,14 @@ export interface Socket {
 /**
  * Opens a binary-capable WebSocket, offering `protocols` as subprotocols; records
  * rtb_connect_time (constructor → open event) unless `recordConnect` is false: a protocol on top
- * (Socket.IO) whose connection is usable later records its own.
+ * (Socket.IO) whose connection is usable later records its own. An error event and an abnormal
+ * close count in rtb_errors unless `countDrops` is false: a client that reconnects and resumes
+ * (the feed) takes a dropped connection in its stride and counts what it could not recover from.
  */
 export function openSocket(
   url: string,
   onOpen: (ws: WebSocket, atMs: number) => void,
-  { recordConnect = true, protocols = [] as string[] } = {},
+  { recordConnect = true, protocols = [] as string[], countDrops = true } = {},
 ): Socket {
   const started = now();
   // k6/websockets ignores its `protocols` argument; the handshake header offers them instead. The
@@ -59,13 +61,13 @@ export function openSocket(
     onOpen(ws, e.timestamp);
   });
   on(ws, 'error', (e) => {
-    errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
+    if (countDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
     stopProbe(); // a failed open has no close event
   });
   on(ws, 'close', (e) => {
     stopProbe();
     const code = e.code ?? CLOSE.NO_STATUS;
-    if (!isNormalClose(code)) errors.add(1, { reason: `ws close ${code}` });
+    if (!isNormalClose(code) && countDrops) errors.add(1, { reason: `ws close ${code}` });
     for (const fn of closers) fn(code, e.reason ?? '', e.timestamp);
   });
   return { ws, onClosed: (fn) => closers.push(fn) };
@@ -81,7 +83,7 @@ export function deadline(ms: number, onExpire: () => void): () => void {
  * The feed over WebSocket: subscribes to `channel` at `url` (/feed) and keeps the subscription
  * alive: when the connection drops it reconnects with exponential backoff (100 ms doubling to 5 s)
  * and asks to resume after the last sequence number `sub` saw. rtb_connect_time is the first
- * connect only. Wire shapes: contracts/feed.ts.
+ * connect only; an attempt that closes before it opened counts in rtb_errors ('connect failed'). Wire shapes: contracts/feed.ts.
  */
 export function subscribeWs(url: string, channel: string, sub: Subscription): { close(): void } {
   let ws: WebSocket;
@@ -89,13 +91,16 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   let attempt = 0;
   let first = true;
   const stopProbe = lagProbe(); // for the subscription's life, reconnections included
+  let opened = false; // this attempt
   const connect = () => {
+    opened = false;
     const started = now();
     const headers = authHeaders();
     ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
     on(ws, 'open', (e) => {
       if (first) connectTime.add(e.timestamp - started);
       first = false;
+      opened = true;
       const request: SubscribeRequest = { op: 'subscribe', channel, after: sub.lastSeq || undefined };
       ws.send(JSON.stringify(request));
     });
@@ -107,6 +112,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
     });
     on(ws, 'close', (e) => {
       if (closing) return;
+      if (!opened) errors.add(1, { reason: `connect failed: ws close ${e.code ?? CLOSE.NO_STATUS}` });
       if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
         errors.add(1, { reason: `ws close ${e.code}` });
         stopProbe();

@@ -109,6 +109,10 @@ export class Subscription {
   dups = 0;
   private lostAt = 0;
   recovered = 0;
+  /** When the last new message was read (0: none yet). */
+  lastReadAt = 0;
+  /** The hold workload: from this time (ms since the epoch) latencies are tagged phase=hold, before it phase=ramp. */
+  holdFrom = 0;
 
   // The channel's schedule: message n is due at start + n × period (servers/lib/feed.ts). The
   // start is estimated as the earliest the messages seen say (the most on-time one).
@@ -116,42 +120,48 @@ export class Subscription {
 
   constructor(private readonly fanOut?: FanOut) {}
 
-  /** Accounts for one message read at `readAt` (the event's timestamp). */
-  message(msg: FeedMessage, readAt: number): void {
-    this.account(msg, readAt);
-    this.fanOut?.seen(msg, readAt);
-  }
-
   /**
-   * rtb_latency from the send stamp; rtb_latency_intended from when the channel's rate made the
-   * message due (open loop), and rtb_late_send how late the server sent it against that.
+   * Accounts for one message read at `readAt` (the event's timestamp): rtb_latency from the send
+   * stamp; rtb_latency_intended from when the channel's rate made the message due (open loop), and
+   * rtb_late_send how late the server sent it against that.
    */
-  private account(msg: FeedMessage, readAt: number): void {
-    latency.add(readAt - msg.t);
+  message(msg: FeedMessage, readAt: number): void {
     const period = 1000 / feed.rate;
     this.scheduleStart = Math.min(this.scheduleStart, msg.t - msg.seq * period);
     const due = this.scheduleStart + msg.seq * period;
     latencyIntended.add(readAt - due);
     lateSend.add(msg.t - due);
-    if (this.lastSeq !== 0 && msg.seq <= this.lastSeq) {
+    this.arrived(msg.seq, msg.t, readAt, msg.p.length === feed.bytes, feed.bytes);
+    this.fanOut?.seen(msg, readAt);
+  }
+
+  /**
+   * Accounts for message `seq`, sent at `sentAt` (server clock) and read at `readAt`; `intact`
+   * says its payload of `bytes` checked out. For streams whose messages are not FeedMessages
+   * (the gRPC order stream of the hold workload).
+   */
+  arrived(seq: number, sentAt: number, readAt: number, intact: boolean, bytes: number): void {
+    latency.add(readAt - sentAt, this.holdFrom ? { phase: readAt < this.holdFrom ? 'ramp' : 'hold' } : undefined);
+    if (this.lastSeq !== 0 && seq <= this.lastSeq) {
       this.dups++;
       duplicates.add(1);
       return;
     }
-    if (this.lastSeq !== 0 && msg.seq > this.lastSeq + 1) {
-      this.gaps += msg.seq - this.lastSeq - 1;
-      lost.add(msg.seq - this.lastSeq - 1);
+    if (this.lastSeq !== 0 && seq > this.lastSeq + 1) {
+      this.gaps += seq - this.lastSeq - 1;
+      lost.add(seq - this.lastSeq - 1);
     }
     if (this.lostAt) {
       recoveryTime.add(readAt - this.lostAt);
       this.lostAt = 0;
       this.recovered++;
     }
-    this.lastSeq = msg.seq;
+    this.lastSeq = seq;
+    this.lastReadAt = readAt;
     this.received++;
-    if (msg.p.length === feed.bytes) {
+    if (intact) {
       delivered.add(1);
-      payloadBytes.add(feed.bytes);
+      payloadBytes.add(bytes);
     }
   }
 
@@ -160,6 +170,11 @@ export class Subscription {
     this.gaps += info.oldest - info.requested;
     lost.add(info.oldest - info.requested);
     errors.add(1, { reason: 'resume too far behind' });
+  }
+
+  /** True while the connection is lost: it went away and no message has arrived since. */
+  get down(): boolean {
+    return this.lostAt !== 0;
   }
 
   /** The connection went away at `at` (only the first loss until a message arrives counts). */

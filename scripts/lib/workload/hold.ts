@@ -1,0 +1,239 @@
+// The hold workload (capacity), shared by ws-hold, sse-hold, socketio-hold, grpc-hold and
+// grpc-ws-hold: CONNS long-lived connections in total, PER_VU of them on each VU's event loop,
+// opened one after another at CONNECT_RATE per second across the whole test, each on a stream
+// of its own (a feed channel, or a SubscribeOrders call) that pushes MSG_RATE messages/s of
+// PAYLOAD_BYTES; every connection stays until the last one has opened and HOLD has passed, then
+// closes. Per message: delivery latency (server stamp → the client's read time, one host's clock,
+// measure=oneway; tagged phase=ramp until the last connection is due, then phase=hold, the SLO's
+// window), losses (gaps in the sequence), duplicates; per connection: connect time, connect
+// failures and protocol errors (rtb_errors), and checks that it kept receiving to the end.
+// The scenario passes `open`, how one connection is made on its transport.
+//   -e CONNS=1000 -e PER_VU=100 -e CONNECT_RATE=500 -e HOLD=30s -e MSG_RATE=1 -e PAYLOAD_BYTES=64 -e SLO=250ms
+import http from 'k6/http';
+import { check } from 'k6';
+import { clearTimeout, setTimeout } from 'k6/timers';
+import exec from 'k6/execution';
+import { envCount, envDuration } from '../load/env.ts';
+import { formatDuration } from '../load/settings.ts';
+import { connections, errors } from '../monitor/metrics.ts';
+import type { ScenarioDefaults } from '../load/options.ts';
+import type { ChannelSpec } from '../../../contracts/feed.ts';
+import { Subscription } from './feed.ts';
+import { b64encode } from 'k6/encoding';
+import { patternBytes } from '../../../contracts/payload.ts';
+import { authHeaders } from '../transport/auth.ts';
+
+export const hold = {
+  conns: envCount('CONNS', 200, { min: 1, max: 100_000 }),
+  perVu: envCount('PER_VU', 100, { min: 1, max: 20_000 }),
+  connectRate: envCount('CONNECT_RATE', 500, { min: 1, max: 100_000 }),
+  holdMs: envDuration('HOLD', '20s'),
+  rate: envCount('MSG_RATE', 1, { min: 1, max: 100 }),
+  bytes: envCount('PAYLOAD_BYTES', 64, { min: 0, max: 64 * 1024 }),
+  /** The delivery SLO: p(99) of rtb_latency must stay under it. */
+  sloMs: envDuration('SLO', '250ms'),
+  /**
+   * A reconnect storm: this long after the last connection is due, the server cuts every feed
+   * connection at once (POST /feed/drop?all=true); each reconnects and resumes. Unset: no storm.
+   */
+  stormAtMs: __ENV.STORM_AT ? envDuration('STORM_AT', '0s') : null,
+};
+
+/** VUs the connections are spread over. */
+export const holdVus = Math.ceil(hold.conns / hold.perVu);
+/** From the start until the last connection is due to open. */
+export const rampMs = Math.ceil((hold.conns * 1000) / hold.connectRate);
+/** Time a connection may take to close after the hold, and k6's margin after that. */
+const CLOSE_GRACE_MS = 15_000;
+
+/**
+ * One iteration per VU; tags say `pattern: hold` (`storm` with STORM_AT). Only transports that
+ * resume (`resumes`: the feed's ws, sse and socketio) can take a storm.
+ */
+export function holdScenario(protocol: string, { resumes = false } = {}): ScenarioDefaults {
+  if (hold.stormAtMs !== null && !resumes)
+    throw new Error(
+      `STORM_AT: ${protocol} streams have no resume point, so a storm would lose messages by design (storms run on ws, sse and socketio)`,
+    );
+  if (hold.stormAtMs !== null && hold.stormAtMs >= hold.holdMs)
+    throw new Error(`STORM_AT: '${__ENV.STORM_AT}' must be shorter than HOLD ('${__ENV.HOLD ?? '20s'}')`);
+  const storm = hold.stormAtMs !== null;
+  return {
+    vus: holdVus,
+    iterations: holdVus,
+    duration: formatDuration(rampMs + hold.holdMs + 2 * CLOSE_GRACE_MS + 30_000),
+    tags: { protocol, pattern: storm ? 'storm' : 'hold', payload: `${hold.bytes}B`, measure: 'oneway' },
+    thresholds: {
+      checks: ['rate==1'],
+      // in a storm, messages replayed after the reconnect carry their first send time: no SLO
+      // the SLO is for the hold window: while connections still open, handshakes compete with delivery
+      ...(storm ? { rtb_recovery_time: [] } : { 'rtb_latency{phase:hold}': [`p(99)<${hold.sloMs}`] }),
+      rtb_lost: ['count==0'],
+      rtb_errors: ['count==0'],
+    },
+  };
+}
+
+/** One connection of the hold, as the transport wiring sees it. */
+export class Held {
+  readonly sub = new Subscription();
+  constructor(
+    /** 0 … CONNS-1, in the order connections open across the test. */
+    readonly index: number,
+    /** When this connection should close (Date.now() clock). */
+    readonly closeAt: number,
+    private readonly onEnd: (conn: Held) => void,
+    /** When the hold window starts: the last connection is due (latencies tagged phase=ramp before, hold after). */
+    holdFrom: number,
+  ) {
+    this.sub.holdFrom = holdFrom;
+  }
+
+  private done = false;
+  private guardTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** The connection is over (called once; later calls are ignored). */
+  ended(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.guardTimer !== undefined) clearTimeout(this.guardTimer);
+    this.onEnd(this);
+  }
+
+  /** For a stream that ends by itself: if it has not ended within `ms`, it counts as an error and ends. */
+  guard(ms: number): void {
+    this.guardTimer = setTimeout(() => {
+      errors.add(1, { reason: 'stream did not end in time' });
+      this.ended();
+    }, ms);
+  }
+
+  /** Messages still due before closeAt at MSG_RATE, the first one at once (a SubscribeOrders `count`). */
+  messagesDue(): number {
+    return Math.max(1, Math.floor(((this.closeAt - Date.now()) * hold.rate) / 1000) + 1);
+  }
+
+  /** The connection could not be made at all. */
+  failed(reason: string): void {
+    errors.add(1, { reason: `connect failed: ${reason}`.slice(0, 120) });
+  }
+
+  /** Checks at the end: messages arrived, none lost or twice, and they kept coming until the end. */
+  finish(endedAt: number): void {
+    this.sub.finish(false);
+    // a storm cuts every connection open at the time (the storm's own check says it cut them all)
+    if (hold.stormAtMs !== null) check(this.sub, { 'back and receiving after the storm': (s) => !s.down });
+    const quietMs = endedAt - this.sub.lastReadAt;
+    check(this.sub, {
+      // the last message is due within one interval of the end, and may take up to the SLO to arrive
+      'kept receiving until the end': (s) => s.lastReadAt > 0 && quietMs <= 1000 / hold.rate + hold.sloMs + 1000,
+    });
+  }
+}
+
+/**
+ * How one connection is made on a transport. It returns how to close it at the end of the hold,
+ * or nothing for a stream that ends by itself (a SubscribeOrders call of messagesDue()): then it
+ * calls `conn.ended()` when the stream has ended.
+ */
+export type OpenHeld = (conn: Held) => { close(): void } | void;
+
+/** What a SubscribeOrders stream carries, as k6's protojson shapes it (uint64 as a string, bytes as base64). */
+export interface StreamedOrder {
+  seq: string;
+  serverSendMs: number;
+  note: string;
+}
+
+// The order stream's note is PAYLOAD_BYTES of the shared pattern, compared as base64.
+const NOTE_B64 = b64encode(patternBytes(hold.bytes));
+
+/** The SubscribeOrders request for `conn`: one order now, then one every 1/MSG_RATE s until closeAt. */
+export function ordersFilter(conn: Held) {
+  return { count: conn.messagesDue(), intervalMs: Math.floor(1000 / hold.rate), noteBytes: hold.bytes };
+}
+
+/**
+ * Accounts for one streamed order read at `atMs`. gRPC hands the script only Date.now() (whole
+ * ms): the stamp is floored to the same grid, as in grpc-server-stream.
+ */
+export function orderArrived(conn: Held, order: StreamedOrder, atMs: number, wholeMs: boolean): void {
+  const sent = wholeMs ? Math.floor(order.serverSendMs) : order.serverSendMs;
+  conn.sub.arrived(Number(order.seq), sent, atMs, order.note === NOTE_B64, hold.bytes);
+}
+
+/**
+ * A hold connection on the push feed: declares the feed channel of connection `conn` (idempotent:
+ * a later run reuses it) without blocking the event loop, then subscribes with `subscribe`.
+ */
+export function onFeedChannel(
+  origin: string,
+  conn: Held,
+  subscribe: (channel: string) => { close(): void },
+): { close(): void } {
+  const spec: ChannelSpec = {
+    name: `hold-r${hold.rate}-b${hold.bytes}-${conn.index}`,
+    rate: hold.rate,
+    bytes: hold.bytes,
+  };
+  let subscription: { close(): void } | undefined;
+  http
+    .asyncRequest('POST', `${origin}/feed/channels`, JSON.stringify(spec), {
+      headers: { 'content-type': 'application/json', ...authHeaders() },
+      tags: { control: 'feed' },
+    })
+    .then((res) => {
+      if (res.status === 200 || res.status === 201) subscription = subscribe(spec.name);
+      else conn.failed(`declaring channel: HTTP ${res.status} ${String(res.body).slice(0, 60)}`);
+    });
+  return { close: () => subscription?.close() };
+}
+
+/**
+ * One iteration of the hold: this VU opens its share of the connections at its share of
+ * CONNECT_RATE (VU i opens connections i-1, i-1+VUs, …, so the whole test opens them evenly),
+ * and closes every one HOLD after the last is due; the promise resolves when all are closed.
+ * With STORM_AT, the first VU has the server at `feedOrigin` cut every connection at that time.
+ */
+export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
+  const vu = exec.vu.idInTest - 1;
+  const started = Date.now();
+  const closeAt = started + rampMs + hold.holdMs;
+  if (vu === 0 && hold.stormAtMs !== null && feedOrigin) setTimeout(() => storm(feedOrigin), rampMs + hold.stormAtMs);
+  const mine: number[] = [];
+  for (let k = vu; k < hold.conns; k += holdVus) mine.push(k);
+  return new Promise((resolve) => {
+    let left = mine.length;
+    if (left === 0) return resolve();
+    const onEnd = (conn: Held) => {
+      conn.finish(Date.now());
+      if (--left === 0) resolve();
+    };
+    for (const k of mine) {
+      setTimeout(
+        () => {
+          connections.add(1);
+          const conn = new Held(k, closeAt, onEnd, started + rampMs);
+          const handle = open(conn);
+          const wait = Math.max(0, closeAt - Date.now());
+          if (handle) setTimeout(() => (handle.close(), conn.ended()), wait);
+          else conn.guard(wait + CLOSE_GRACE_MS);
+        },
+        (k * 1000) / hold.connectRate,
+      );
+    }
+  });
+}
+
+/** The reconnect storm: the server cuts every feed connection at once; checks it cut them all. */
+function storm(origin: string): void {
+  http
+    .asyncRequest('POST', `${origin}/feed/drop?all=true`, '{}', {
+      headers: { 'content-type': 'application/json', ...authHeaders() },
+      tags: { control: 'feed' },
+    })
+    .then((res) => {
+      const dropped = res.status === 200 ? Number((res.json() as { dropped?: number }).dropped) : -1;
+      check(dropped, { 'storm: the server cut every connection at once': (n) => n >= hold.conns });
+    });
+}

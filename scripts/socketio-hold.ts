@@ -1,0 +1,19 @@
+// Capacity over Socket.IO: the hold workload (scripts/lib/workload/hold.ts), CONNS connections,
+// PER_VU per VU (our client over k6/websockets), opened at CONNECT_RATE/s, each subscribed to a
+// feed channel of its own at MSG_RATE for HOLD after the last one opened. Latency
+// (measure=oneway): server stamp → the frame's `timestamp`, one host's clock.
+//   k6 run -e CONNS=2000 -e PER_VU=200 -e CONNECT_RATE=500 -e HOLD=30s dist/socketio-hold.js
+import { scenarioOptions } from './lib/load/options.ts';
+import { SOCKETIO_URL } from './lib/transport/addresses.ts';
+import { subscribeSocketIo } from './lib/transport/socketio.ts';
+import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+export { monitor } from './lib/monitor/monitor.ts';
+
+export const options = scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true }));
+
+export default function () {
+  return holdWindow(
+    (conn) => onFeedChannel(SOCKETIO_URL, conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
+    SOCKETIO_URL,
+  );
+}

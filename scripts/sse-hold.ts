@@ -1,0 +1,21 @@
+// Capacity over Server-Sent Events: the hold workload (scripts/lib/workload/hold.ts), CONNS
+// streams, PER_VU per VU on our k6/x/sse, opened at CONNECT_RATE/s, each on a channel of its own
+// at MSG_RATE for HOLD after the last one opened. Latency (measure=oneway): server stamp → the
+// event's `timestamp`, one host's clock. `npm run capacity` steps CONNS to find the knee.
+//   npm run k6 -- run -e CONNS=2000 -e PER_VU=200 -e CONNECT_RATE=500 -e HOLD=30s dist/sse-hold.js
+import { scenarioOptions } from './lib/load/options.ts';
+import { SSE_URL } from './lib/transport/addresses.ts';
+import { subscribeSse } from './lib/transport/sse.ts';
+import { httpOrigin } from './lib/workload/feed.ts';
+import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+export { monitor } from './lib/monitor/monitor.ts';
+
+export const options = scenarioOptions('sse-hold', holdScenario('sse', { resumes: true }));
+const origin = httpOrigin(SSE_URL);
+
+export default function () {
+  return holdWindow(
+    (conn) => onFeedChannel(origin, conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
+    origin,
+  );
+}

@@ -1,0 +1,21 @@
+// Capacity over WebSocket: the hold workload (scripts/lib/workload/hold.ts), CONNS connections,
+// PER_VU per VU, opened at CONNECT_RATE/s, each subscribed on /feed to a channel of its own at
+// MSG_RATE for HOLD after the last one opened. Latency (measure=oneway): server stamp → the
+// message event's `timestamp`, one host's clock. `npm run capacity` steps CONNS to find the knee.
+//   k6 run -e CONNS=2000 -e PER_VU=200 -e CONNECT_RATE=500 -e HOLD=30s dist/ws-hold.js
+import { scenarioOptions } from './lib/load/options.ts';
+import { WS_URL } from './lib/transport/addresses.ts';
+import { subscribeWs } from './lib/transport/ws.ts';
+import { httpOrigin } from './lib/workload/feed.ts';
+import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+export { monitor } from './lib/monitor/monitor.ts';
+
+export const options = scenarioOptions('ws-hold', holdScenario('ws', { resumes: true }));
+const origin = httpOrigin(WS_URL);
+
+export default function () {
+  return holdWindow(
+    (conn) => onFeedChannel(origin, conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
+    origin,
+  );
+}

@@ -1,0 +1,241 @@
+// @ts-check
+// The capacity search's pure parts (no processes, so node:test exercises them): the transports
+// and what each needs, a least-squares slope, the cost per connection from samples taken over a
+// run, whether a level held (and if not, why), and the command line.
+import { parseArgs } from 'node:util';
+
+/**
+ * Every transport the search steps: its hold scenario, the servers it needs (--only), and the
+ * /stats protocol whose `connections` are the held connections (gRPC: SubscribeOrders streams).
+ */
+export const TRANSPORTS = {
+  ws: { script: 'ws-hold.js', only: 'ws', stat: 'ws' },
+  sse: { script: 'sse-hold.js', only: 'sse', stat: 'sse' },
+  socketio: { script: 'socketio-hold.js', only: 'socketio', stat: 'socketio' },
+  grpc: { script: 'grpc-hold.js', only: 'grpc', stat: 'grpc-stream' },
+  'grpc-ws': { script: 'grpc-ws-hold.js', only: 'grpc,grpc-ws', stat: 'grpc-ws' },
+};
+
+/** The transports whose clients reconnect and resume (the feed), so a reconnect storm can lose nothing. */
+export const STORM_TRANSPORTS = ['ws', 'sse', 'socketio'];
+
+/**
+ * Least-squares slope and intercept of y over x; null with fewer than 3 points or no spread in x.
+ * @param {number[]} xs @param {number[]} ys @returns {{ slope: number, intercept: number, r2: number } | null}
+ */
+export function leastSquares(xs, ys) {
+  const n = xs.length;
+  if (n < 3 || ys.length !== n) return null;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i] - mx) ** 2;
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    syy += (ys[i] - my) ** 2;
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
+
+/**
+ * @typedef {object} Sample  one poll during a run
+ * @property {number} t          ms since the run started
+ * @property {number} conns      held connections the server reported
+ * @property {number} rss        server RSS, bytes
+ * @property {number} heap       server V8 heap used, bytes
+ * @property {number} cpuMs      server CPU time so far, ms
+ * @property {number | null} k6Rss   k6's RSS, bytes (null when it could not be read)
+ * @property {number | null} k6CpuMs k6's CPU time so far, ms
+ */
+
+/**
+ * What one connection costs, from the samples of one run: server RSS, heap and k6 RSS as the
+ * least-squares slope against the open connections over the ramp (from the last sample before
+ * connections appeared to the first at the peak; with fewer than 3 such samples, every sample
+ * while connections were open), and CPU (% of one core) while holding: the mean over the samples
+ * at the peak, per connection.
+ * @param {Sample[]} samples
+ */
+export function costPerConnection(samples) {
+  const peak = Math.max(0, ...samples.map((s) => s.conns));
+  const firstOpen = samples.findIndex((s) => s.conns > 0);
+  const firstFull = samples.findIndex((s) => s.conns >= 0.98 * peak);
+  let ramp = peak > 0 ? samples.slice(Math.max(0, firstOpen - 1), firstFull + 1) : [];
+  if (ramp.length < 3 && peak > 0)
+    ramp = samples.slice(Math.max(0, firstOpen - 1)).filter((s, i) => i === 0 || s.conns > 0);
+  const slope = (/** @type {(s: Sample) => number | null} */ y) => {
+    const pts = ramp.filter((s) => y(s) !== null);
+    const fit = leastSquares(
+      pts.map((s) => s.conns),
+      pts.map((s) => /** @type {number} */ (y(s))),
+    );
+    return fit ? { perConn: fit.slope, r2: fit.r2, points: pts.length } : null;
+  };
+  /** CPU % of one core per connection over the intervals that end and start at the peak. */
+  const holding = (/** @type {(s: Sample) => number | null} */ cpu) => {
+    let ms = 0;
+    let dt = 0;
+    for (let i = 1; i < samples.length; i++) {
+      const a = samples[i - 1];
+      const b = samples[i];
+      const ca = cpu(a);
+      const cb = cpu(b);
+      if (a.conns < 0.98 * peak || b.conns < 0.98 * peak || ca === null || cb === null || b.t <= a.t) continue;
+      ms += cb - ca;
+      dt += b.t - a.t;
+    }
+    return dt > 0 && peak > 0 ? { perConn: (100 * ms) / dt / peak, seconds: dt / 1000 } : null;
+  };
+  return {
+    peak,
+    serverRss: slope((s) => s.rss),
+    serverHeap: slope((s) => s.heap),
+    k6Rss: slope((s) => s.k6Rss),
+    /** % of one core per connection while holding (×1000: per 1,000 connections) */
+    serverCpu: holding((s) => s.cpuMs),
+    k6Cpu: holding((s) => s.k6CpuMs),
+    maxServerRss: Math.max(0, ...samples.map((s) => s.rss)),
+    maxK6Rss: Math.max(0, ...samples.map((s) => s.k6Rss ?? 0)),
+  };
+}
+
+/** Lines in k6's or the servers' output that say a resource, not the transport, ran out. */
+const LIMITS = [
+  { re: /too many open files|EMFILE|ENFILE/i, name: 'open-file limit' },
+  { re: /EADDRNOTAVAIL|cannot assign requested address/i, name: 'local ports (EADDRNOTAVAIL)' },
+  { re: /out of memory|ENOMEM|heap out of memory|cannot allocate memory/i, name: 'memory' },
+];
+
+/**
+ * @typedef {object} Verdict
+ * @property {boolean} held
+ * @property {string} reason   why not (empty when it held)
+ * @property {string | null} limit  a resource that stopped it, if one did
+ */
+
+/**
+ * Whether a level held: every connection made, p99 delivery latency within the SLO, errors at most
+ * `maxErrorRate` of the connections, nothing lost, no failed check, k6 finished.
+ * @param {{ level: number, sloMs: number, maxErrorRate: number, summary: any, exitCode: number | null, output: string, fileLimit: number | null }} run
+ * @returns {Verdict}
+ */
+export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output, fileLimit }) {
+  const limitHit = LIMITS.find((l) => l.re.test(output));
+  const limit = limitHit
+    ? limitHit.name === 'open-file limit' && fileLimit
+      ? `open-file limit (${fileLimit})`
+      : limitHit.name
+    : null;
+  const fail = (/** @type {string} */ reason) => ({
+    held: false,
+    reason: limit ? `${reason}; ${limit} reached` : reason,
+    limit,
+  });
+  if (!summary) return fail(`k6 ended without a summary (exit ${exitCode})`);
+  const m = summary.metrics ?? {};
+  const num = (/** @type {string} */ k, /** @type {string} */ s) => (typeof m[k]?.[s] === 'number' ? m[k][s] : 0);
+  const opened = num('rtb_connections', 'count');
+  const errors = num('rtb_errors', 'count');
+  const lost = num('rtb_lost', 'count');
+  // the SLO's window: after the last connection was due (the hold scenarios tag it phase=hold)
+  const p99 = (m['rtb_latency{phase:hold}'] ?? m.rtb_latency)?.['p(99)'];
+  const failedChecks = (() => {
+    let n = 0;
+    const walk = (/** @type {any} */ g) => {
+      for (const c of Array.isArray(g.checks) ? g.checks : Object.values(g.checks ?? {})) n += c.fails;
+      for (const sub of Array.isArray(g.groups) ? g.groups : Object.values(g.groups ?? {})) walk(sub);
+    };
+    if (summary.root_group) walk(summary.root_group);
+    return n;
+  })();
+  if (opened < level) return fail(`only ${opened} of ${level} connections were started`);
+  if (errors / level > maxErrorRate)
+    return fail(
+      `errors ${((100 * errors) / level).toFixed(2)} % of connections (${errors}) > ${(100 * maxErrorRate).toFixed(2)} %`,
+    );
+  if (lost > 0) return fail(`${lost} messages lost`);
+  if (typeof p99 !== 'number') return fail('no delivery latency recorded');
+  if (p99 > sloMs) return fail(`delivery p99 ${p99.toFixed(0)} ms while holding > SLO ${sloMs} ms`);
+  if (failedChecks > 0)
+    return fail(`${failedChecks} failed checks (e.g. a connection stopped receiving before the end)`);
+  if (exitCode !== 0 && exitCode !== 99) return fail(`k6 exited ${exitCode}`);
+  return { held: true, reason: '', limit: null };
+}
+
+/** @param {string} name @param {string} raw @returns {number} ms */
+function duration(name, raw) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new Error(`${name}: '${raw}' is not a duration (e.g. 250ms, 30s, 2m)`);
+  const unit = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
+  return Number(m[1]) * unit;
+}
+
+/** @param {string} name @param {string} raw @param {number} min @param {number} max */
+function whole(name, raw, min, max) {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+    throw new Error(`${name}: '${raw}' is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** @param {string[]} argv */
+export function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      transports: { type: 'string', default: Object.keys(TRANSPORTS).join(',') },
+      levels: { type: 'string', default: '1000,2000,5000,10000,19000' },
+      slo: { type: 'string', default: '250ms' },
+      'max-errors': { type: 'string', default: '0.1' },
+      hold: { type: 'string', default: '30s' },
+      'connect-rate': { type: 'string', default: '500' },
+      'per-vu': { type: 'string', default: '500' },
+      'msg-rate': { type: 'string', default: '1' },
+      bytes: { type: 'string', default: '64' },
+      'keep-going': { type: 'boolean', default: false },
+      storm: { type: 'boolean', default: false },
+      results: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const storm = values.storm;
+  if (storm && values.transports === Object.keys(TRANSPORTS).join(',')) values.transports = STORM_TRANSPORTS.join(',');
+  const transports = values.transports
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of transports)
+    if (!(t in TRANSPORTS))
+      throw new Error(`--transports: unknown transport '${t}' (known: ${Object.keys(TRANSPORTS).join(', ')})`);
+  if (transports.length === 0) throw new Error('--transports: names no transport');
+  const noResume = transports.filter((t) => storm && !STORM_TRANSPORTS.includes(t));
+  if (noResume.length)
+    throw new Error(
+      `--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`,
+    );
+  const levels = values.levels.split(',').map((l) => whole('--levels', l, 1, 100_000));
+  if (levels.some((l, i) => i > 0 && l <= levels[i - 1])) throw new Error(`--levels: '${values.levels}' must rise`);
+  const maxErrors = Number(values['max-errors']);
+  if (!/^\d+(\.\d+)?$/.test(values['max-errors']) || maxErrors > 100)
+    throw new Error(`--max-errors: '${values['max-errors']}' is not a percentage from 0 to 100`);
+  return {
+    help: values.help,
+    transports: /** @type {Array<keyof typeof TRANSPORTS>} */ (transports),
+    levels,
+    sloMs: duration('--slo', values.slo),
+    maxErrorRate: maxErrors / 100,
+    holdMs: duration('--hold', values.hold),
+    connectRate: whole('--connect-rate', values['connect-rate'], 1, 100_000),
+    perVu: whole('--per-vu', values['per-vu'], 1, 20_000),
+    msgRate: whole('--msg-rate', values['msg-rate'], 1, 100),
+    bytes: whole('--bytes', values.bytes, 0, 65_536),
+    keepGoing: values['keep-going'],
+    storm,
+    results: values.results,
+  };
+}

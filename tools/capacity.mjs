@@ -1,0 +1,338 @@
+#!/usr/bin/env node
+// @ts-check
+// `npm run capacity`: how many live connections each streaming transport holds on this machine,
+// what each connection costs the server and k6, and where it breaks. For every transport it
+// steps the hold scenario (scripts/*-hold.ts) through rising levels of connections, each against
+// freshly started servers, until a level does not hold: delivery p99 over the SLO, errors over
+// the limit, a message lost, a check failed, or a resource (open files, ports, memory) ran out.
+// While a level runs it polls the servers' GET /stats and k6's /proc/<pid> every second; the cost
+// per connection is the least-squares slope over the ramp (tools/capacity-lib.mjs).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { root } from './paths.mjs';
+import { k6Bin, runK6, startServers } from './harness.mjs';
+import { TRANSPORTS, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
+
+const USAGE = `usage: npm run capacity -- [options]
+Steps the number of held connections per transport until one level does not hold, and reports
+the largest level that held, what a connection costs (server and k6) and why the next step failed.
+  --transports LIST    comma-separated, of: ${Object.keys(TRANSPORTS).join(', ')} (default: all)
+  --levels LIST        connection counts to step through (default 1000,2000,5000,10000,19000)
+  --slo D              delivery latency p99 a level must stay under (default 250ms)
+  --max-errors P       errors allowed, % of connections (default 0.1)
+  --hold D             how long every connection is held after the last opened (default 30s)
+  --connect-rate N     connections opened per second (default 500)
+  --per-vu N           connections per k6 VU (default 500)
+  --msg-rate N         messages per second on each connection (default 1)
+  --bytes N            payload bytes per message (default 64)
+  --keep-going         run every level even after one failed
+  --storm              a reconnect storm instead: at half the hold the server cuts every connection
+                       at once; reports the time until every one is back and receiving (ws, sse,
+                       socketio: their clients resume); a level holds with 0 lost, every connection
+                       recovered and errors within --max-errors (no latency SLO: replayed messages
+                       carry their first send time)
+  --results DIR        where to write capacity.json/.txt and each run's k6 summary (default results/capacity-<time>)
+  --help               this text`;
+
+/** The open-file limit a child gets once the harness has raised its soft limit to the hard one. */
+function fileLimit() {
+  try {
+    return (
+      Number(
+        execFileSync('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; ulimit -n'], {
+          encoding: 'utf8',
+        }).trim(),
+      ) || null
+    );
+  } catch {
+    return null;
+  }
+}
+
+const TICKS_PER_S = 100; // Linux's USER_HZ for /proc/<pid>/stat
+
+/** k6's RSS (bytes) and CPU time (ms) from /proc, or nulls where there is no /proc. @param {number | undefined} pid */
+function procUsage(pid) {
+  if (!pid) return { rss: null, cpuMs: null };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    return {
+      rss: Number.isFinite(rssKb) ? rssKb * 1024 : null,
+      cpuMs: Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_S : null,
+    };
+  } catch {
+    return { rss: null, cpuMs: null };
+  }
+}
+
+const kb = (/** @type {{ perConn: number } | null} */ s) => (s ? (s.perConn / 1024).toFixed(1) : '–');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+/** What runs now, stopped if the search is interrupted. */
+/** @type {{ k6: import('node:child_process').ChildProcess | null, stopServers: (() => Promise<unknown>) | null }} */
+const running = { k6: null, stopServers: null };
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    running.k6?.kill('SIGTERM');
+    Promise.resolve(running.stopServers?.()).finally(() => process.exit(130));
+  });
+}
+
+/**
+ * One level of one transport against fresh servers: the k6 run, the samples, the cost and the verdict.
+ * @param {keyof typeof TRANSPORTS} transport @param {number} level @param {ReturnType<typeof parseOptions>} o
+ * @param {string} dir @param {number | null} files
+ */
+async function runLevel(transport, level, o, dir, files) {
+  const t = TRANSPORTS[transport];
+  const servers = await startServers(['--only', t.only], 20_000, {
+    raiseFileLimit: true,
+    // bounds of the hardened servers, where they exist: room for the level
+    env: { RTBENCH_MAX_CONNECTIONS: '100000', RTBENCH_MAX_CHANNELS: '25000', RTBENCH_GRPC_MAX_STREAMS: '10000' },
+  });
+  running.stopServers = servers.stop;
+  const loadBefore = load();
+  /** @type {import('./capacity-lib.mjs').Sample[]} */
+  const samples = [];
+  /** @type {number | undefined} */
+  let k6Pid;
+  const started = Date.now();
+  let lastPrint = 0;
+  const poll = async () => {
+    try {
+      const s = await (await fetch(`${servers.httpUrl}/stats`, { signal: AbortSignal.timeout(2000) })).json();
+      const k6 = procUsage(k6Pid);
+      const sample = {
+        t: Date.now() - started,
+        conns: s.protocols?.[t.stat]?.connections ?? 0,
+        rss: s.rssBytes,
+        heap: s.heapUsedBytes,
+        cpuMs: s.cpuUserMs + s.cpuSystemMs,
+        k6Rss: k6.rss,
+        k6CpuMs: k6.cpuMs,
+      };
+      samples.push(sample);
+      if (Date.now() - lastPrint >= 5000) {
+        lastPrint = Date.now();
+        const mb = (/** @type {number | null} */ b) => (b === null ? '–' : `${(b / 1e6).toFixed(0)} MB`);
+        console.log(
+          `    ${(sample.t / 1000).toFixed(0).padStart(4)} s  ${String(sample.conns).padStart(6)}/${level} open  server ${mb(sample.rss)}  k6 ${mb(sample.k6Rss)}  load ${load()}`,
+        );
+      }
+    } catch {
+      // a missed poll (the server is busy): the fit uses the others
+    }
+  };
+  await poll(); // the baseline: the servers before any connection
+  const timer = setInterval(poll, 1000);
+  const rampMs = Math.ceil((level * 1000) / o.connectRate);
+  let res;
+  try {
+    res = await runK6(
+      t.script,
+      {
+        ...servers.env(),
+        CONNS: String(level),
+        PER_VU: String(o.perVu),
+        CONNECT_RATE: String(o.connectRate),
+        HOLD: `${o.holdMs}ms`,
+        MSG_RATE: String(o.msgRate),
+        PAYLOAD_BYTES: String(o.bytes),
+        SLO: `${o.sloMs}ms`,
+        MONITOR: 'off',
+        ...(o.storm ? { STORM_AT: `${Math.round(o.holdMs / 2)}ms` } : {}),
+      },
+      {
+        dir,
+        timeoutMs: rampMs + o.holdMs + 180_000,
+        raiseFileLimit: true,
+        onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)),
+      },
+    );
+  } finally {
+    clearInterval(timer);
+    running.k6 = null;
+    await servers.stop();
+    running.stopServers = null;
+  }
+  writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
+  const cost = costPerConnection(samples);
+  const v = verdict({
+    level,
+    sloMs: o.storm ? Infinity : o.sloMs,
+    maxErrorRate: o.maxErrorRate,
+    summary: res.summary,
+    exitCode: res.code,
+    output: res.stderr + servers.output(),
+    fileLimit: files,
+  });
+  const m = res.summary?.metrics ?? {};
+  // how long opening every connection really took, as the server saw them arrive
+  const first = samples.find((x) => x.conns > 0);
+  const full = samples.find((x) => x.conns >= 0.98 * level);
+  return {
+    rampSeconds: first && full ? Math.round((full.t - first.t) / 1000) : null,
+    plannedRampSeconds: Math.ceil(rampMs / 1000),
+    transport,
+    level,
+    ...v,
+    /** delivery p99 while every connection was held (phase=hold), and over the whole run */
+    p99: (m['rtb_latency{phase:hold}'] ?? m.rtb_latency)?.['p(99)'] ?? null,
+    p99All: m.rtb_latency?.['p(99)'] ?? null,
+    p50: m.rtb_latency?.med ?? null,
+    connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
+    /** storm: connection lost → first message again, per connection (its max: all are back) */
+    storm: o.storm,
+    recovery: m.rtb_recovery_time
+      ? {
+          med: m.rtb_recovery_time.med,
+          p99: m.rtb_recovery_time['p(99)'],
+          max: m.rtb_recovery_time.max,
+          count: m.rtb_recovery_time.count,
+        }
+      : null,
+    errors: m.rtb_errors?.count ?? 0,
+    lost: m.rtb_lost?.count ?? 0,
+    messages: m.rtb_messages?.count ?? 0,
+    cost,
+    load: { before: loadBefore, after: load() },
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+/** @param {Awaited<ReturnType<typeof runLevel>>} r */
+function describe(r) {
+  const c = r.cost;
+  if (r.storm && r.recovery) {
+    const s = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
+    return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
+  }
+  const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
+  const ramp =
+    r.rampSeconds === null
+      ? 'never all open at once'
+      : `all open after ${r.rampSeconds} s (planned ${r.plannedRampSeconds} s)`;
+  return `${ramp}; p99 ${r.p99 === null ? '–' : r.p99.toFixed(0)} ms holding (${r.p99All === null ? '–' : r.p99All.toFixed(0)} ms with the ramp), connect p95 ${r.connectP95 === null ? '–' : r.connectP95.toFixed(0)} ms, server ${kb(c.serverRss)} KB RSS (${kb(c.serverHeap)} KB heap, ${cpu} CPU) and k6 ${kb(c.k6Rss)} KB per connection`;
+}
+
+async function main() {
+  let o;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`npm run capacity: ${/** @type {Error} */ (err).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (o.help) return console.log(USAGE);
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d+Z$/, 'Z');
+  const resultsDir = o.results ?? join(root, 'results', `capacity-${stamp}`);
+  mkdirSync(resultsDir, { recursive: true });
+  const files = fileLimit();
+  const machine = `${cpus().length} cores, k6 and the servers on the same machine, open-file limit ${files ?? 'unknown'} per process`;
+  console.log('▶ building scenarios and servers');
+  execFileSync(process.execPath, [join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
+  console.log('▶ checking k6');
+  await k6Bin();
+  console.log(
+    `▶ capacity: ${o.transports.join(', ')} at ${o.levels.join(', ')} connections; SLO p99 ≤ ${o.sloMs} ms, errors ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, 0 lost; ${o.msgRate} msg/s of ${o.bytes} B each, hold ${o.holdMs / 1000} s; ${machine}`,
+  );
+
+  /** @type {Array<Awaited<ReturnType<typeof runLevel>>>} */
+  const runs = [];
+  const summary = [];
+  for (const transport of o.transports) {
+    /** @type {Awaited<ReturnType<typeof runLevel>> | null} */
+    let held = null;
+    /** @type {Awaited<ReturnType<typeof runLevel>> | null} */
+    let broke = null;
+    for (const level of o.levels) {
+      const dir = join(resultsDir, `${transport}-${level}`);
+      mkdirSync(dir, { recursive: true });
+      console.log(
+        `▶ ${transport}: ${level} connections (ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s; load ${load()})`,
+      );
+      const r = await runLevel(transport, level, o, dir, files);
+      runs.push(r);
+      console.log(
+        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describe(r)}; ${r.seconds} s, load ${r.load.after}`,
+      );
+      if (r.held) held = r;
+      else {
+        broke ??= r;
+        if (!o.keepGoing) break;
+      }
+    }
+    summary.push({ transport, held, broke });
+  }
+
+  const secs = (/** @type {number | undefined} */ ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(2));
+  const nextStep = (/** @type {any} */ broke) =>
+    broke ? `${broke.level}: ${broke.reason}` : `all levels held (up to ${o.levels.at(-1)})`;
+  const rows = o.storm
+    ? runs.map((r) => [
+        r.transport,
+        String(r.level),
+        r.held ? 'yes' : 'no',
+        secs(r.recovery?.max),
+        secs(r.recovery?.med),
+        String(r.lost),
+        String(r.errors),
+        r.reason || '–',
+      ])
+    : summary.map(({ transport, held, broke }) => {
+        const c = (held ?? broke)?.cost;
+        return [
+          transport,
+          held ? String(held.level) : `< ${o.levels[0]}`,
+          held?.p99 != null ? held.p99.toFixed(0) : '–',
+          held?.connectP95 != null ? held.connectP95.toFixed(0) : '–',
+          kb(c?.serverRss ?? null),
+          kb(c?.serverHeap ?? null),
+          c?.serverCpu ? (c.serverCpu.perConn * 1000).toFixed(1) : '–',
+          kb(c?.k6Rss ?? null),
+          nextStep(broke),
+        ];
+      });
+  const head = o.storm
+    ? ['transport', 'connections', 'recovered', 'all back s', 'median s', 'lost', 'errors', 'why not']
+    : [
+        'transport',
+        'held',
+        'p99 ms holding',
+        'connect p95 ms',
+        'server KB/conn',
+        'heap KB/conn',
+        'CPU %/1k conns',
+        'k6 KB/conn',
+        'next step failed',
+      ];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (/** @type {string[]} */ r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  const table = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const notes = o.storm
+    ? `${machine}; load average (1/5/15 min) at the end ${load()}. Storm: the server cut every connection at once after ${o.holdMs / 2000} s of the hold; "all back": the longest time from a connection's loss to its first message again.`
+    : `${machine}; load average (1/5/15 min) at the end ${load()}. Costs: least-squares slope over the ramp at the largest level that held (else the first that failed); CPU: % of one core per 1,000 connections while all were held.`;
+  console.log(`\n${table}\n${notes}`);
+  writeFileSync(join(resultsDir, 'capacity.txt'), `${table}\n${notes}\n`);
+  writeFileSync(join(resultsDir, 'capacity.json'), JSON.stringify({ options: o, machine, runs }, null, 2));
+  console.log(`\nresults: ${resultsDir}`);
+}
+
+main().catch((err) => {
+  console.error(`npm run capacity: ${err?.stack ?? err}`);
+  process.exit(1);
+});
