@@ -88,6 +88,49 @@ export interface BridgeOptions {
   idleMs?: number;
   /** Required on the upgrade when set, and sent upstream as `authorization: Bearer <token>` when the client's header has no authorization. */
   token?: string;
+  /**
+   * Concurrent calls the gRPC server allows on one connection (its max concurrent streams): the
+   * bridge opens another upstream connection when every one it has is full, so its WebSocket
+   * clients together are not held to one connection's limit.
+   */
+  streamsPerConnection?: number;
+}
+
+/**
+ * The bridge's connections to the gRPC server, each carrying up to `perConnection` calls. A
+ * connection is opened when all are full and closed when its last call ends (one is kept).
+ */
+class UpstreamPool {
+  private readonly conns: Array<{ client: grpc.Client; calls: number }> = [];
+
+  constructor(
+    private readonly open: () => grpc.Client,
+    private readonly perConnection: number,
+  ) {}
+
+  /** A client with room for one more call, and the function that gives the room back. */
+  lease(): { client: grpc.Client; release: () => void } {
+    let conn = this.conns.find((c) => c.calls < this.perConnection);
+    if (!conn) this.conns.push((conn = { client: this.open(), calls: 0 }));
+    conn.calls++;
+    let released = false;
+    return {
+      client: conn.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        conn.calls--;
+        if (conn.calls === 0 && this.conns.length > 1) {
+          this.conns.splice(this.conns.indexOf(conn), 1);
+          conn.client.close();
+        }
+      },
+    };
+  }
+
+  close(): void {
+    for (const c of this.conns.splice(0)) c.client.close();
+  }
 }
 
 interface MethodKind {
@@ -381,10 +424,16 @@ class BridgedCall {
 /** Mounts the bridge under /grpc-ws/ on `host`; `stop` closes its calls and its connection to the gRPC server. */
 export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string; stop: () => Promise<void> } {
   const kinds = methodKinds();
-  const client = new grpc.Client(opts.target, grpc.credentials.createInsecure(), {
-    'grpc.max_send_message_length': opts.maxMessageBytes,
-    'grpc.max_receive_message_length': opts.maxMessageBytes,
-  });
+  const upstream = new UpstreamPool(
+    () =>
+      new grpc.Client(opts.target, grpc.credentials.createInsecure(), {
+        'grpc.max_send_message_length': opts.maxMessageBytes,
+        'grpc.max_receive_message_length': opts.maxMessageBytes,
+        // a connection of its own for each client, not one shared through grpc-js's global pool
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+    opts.streamsPerConnection ?? 100,
+  );
   // A WebSocket message holds at most one maximum-size frame after its 0x00.
   const wss = new WebSocketServer({
     noServer: true,
@@ -411,10 +460,12 @@ export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string
     ws.on('error', () => stats.errors++);
     const pathname = parseTarget(req.url)?.pathname ?? '/'; // the host refused a target that is not a path
     const method = methodOfPath(pathname, BRIDGE_PATH);
+    const lease = upstream.lease();
+    ws.on('close', lease.release);
     new BridgedCall(
       ws,
       req.socket,
-      client,
+      lease.client,
       method ?? pathname.slice(BRIDGE_PATH.length),
       method ? (kinds.get(method) ?? null) : null,
       opts.maxMessageBytes,
@@ -448,7 +499,7 @@ export function mountBridge(host: HttpHost, opts: BridgeOptions): { path: string
     stop: async () => {
       stopGuard();
       for (const ws of wss.clients) ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down'));
-      client.close();
+      upstream.close();
     },
   };
 }

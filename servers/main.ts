@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     const bridge = mountBridge(http, {
       maxMessageBytes: limits.maxMessageBytes,
       target: grpcTarget,
+      streamsPerConnection: limits.grpcMaxStreams,
       maxBufferedBytes: limits.maxBufferedBytes,
       handshakeMs: limits.handshakeMs,
       idleMs: limits.idleMs,

@@ -28,7 +28,11 @@ const WAIT_MS = 5000;
 const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
 
 
-const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(SMALL_MAX)] });
+const suite = suiteServers({
+  servers: [],
+  small: ['--max-message-bytes', String(SMALL_MAX)],
+  narrow: ['--grpc-max-streams', '2'],
+});
 
 interface Outcome {
   /** The response headers (the 0x80 frame before the responses), as lines. */
@@ -280,6 +284,22 @@ describe('bridge: every call kind returns what direct gRPC returns', () => {
       [1, 2, 3],
     );
     assert.match(out.headers!, /^content-type: application\/grpc-web\+proto\r\n/);
+  });
+
+  test("many WebSocket clients at once are not held to one upstream connection's stream limit", async () => {
+    // The gRPC server here allows 2 concurrent streams per connection. Six 2-second streams through
+    // the bridge finish together (about 2 s) only if the bridge opens more upstream connections;
+    // on one connection they would run two at a time (about 6 s, past the 5 s wait).
+    const request = encode(ORDERS.SubscribeOrders!, { count: 10, intervalMs: 200, noteBytes: 10 });
+    const started = Date.now();
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, () => bridgedCall(suite.narrow, ORDERS.SubscribeOrders!.path, [request])),
+    );
+    for (const out of outs) {
+      assert.equal(out.trailer?.code, 0, JSON.stringify(out.trailer));
+      assert.equal(out.responses.length, 10);
+    }
+    assert.ok(Date.now() - started < 4500, `six streams took ${Date.now() - started} ms`);
   });
 
   test('an upgrade without the grpc-websockets subprotocol is refused with HTTP 400; a plain GET gets 426', async () => {
