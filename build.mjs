@@ -20,7 +20,11 @@ const out = join(root, 'dist');
 
 /** @param {string} dir @param {(f: string) => boolean} keep */
 const entries = (dir, keep) =>
-  existsSync(join(root, dir)) ? readdirSync(join(root, dir)).filter(keep).map((f) => join(root, dir, f)) : [];
+  existsSync(join(root, dir))
+    ? readdirSync(join(root, dir))
+        .filter(keep)
+        .map((f) => join(root, dir, f))
+    : [];
 
 const scenarios = entries('scripts', (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 const servers = [join(root, 'servers', 'main.ts')];
@@ -77,5 +81,7 @@ if (!existsSync(imagePath) || !readFileSync(imagePath).equals(image)) writeFileS
 
 if (!quiet) {
   const names = scenarios.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.ts$/, '.js'));
-  console.log(`built ${names.length} scenarios (${names.join(', ')}), ${servers.length} servers, ${tests.length} test files in ${Date.now() - started} ms → dist/`);
+  console.log(
+    `built ${names.length} scenarios (${names.join(', ')}), ${servers.length} servers, ${tests.length} test files in ${Date.now() - started} ms → dist/`,
+  );
 }

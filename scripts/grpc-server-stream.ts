@@ -29,7 +29,12 @@ export default async function () {
   let nextSeq = 1;
   let lostAt = 0;
   const requestedAt = now(); // order n is due n − 1 intervals after the first request
-  const request = () => ({ count: orders.count, intervalMs: INTERVAL_MS, noteBytes: orders.payloadBytes, afterSeq: nextSeq - 1 });
+  const request = () => ({
+    count: orders.count,
+    intervalMs: INTERVAL_MS,
+    noteBytes: orders.payloadBytes,
+    afterSeq: nextSeq - 1,
+  });
   const end = await resumableStream<Order>(
     client,
     GRPC_ADDR,

@@ -26,9 +26,11 @@ export function makeTestImage(width = IMAGE_WIDTH, height = IMAGE_HEIGHT) {
   for (let y = 0; y < height; y++) {
     raw[y * stride] = 0; // filter type None
     for (let i = 1; i < stride; i++) {
-      s ^= s << 13; s >>>= 0;
+      s ^= s << 13;
+      s >>>= 0;
       s ^= s >>> 17;
-      s ^= s << 5; s >>>= 0;
+      s ^= s << 5;
+      s >>>= 0;
       raw[y * stride + i] = s & 0xff;
     }
   }
@@ -59,7 +61,9 @@ export function decodePng(png) {
     throw new Error('not a PNG: bad signature');
   }
   let off = 8;
-  let width = 0, height = 0, colourType = -1;
+  let width = 0,
+    height = 0,
+    colourType = -1;
   const idat = [];
   let sawEnd = false;
   while (off < png.length) {
@@ -67,18 +71,24 @@ export function decodePng(png) {
     const type = png.toString('latin1', off + 4, off + 8);
     const data = png.subarray(off + 8, off + 8 + len);
     const crc = png.readUInt32BE(off + 8 + len);
-    if ((crc32(png.subarray(off + 4, off + 8 + len)) >>> 0) !== crc) throw new Error(`bad CRC in ${type}`);
+    if (crc32(png.subarray(off + 4, off + 8 + len)) >>> 0 !== crc) throw new Error(`bad CRC in ${type}`);
     if (type === 'IHDR') {
-      width = data.readUInt32BE(0); height = data.readUInt32BE(4); colourType = data[9];
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      colourType = data[9];
       if (data[8] !== 8) throw new Error('only 8-bit depth supported');
     } else if (type === 'IDAT') idat.push(data);
-    else if (type === 'IEND') { sawEnd = true; break; }
+    else if (type === 'IEND') {
+      sawEnd = true;
+      break;
+    }
     off += 12 + len;
   }
   if (!sawEnd) throw new Error('PNG has no IEND');
   const bpp = colourType === 2 ? 3 : colourType === 6 ? 4 : 0;
   if (!bpp) throw new Error(`unsupported colour type ${colourType}`);
   const pixels = inflateSync(Buffer.concat(idat));
-  if (pixels.length !== height * (1 + width * bpp)) throw new Error(`IDAT inflates to ${pixels.length} bytes, expected ${height * (1 + width * bpp)}`);
+  if (pixels.length !== height * (1 + width * bpp))
+    throw new Error(`IDAT inflates to ${pixels.length} bytes, expected ${height * (1 + width * bpp)}`);
   return { width, height, pixels };
 }

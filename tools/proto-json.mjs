@@ -17,7 +17,10 @@ export function protoJson(protoDir) {
     setup(build) {
       build.onResolve({ filter: /^rtbench:protos$/ }, (args) => ({ path: args.path, namespace: 'rtbench-protos' }));
       build.onLoad({ filter: /.*/, namespace: 'rtbench-protos' }, () => {
-        const files = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).sort().map((f) => join(protoDir, f));
+        const files = readdirSync(protoDir)
+          .filter((f) => f.endsWith('.proto'))
+          .sort()
+          .map((f) => join(protoDir, f));
         const root = new protobuf.Root().loadSync(files);
         return { contents: `export default ${JSON.stringify(root.toJSON())};\n`, loader: 'js', watchFiles: files };
       });

@@ -218,7 +218,10 @@ async function main() {
     if (opts.native && entries.some((e) => /-(image|echo)\.js$/.test(e.script))) {
       console.log('▶ k6 ÷ native: the image and echo workloads again, one VU against native clients');
       const scripts = entries.map((e) => e.script);
-      sideBySide = await k6VsNativeFor(scripts, servers, { images: Number(opts.env.IMAGES) || 50, repeat: opts.repeats });
+      sideBySide = await k6VsNativeFor(scripts, servers, {
+        images: Number(opts.env.IMAGES) || 50,
+        repeat: opts.repeats,
+      });
     }
   } finally {
     await stop();
@@ -241,7 +244,10 @@ async function main() {
     entries: entries.map((e) => ({ name: e.name, script: e.script, env: e.runEnv })),
   };
   // the raw runs first: a report can be rebuilt from them (--report-from)
-  writeFileSync(join(resultsDir, 'comparison.json'), JSON.stringify({ ...meta, runs: rows, k6VsNative: sideBySide }, null, 2));
+  writeFileSync(
+    join(resultsDir, 'comparison.json'),
+    JSON.stringify({ ...meta, runs: rows, k6VsNative: sideBySide }, null, 2),
+  );
   const { html, stats, verdicts: list } = buildReport({ ...meta, runs: rows });
   const table = formatStatsTable(stats);
   const verdictText = formatVerdicts(list) + (sideBySide.length ? `\n\n${formatK6VsNative(sideBySide)}` : '');

@@ -5,7 +5,7 @@
 //
 //   node tools/test.mjs [--tier unit|servers|e2e|all] [name …]
 //
-// Steps: build, type-check, then (servers/e2e) gofmt -l (must list nothing), go vet and go test for
+// Steps: build, format check (Prettier) and type-check, then (servers/e2e) gofmt -l (must list nothing), go vet and go test for
 // each of our k6 extensions and `npm run tools` (k6 and every Go-built tool, cached after the first
 // run), then the node:test files of each tier in test/<tier>/. Every test file has a time limit (--test-timeout), the whole
 // run has one (--max-minutes), and each tier runs in its own process group that is killed when it
@@ -77,7 +77,6 @@ if (!(testTimeoutS > 0)) usage(`--test-timeout must be a positive number of seco
 const maxMinutes = Number(opts['max-minutes']);
 if (!(maxMinutes > 0)) usage(`--max-minutes must be a positive number (got '${opts['max-minutes']}')`);
 const deadline = Date.now() + maxMinutes * 60_000;
-
 
 /** @param {string} title @param {number} started */
 const done = (title, started) => console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -185,6 +184,7 @@ async function testRun(title, files) {
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 step('build', process.execPath, ['build.mjs']);
 await together([
+  ['format check (Prettier)', join(root, 'node_modules', '.bin', 'prettier'), ['--check', '--log-level', 'warn', '.']],
   ['type-check servers, tests, tools', tsc, ['-p', 'tsconfig.json', '--noEmit']],
   ['type-check k6 scenarios', tsc, ['-p', 'scripts/tsconfig.json', '--noEmit']],
   ['type-check the browser page', tsc, ['-p', 'browser/tsconfig.json', '--noEmit']],
@@ -199,7 +199,9 @@ if (tiers.some((t) => t === 'servers' || t === 'e2e')) {
   gofmtStep('tools/go/compose-check');
   step('go vet tools/go/compose-check', 'go', ['vet', './...'], join(root, 'tools/go/compose-check'));
   // Every Go-built tool, once into the cache (a first run's builds show here, not inside a test's time limit).
-  step('tools: k6, influxd and the Go-built tools (cached after the first run)', process.execPath, ['tools/toolchain.mjs']);
+  step('tools: k6, influxd and the Go-built tools (cached after the first run)', process.execPath, [
+    'tools/toolchain.mjs',
+  ]);
 }
 for (const tier of tiers) {
   const dir = join(root, 'dist', 'test', tier);

@@ -16,12 +16,21 @@ import { CADDY_MODULE, CADDY_PKG } from './proxy.mjs';
 export const TOOLS = [
   { name: 'k6', build: (log) => ensureK6({ log }) },
   { name: 'influxd', build: (log) => influxdBin({ log }) },
-  { name: 'compose-check', build: (log) => goTool('rtbench.test/tools/go/compose-check', { dir: 'tools/go/compose-check', log }) },
+  {
+    name: 'compose-check',
+    build: (log) => goTool('rtbench.test/tools/go/compose-check', { dir: 'tools/go/compose-check', log }),
+  },
   { name: 'grpcurl', build: (log) => goTool('github.com/fullstorydev/grpcurl/cmd/grpcurl', { log }) },
   { name: 'toxiproxy', build: (log) => goTool(TOXIPROXY_PKG, { dir: TOXIPROXY_MODULE, log }) },
   { name: 'caddy', build: (log) => goTool(CADDY_PKG, { dir: CADDY_MODULE, log }) },
-  { name: 'kubeconform', build: (log) => goTool('github.com/yannh/kubeconform/cmd/kubeconform', { dir: 'tools/go/kubeconform', log }) },
-  { name: 'grpcwebproxy', build: (log) => goTool('github.com/improbable-eng/grpc-web/go/grpcwebproxy', { dir: 'tools/go/grpcwebproxy', log }) },
+  {
+    name: 'kubeconform',
+    build: (log) => goTool('github.com/yannh/kubeconform/cmd/kubeconform', { dir: 'tools/go/kubeconform', log }),
+  },
+  {
+    name: 'grpcwebproxy',
+    build: (log) => goTool('github.com/improbable-eng/grpc-web/go/grpcwebproxy', { dir: 'tools/go/grpcwebproxy', log }),
+  },
 ];
 
 const HELP = `usage: node tools/toolchain.mjs [name …]
@@ -32,7 +41,8 @@ With names, only those. Prints each tool's path.`;
 /** Builds the named tools (all by default) one after another, with progress. @param {string[]} [names] */
 export async function buildTools(names = [], log = console.error) {
   const unknown = names.filter((n) => !TOOLS.some((t) => t.name === n));
-  if (unknown.length) throw new Error(`unknown tool(s) ${unknown.join(', ')}; known: ${TOOLS.map((t) => t.name).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown tool(s) ${unknown.join(', ')}; known: ${TOOLS.map((t) => t.name).join(', ')}`);
   const chosen = names.length ? TOOLS.filter((t) => names.includes(t.name)) : TOOLS;
   /** @type {Record<string, string>} */
   const paths = {};

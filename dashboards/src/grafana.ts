@@ -26,7 +26,11 @@ export interface ExpressionTarget {
 export type Target = InfluxTarget | ExpressionTarget;
 
 /** A raw InfluxQL query. `alias` may use $tag_<name> and $col. */
-export function influx(refId: string, query: string, opts: { alias?: string; table?: boolean; hide?: boolean } = {}): InfluxTarget {
+export function influx(
+  refId: string,
+  query: string,
+  opts: { alias?: string; table?: boolean; hide?: boolean } = {},
+): InfluxTarget {
   return {
     refId,
     datasource: DATASOURCE,
@@ -71,7 +75,14 @@ interface Row {
   id: number;
 }
 
-function panel(type: string, title: string, targets: Target[], opts: PanelOpts, options: Record<string, unknown>, custom: Record<string, unknown> = {}): Panel {
+function panel(
+  type: string,
+  title: string,
+  targets: Target[],
+  opts: PanelOpts,
+  options: Record<string, unknown>,
+  custom: Record<string, unknown> = {},
+): Panel {
   const mixed = targets.some((t) => t.datasource === EXPRESSION);
   return {
     type,
@@ -80,7 +91,10 @@ function panel(type: string, title: string, targets: Target[], opts: PanelOpts, 
     // Expressions run server-side beside the InfluxQL targets: the panel's datasource is "Mixed".
     datasource: mixed ? { type: 'datasource', uid: '-- Mixed --' } : DATASOURCE,
     targets,
-    fieldConfig: { defaults: { unit: opts.unit ?? 'short', ...(Object.keys(custom).length ? { custom } : {}) }, overrides: [] },
+    fieldConfig: {
+      defaults: { unit: opts.unit ?? 'short', ...(Object.keys(custom).length ? { custom } : {}) },
+      overrides: [],
+    },
     options,
     gridPos: { x: 0, y: 0, w: opts.w ?? 12, h: opts.h ?? 8 },
     id: 0,
@@ -89,7 +103,9 @@ function panel(type: string, title: string, targets: Target[], opts: PanelOpts, 
 
 export function timeseries(title: string, targets: Target[], opts: PanelOpts & { bars?: boolean }): Panel {
   const legend = { displayMode: 'table', placement: 'bottom', calcs: ['mean', 'max'], showLegend: true };
-  const custom = opts.bars ? { drawStyle: 'bars', fillOpacity: 80, lineWidth: 1 } : { drawStyle: 'line', lineWidth: 1, fillOpacity: 0, showPoints: 'never', spanNulls: true };
+  const custom = opts.bars
+    ? { drawStyle: 'bars', fillOpacity: 80, lineWidth: 1 }
+    : { drawStyle: 'line', lineWidth: 1, fillOpacity: 0, showPoints: 'never', spanNulls: true };
   return panel('timeseries', title, targets, opts, { legend, tooltip: { mode: 'multi', sort: 'desc' } }, custom);
 }
 
@@ -156,7 +172,12 @@ export interface Variable {
  * A variable filled by an InfluxQL SHOW TAG VALUES query. With `all`, several values or "All"
  * may be picked; "All" is the regex `.*`, which also matches samples without the tag.
  */
-export function variable(name: string, label: string, query: string, opts: { all?: boolean; newestFirst?: boolean } = {}): Variable {
+export function variable(
+  name: string,
+  label: string,
+  query: string,
+  opts: { all?: boolean; newestFirst?: boolean } = {},
+): Variable {
   return {
     type: 'query',
     name,

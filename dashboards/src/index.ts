@@ -6,5 +6,7 @@ export const DASHBOARDS = { 'rtbench-comparison.json': comparison, 'rtbench-scen
 
 /** File name in dashboards/ → its JSON text. */
 export function dashboardFiles(): Record<string, string> {
-  return Object.fromEntries(Object.entries(DASHBOARDS).map(([file, make]) => [file, `${JSON.stringify(make(), null, 2)}\n`]));
+  return Object.fromEntries(
+    Object.entries(DASHBOARDS).map(([file, make]) => [file, `${JSON.stringify(make(), null, 2)}\n`]),
+  );
 }

@@ -28,7 +28,8 @@ export function filters(withProtocol: boolean) {
 export const PER_SECOND = `sum("value") / ($__interval_ms / 1000)`;
 
 /** A time-bucketed GROUP BY. */
-export const byTime = (...tags: string[]) => `GROUP BY time($__interval)${tags.map((t) => `, "${t}"`).join('')} fill(none)`;
+export const byTime = (...tags: string[]) =>
+  `GROUP BY time($__interval)${tags.map((t) => `, "${t}"`).join('')} fill(none)`;
 
 /** A whole-range GROUP BY (one value per series). */
 export const byTags = (...tags: string[]) => `GROUP BY ${tags.map((t) => `"${t}"`).join(', ')}`;

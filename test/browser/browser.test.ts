@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { allChecksPassed, k6Bin, runK6, startServers, type Servers } from '../helpers.ts';
 import { ECHO, ORDERS, direct } from '../grpc-direct.ts';
 
-
 let servers: Servers;
 before(async () => {
   await k6Bin();

@@ -13,7 +13,10 @@ const SCRIPTS = ['ws-echo.js', 'socketio-echo.js'];
 const suite = suiteServers({ servers: [] }, { k6: true });
 
 /** Every echo verified, `clients` windows completed, and the metrics agree with each other. */
-function assertEchoRun(run: K6Run, { clients, payloadBytes, windowMs }: { clients: number; payloadBytes: number; windowMs: number }) {
+function assertEchoRun(
+  run: K6Run,
+  { clients, payloadBytes, windowMs }: { clients: number; payloadBytes: number; windowMs: number },
+) {
   assert.equal(run.code, 0, `k6 exited ${run.code}:\n${run.stderr.slice(-2000)}`);
   const m = run.summary.metrics;
   const checks = checksOf(run.summary);
@@ -27,11 +30,17 @@ function assertEchoRun(run: K6Run, { clients, payloadBytes, windowMs }: { client
   assert.ok(m.rtb_latency.min > 0 && m.rtb_latency['p(95)'] < 1000);
   assert.equal(m.rtb_payload_bytes.count, trips * payloadBytes);
   assert.equal(m.rtb_round_trips.count, clients, 'one round-trip count per client window');
-  assert.ok(Math.abs(m.rtb_round_trips.avg * clients - trips) < 1e-6 * trips + 1, 'the windows add up to every round trip');
+  assert.ok(
+    Math.abs(m.rtb_round_trips.avg * clients - trips) < 1e-6 * trips + 1,
+    'the windows add up to every round trip',
+  );
   assert.equal(m.rtb_connect_time.count, clients);
   assert.ok(m.rtb_connect_time.min > 0);
   assert.equal(m.rtb_batch_time.count, clients);
-  assert.ok(m.rtb_batch_time.min >= windowMs * 0.95, `each window lasted about ${windowMs} ms: ${m.rtb_batch_time.min}`);
+  assert.ok(
+    m.rtb_batch_time.min >= windowMs * 0.95,
+    `each window lasted about ${windowMs} ms: ${m.rtb_batch_time.min}`,
+  );
   assert.equal(m.rtb_errors?.count ?? 0, 0);
 }
 
@@ -51,7 +60,14 @@ describe('echo scenarios with the real k6', () => {
     });
 
     test(`${script}: binary payload, pipelined`, async () => {
-      const run = await runK6(script, { ...suite.servers.env(), ITERATIONS: '1', WINDOW: '1s', PAYLOAD_BYTES: '3000', MODE: 'pipelined', DEPTH: '4' });
+      const run = await runK6(script, {
+        ...suite.servers.env(),
+        ITERATIONS: '1',
+        WINDOW: '1s',
+        PAYLOAD_BYTES: '3000',
+        MODE: 'pipelined',
+        DEPTH: '4',
+      });
       assertEchoRun(run, { clients: 1, payloadBytes: 3000, windowMs: 1000 });
     });
   }
@@ -62,7 +78,11 @@ describe('echo scenarios with the real k6', () => {
       assertEchoRun(run, { clients: 4, payloadBytes: 2, windowMs: 2000 });
       const t = run.summary.metrics.rtb_round_trips;
       assert.ok(t.min > 0 && t.min <= t.avg && t.avg <= t.max, `${script}: min ${t.min} ≤ avg ${t.avg} ≤ max ${t.max}`);
-      assert.match(run.stdout, /rtb_round_trips\.*: avg=\d+(\.\d+)?\s+min=\d+\s.*max=\d+\s+count=4/, 'the end-of-test summary shows them');
+      assert.match(
+        run.stdout,
+        /rtb_round_trips\.*: avg=\d+(\.\d+)?\s+min=\d+\s.*max=\d+\s+count=4/,
+        'the end-of-test summary shows them',
+      );
     }
   });
 
@@ -70,12 +90,19 @@ describe('echo scenarios with the real k6', () => {
     const small = await startServers(['--max-message-bytes', '2048']);
     try {
       for (const script of SCRIPTS) {
-        const run = await runK6(script, { ...small.env(), ITERATIONS: '1', WINDOW: '1s', PAYLOAD_BYTES: '4096' }, { args: ['--out', 'json=points.json'] });
+        const run = await runK6(
+          script,
+          { ...small.env(), ITERATIONS: '1', WINDOW: '1s', PAYLOAD_BYTES: '4096' },
+          { args: ['--out', 'json=points.json'] },
+        );
         assert.notEqual(run.code, 0, `${script}: the checks threshold makes k6 exit non-zero`);
         assert.deepEqual(checksOf(run.summary)['echo window completed'], { passes: 0, fails: 1 });
         assert.equal(run.summary.metrics.rtb_messages?.count ?? 0, 0);
         assert.ok(run.summary.metrics.rtb_errors.count >= 1);
-        assert.ok(errorReasons(run).some((r) => r.includes('1009')), `the close code is the reason: ${errorReasons(run)}`);
+        assert.ok(
+          errorReasons(run).some((r) => r.includes('1009')),
+          `the close code is the reason: ${errorReasons(run)}`,
+        );
       }
     } finally {
       await small.stop();

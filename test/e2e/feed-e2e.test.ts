@@ -11,12 +11,20 @@ const RATE = 20;
 for (const script of ['sse-feed.js', 'ws-feed.js']) {
   for (const mode of ['normal', 'fanout', 'drop']) {
     test(`${script} ${mode}: in sequence, nothing lost or repeated`, async () => {
-      const run = await runK6(script, { ...suite.servers.env(), MODE: mode, MSG_RATE: String(RATE), WINDOW: '3s', SUBSCRIBERS: '5', ITERATIONS: '1' });
+      const run = await runK6(script, {
+        ...suite.servers.env(),
+        MODE: mode,
+        MSG_RATE: String(RATE),
+        WINDOW: '3s',
+        SUBSCRIBERS: '5',
+        ITERATIONS: '1',
+      });
       assert.equal(run.code, 0, run.stderr.slice(-2000));
       const m = run.summary.metrics;
       const checks = checksOf(run.summary);
       const streams = mode === 'fanout' ? 5 : 1;
-      for (const name of ['messages received', 'no messages lost', 'no duplicates']) assert.deepEqual(checks[name], { passes: streams, fails: 0 }, name);
+      for (const name of ['messages received', 'no messages lost', 'no duplicates'])
+        assert.deepEqual(checks[name], { passes: streams, fails: 0 }, name);
       assert.equal(m.rtb_lost.count, 0);
       assert.equal(m.rtb_duplicates.count, 0);
       // ~RATE × 3 s per stream: allow for connect time at the start

@@ -7,7 +7,6 @@ import { suiteServers, allChecksPassed, checksOf, runK6, startServers, type K6Ru
 
 const suite = suiteServers({ servers: [] }, { k6: true });
 
-
 const COUNT = 40;
 const PAYLOAD_BYTES = 300;
 
@@ -30,12 +29,22 @@ function assertCounts(run: K6Run, { latency }: { latency: boolean }) {
   assert.equal(m.rtb_errors, undefined, 'no errors');
 }
 
-const env = (extra: Record<string, string> = {}) => ({ ...suite.servers.env(), ITERATIONS: '1', COUNT: String(COUNT), PAYLOAD_BYTES: String(PAYLOAD_BYTES), ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  ...suite.servers.env(),
+  ITERATIONS: '1',
+  COUNT: String(COUNT),
+  PAYLOAD_BYTES: String(PAYLOAD_BYTES),
+  ...extra,
+});
 
 describe('gRPC call patterns with the real k6', () => {
   test('grpc-unary: every CreateOrder answered with its own order', async () => {
     const run = await runK6('grpc-unary.js', env());
-    const checks = allChecksPassed(run, ['order answers its request', 'order total and status are right', 'every message arrived']);
+    const checks = allChecksPassed(run, [
+      'order answers its request',
+      'order total and status are right',
+      'every message arrived',
+    ]);
     assert.equal(checks['order answers its request']!.passes, COUNT);
     assertCounts(run, { latency: true });
     assert.equal(run.summary.metrics.grpc_req_duration.count, COUNT);
@@ -43,7 +52,11 @@ describe('gRPC call patterns with the real k6', () => {
 
   test('grpc-server-stream: COUNT orders, seq complete and in order, one-way latency per order', async () => {
     const run = await runK6('grpc-server-stream.js', env({ INTERVAL: '2ms' }));
-    const checks = allChecksPassed(run, ['orders arrive in order, none missing', 'order carries the note', 'every message arrived']);
+    const checks = allChecksPassed(run, [
+      'orders arrive in order, none missing',
+      'order carries the note',
+      'every message arrived',
+    ]);
     assert.equal(checks['orders arrive in order, none missing']!.passes, COUNT);
     assertCounts(run, { latency: true });
     assert.ok(run.summary.metrics.rtb_batch_time.max >= (COUNT - 1) * 2, 'orders were paced INTERVAL apart');
@@ -51,14 +64,23 @@ describe('gRPC call patterns with the real k6', () => {
 
   test('grpc-client-stream: the server confirms COUNT orders, none missing; no per-message latency', async () => {
     const run = await runK6('grpc-client-stream.js', env());
-    allChecksPassed(run, ['server created every order', 'no seq missing', 'server total matches', 'every message arrived']);
+    allChecksPassed(run, [
+      'server created every order',
+      'no seq missing',
+      'server total matches',
+      'every message arrived',
+    ]);
     assertCounts(run, { latency: false });
   });
 
   for (const mode of ['sequential', 'pipelined']) {
     test(`grpc-bidi ${mode}: a result per action, in order, payload echoed`, async () => {
       const run = await runK6('grpc-bidi.js', env({ MODE: mode, DEPTH: '8' }));
-      const checks = allChecksPassed(run, ['results arrive in order, none missing', 'result echoes its action', 'every message arrived']);
+      const checks = allChecksPassed(run, [
+        'results arrive in order, none missing',
+        'result echoes its action',
+        'every message arrived',
+      ]);
       assert.equal(checks['result echoes its action']!.passes, COUNT);
       assertCounts(run, { latency: true });
     });
@@ -68,7 +90,12 @@ describe('gRPC call patterns with the real k6', () => {
     const small = await startServers(['--max-message-bytes', '2048']);
     try {
       // a note larger than the server's messages may be: INVALID_ARGUMENT before any order
-      const run = await runK6('grpc-server-stream.js', { ...small.env(), ITERATIONS: '1', COUNT: '5', PAYLOAD_BYTES: '4000' });
+      const run = await runK6('grpc-server-stream.js', {
+        ...small.env(),
+        ITERATIONS: '1',
+        COUNT: '5',
+        PAYLOAD_BYTES: '4000',
+      });
       assert.notEqual(run.code, 0, 'the checks threshold makes k6 exit non-zero');
       assert.equal(checksOf(run.summary)['every message arrived']?.fails, 1);
       assert.equal(run.summary.metrics.rtb_errors.count, 1);
@@ -80,10 +107,17 @@ describe('gRPC call patterns with the real k6', () => {
 });
 
 describe('gRPC echo with the real k6', () => {
-  for (const [what, extra, bytes] of [['text hi', {}, 2], ['binary 1000 B', { PAYLOAD_BYTES: '1000' }, 1000]] as const) {
+  for (const [what, extra, bytes] of [
+    ['text hi', {}, 2],
+    ['binary 1000 B', { PAYLOAD_BYTES: '1000' }, 1000],
+  ] as const) {
     test(`grpc-echo ${what}: round trips in the window, every echo equal to what was sent`, async () => {
       const run = await runK6('grpc-echo.js', { ...suite.servers.env(), ITERATIONS: '1', WINDOW: '1s', ...extra });
-      const checks = allChecksPassed(run, ['echo equals what was sent', 'echoes come back in order', 'echo window completed']);
+      const checks = allChecksPassed(run, [
+        'echo equals what was sent',
+        'echoes come back in order',
+        'echo window completed',
+      ]);
       const m = run.summary.metrics;
       const trips = m.rtb_round_trips.max as number;
       assert.equal(m.rtb_round_trips.count, 1, 'one window');

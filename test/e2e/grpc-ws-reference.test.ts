@@ -23,7 +23,6 @@ const ROUNDS = 4;
 /** Ours may trail the reference by this fraction before the test calls it slower (2 shared cores). */
 const NOISE = 0.2;
 
-
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const s = createServer();

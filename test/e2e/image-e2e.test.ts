@@ -30,7 +30,13 @@ describe('image scenarios with the real k6', () => {
   for (const script of ['ws-image.js', 'grpc-image.js']) {
     for (const mode of ['sequential', 'concurrent']) {
       test(`${script} ${mode}: every image acknowledged with a matching digest`, async () => {
-        const run = await runK6(script, { ...suite.servers.env(), MODE: mode, IMAGES: '4', PROFILE: 'smoke', DURATION: '2s' });
+        const run = await runK6(script, {
+          ...suite.servers.env(),
+          MODE: mode,
+          IMAGES: '4',
+          PROFILE: 'smoke',
+          DURATION: '2s',
+        });
         assertAllImagesAcknowledged(run, 4);
       });
     }
@@ -70,8 +76,16 @@ describe('load settings change what k6 does', () => {
   const light = () => ({ ...suite.servers.env(), IMAGES: '1', MONITOR: 'off' });
 
   test('STAGES overrides the profile: the VU curve follows it', async () => {
-    const base = await runK6('ws-image.js', { ...light(), PROFILE: 'smoke', DURATION: '2s' }, { args: ['--out', 'json=points.json'] });
-    const staged = await runK6('ws-image.js', { ...light(), PROFILE: 'smoke', STAGES: '1s:4,2s:4,1s:0' }, { args: ['--out', 'json=points.json'] });
+    const base = await runK6(
+      'ws-image.js',
+      { ...light(), PROFILE: 'smoke', DURATION: '2s' },
+      { args: ['--out', 'json=points.json'] },
+    );
+    const staged = await runK6(
+      'ws-image.js',
+      { ...light(), PROFILE: 'smoke', STAGES: '1s:4,2s:4,1s:0' },
+      { args: ['--out', 'json=points.json'] },
+    );
     for (const r of [base, staged]) assert.equal(r.code, 0, r.stderr.slice(-1500));
     const baseVus = vusCurve(base);
     const stagedVus = vusCurve(staged);
@@ -80,17 +94,33 @@ describe('load settings change what k6 does', () => {
     assert.ok(stagedVus.includes(4) && stagedVus.some((v) => v < 4), `the curve ramps: ${stagedVus}`);
   });
 
-  test('the config file sets a scenario\'s stages and thresholds', async () => {
-    const ok = await runK6('ws-image.js', { ...light(), RTBENCH_CONFIG: 'config.json' }, {
-      args: ['--out', 'json=points.json'],
-      prepare: (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify({ scenarios: { 'ws-image': { stages: '1s:3,1s:3' }, 'grpc-image': { vus: 9 } } })),
-    });
+  test("the config file sets a scenario's stages and thresholds", async () => {
+    const ok = await runK6(
+      'ws-image.js',
+      { ...light(), RTBENCH_CONFIG: 'config.json' },
+      {
+        args: ['--out', 'json=points.json'],
+        prepare: (dir) =>
+          writeFileSync(
+            join(dir, 'config.json'),
+            JSON.stringify({ scenarios: { 'ws-image': { stages: '1s:3,1s:3' }, 'grpc-image': { vus: 9 } } }),
+          ),
+      },
+    );
     assert.equal(ok.code, 0, ok.stderr.slice(-1500));
     assert.equal(Math.max(...vusCurve(ok)), 3);
 
-    const breach = await runK6('ws-image.js', { ...light(), ITERATIONS: '1', RTBENCH_CONFIG: 'config.json' }, {
-      prepare: (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_latency: ['p(95)<0.001'] } } } })),
-    });
+    const breach = await runK6(
+      'ws-image.js',
+      { ...light(), ITERATIONS: '1', RTBENCH_CONFIG: 'config.json' },
+      {
+        prepare: (dir) =>
+          writeFileSync(
+            join(dir, 'config.json'),
+            JSON.stringify({ scenarios: { 'ws-image': { thresholds: { rtb_latency: ['p(95)<0.001'] } } } }),
+          ),
+      },
+    );
     assert.equal(breach.code, 99, 'a crossed threshold makes k6 exit 99');
     assert.match(breach.stderr + breach.stdout, /thresholds on metrics 'rtb_latency' have been crossed/);
   });
@@ -111,9 +141,14 @@ describe('load settings change what k6 does', () => {
   ];
   for (const [what, env, message] of badInit) {
     test(`${what} stops k6 at init with an error naming it`, async () => {
-      const run = await runK6('ws-image.js', { ...light(), ...env }, {
-        prepare: (dir) => writeFileSync(join(dir, 'config.json'), JSON.stringify({ scenarios: { 'ws-image': { vu: 3 } } })),
-      });
+      const run = await runK6(
+        'ws-image.js',
+        { ...light(), ...env },
+        {
+          prepare: (dir) =>
+            writeFileSync(join(dir, 'config.json'), JSON.stringify({ scenarios: { 'ws-image': { vu: 3 } } })),
+        },
+      );
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, message);
       assert.equal(run.summary, null, 'no test ran');

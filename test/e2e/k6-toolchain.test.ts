@@ -31,7 +31,11 @@ test('K6_BIN pointing at an unsuitable k6 is refused with the reason', () => {
 test('with neither Go nor a suitable k6, it says what to install', () => {
   const bin = mkdtempSync(join(tmpdir(), 'rtbench-path-'));
   symlinkSync(process.execPath, join(bin, 'node'));
-  const res = tool(['path'], { PATH: bin, HOME: bin, RTBENCH_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rtbench-cache-')) });
+  const res = tool(['path'], {
+    PATH: bin,
+    HOME: bin,
+    RTBENCH_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rtbench-cache-')),
+  });
   assert.equal(res.status, 1);
   assert.match(res.stderr, /needs k6 v2/);
   assert.match(res.stderr, /install Go 1\.25 or newer/);

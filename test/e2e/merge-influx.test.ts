@@ -104,7 +104,9 @@ describe('merging runners from InfluxDB', () => {
     const [summed] = await suite.influx.query(q);
     const values = (summed?.series?.[0]?.values ?? []).map((v) => Number(v[1]));
     assert.equal(Math.max(...values), 2, `summed VUs per 2 s: ${values.join(' ')}`);
-    const [one] = await suite.influx.query(`SELECT max("value") FROM "vus" WHERE ${where} GROUP BY time(2s) fill(none)`);
+    const [one] = await suite.influx.query(
+      `SELECT max("value") FROM "vus" WHERE ${where} GROUP BY time(2s) fill(none)`,
+    );
     assert.equal(
       Math.max(...(one?.series?.[0]?.values ?? []).map((v) => Number(v[1]))),
       1,

@@ -23,19 +23,32 @@ import {
 const MAX = 4096; // the small server's maximum message size
 const WAIT_MS = 3000;
 
-interface Closed { code: number; reason: string }
+interface Closed {
+  code: number;
+  reason: string;
+}
 
 function closedPromise(ws: WebSocket): Promise<Closed> {
   return new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
 }
 
 function within<T>(what: string, p: Promise<T>, ms = WAIT_MS): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref())]);
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref()),
+  ]);
 }
 
-async function statsOf(s: Servers, protocol: string): Promise<{ errors: number; messagesIn: number; connectionsTotal: number }> {
+async function statsOf(
+  s: Servers,
+  protocol: string,
+): Promise<{ errors: number; messagesIn: number; connectionsTotal: number }> {
   const res = await fetch(`${s.httpUrl}/stats`);
-  return ((await res.json()) as { protocols: Record<string, { errors: number; messagesIn: number; connectionsTotal: number }> }).protocols[protocol]!;
+  return (
+    (await res.json()) as {
+      protocols: Record<string, { errors: number; messagesIn: number; connectionsTotal: number }>;
+    }
+  ).protocols[protocol]!;
 }
 
 const alive = (s: Servers) => assert.equal(s.proc.exitCode, null, 'the server process is still running');
@@ -43,23 +56,41 @@ const alive = (s: Servers) => assert.equal(s.proc.exitCode, null, 'the server pr
 // ---- WebSocket /echo ----------------------------------------------------------------------
 
 /** Sends `frames` on one connection and collects as many replies (with their type), or the close. */
-function wsEcho(url: string, frames: Array<string | Buffer>): Promise<{ replies: Array<{ data: Buffer; binary: boolean }>; closed?: Closed }> {
+function wsEcho(
+  url: string,
+  frames: Array<string | Buffer>,
+): Promise<{ replies: Array<{ data: Buffer; binary: boolean }>; closed?: Closed }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const replies: Array<{ data: Buffer; binary: boolean }> = [];
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`got ${replies.length} of ${frames.length} echoes`)); }, WAIT_MS);
-    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`got ${replies.length} of ${frames.length} echoes`));
+    }, WAIT_MS);
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f);
+    });
     ws.on('message', (data, binary) => {
       replies.push({ data: data as Buffer, binary });
-      if (replies.length === frames.length) { clearTimeout(timer); ws.close(1000); resolve({ replies }); }
+      if (replies.length === frames.length) {
+        clearTimeout(timer);
+        ws.close(1000);
+        resolve({ replies });
+      }
     });
-    closedPromise(ws).then((closed) => { clearTimeout(timer); resolve({ replies, closed }); });
+    closedPromise(ws).then((closed) => {
+      clearTimeout(timer);
+      resolve({ replies, closed });
+    });
     ws.on('error', () => {}); // the close event carries what we assert on
   });
 }
 
 describe('WebSocket /echo', () => {
-  const suite = suiteServers({ servers: ['--only', 'ws'], small: ['--only', 'ws', '--max-message-bytes', String(MAX)] });
+  const suite = suiteServers({
+    servers: ['--only', 'ws'],
+    small: ['--only', 'ws', '--max-message-bytes', String(MAX)],
+  });
 
   const goodEchoStillWorks = async (s: Servers) => {
     const { replies } = await wsEcho(s.wsUrl('/echo'), ['hi']);
@@ -69,8 +100,17 @@ describe('WebSocket /echo', () => {
 
   test('every frame comes back unchanged, text as text and binary as binary, in order', async () => {
     const binary = Buffer.from([0, 1, 2, 255]);
-    const { replies } = await wsEcho(suite.servers.wsUrl('/echo'), ['hi', binary, 'héllo ✓', Buffer.alloc(0), 'x'.repeat(100_000)]);
-    assert.deepEqual(replies.map((r) => r.binary), [false, true, false, true, false]);
+    const { replies } = await wsEcho(suite.servers.wsUrl('/echo'), [
+      'hi',
+      binary,
+      'héllo ✓',
+      Buffer.alloc(0),
+      'x'.repeat(100_000),
+    ]);
+    assert.deepEqual(
+      replies.map((r) => r.binary),
+      [false, true, false, true, false],
+    );
     assert.equal(String(replies[0]!.data), 'hi');
     assert.deepEqual(replies[1]!.data, binary);
     assert.equal(String(replies[2]!.data), 'héllo ✓');
@@ -136,7 +176,10 @@ async function openSession(s: Servers): Promise<Session> {
     const until = Date.now() + WAIT_MS;
     while (packets.length === 0) {
       if (Date.now() > until || ws.readyState === WebSocket.CLOSED) throw new Error('no packet from the server');
-      await new Promise<void>((r) => { wake = r; setTimeout(r, 50).unref(); });
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50).unref();
+      });
     }
     return packets.shift()!;
   };
@@ -144,8 +187,12 @@ async function openSession(s: Servers): Promise<Session> {
     ws,
     handshake: await within('Engine.IO open packet', handshake),
     next,
-    send: (packet) => { for (const f of socketFrames(packet)) ws.send(f); },
-    sendRaw: (...frames) => { for (const f of frames) ws.send(f); },
+    send: (packet) => {
+      for (const f of socketFrames(packet)) ws.send(f);
+    },
+    sendRaw: (...frames) => {
+      for (const f of frames) ws.send(f);
+    },
     closed,
   };
 }
@@ -161,13 +208,20 @@ async function joinedSession(s: Servers, nsp = '/'): Promise<Session> {
 async function goodSocketIoEchoStillWorks(s: Servers): Promise<void> {
   const session = await joinedSession(s);
   session.send({ type: SocketType.EVENT, nsp: '/', id: 1, data: ['echo', 'still here'] });
-  assert.deepEqual(await session.next(), { type: SocketType.ACK, nsp: '/', id: 1, data: ['still here'] }, 'the server keeps serving');
+  assert.deepEqual(
+    await session.next(),
+    { type: SocketType.ACK, nsp: '/', id: 1, data: ['still here'] },
+    'the server keeps serving',
+  );
   session.ws.close();
   alive(s);
 }
 
 describe('Socket.IO server, spoken with our packet layer', () => {
-  const suite = suiteServers({ servers: ['--only', 'socketio'], small: ['--only', 'socketio', '--max-message-bytes', String(MAX)] });
+  const suite = suiteServers({
+    servers: ['--only', 'socketio'],
+    small: ['--only', 'socketio', '--max-message-bytes', String(MAX)],
+  });
 
   test('handshake: sid, ping timing and the maximum message size; CONNECT is acknowledged with a sid', async () => {
     const session = await openSession(suite.small);
@@ -186,7 +240,12 @@ describe('Socket.IO server, spoken with our packet layer', () => {
     session.send({ type: SocketType.EVENT, nsp: '/', id: 0, data: ['echo', 'hi'] });
     assert.deepEqual(await session.next(), { type: SocketType.ACK, nsp: '/', id: 0, data: ['hi'] });
     session.send({ type: SocketType.EVENT, nsp: '/', id: 1, data: ['echo', 'a', 2, { b: [null, true] }] });
-    assert.deepEqual(await session.next(), { type: SocketType.ACK, nsp: '/', id: 1, data: ['a', 2, { b: [null, true] }] });
+    assert.deepEqual(await session.next(), {
+      type: SocketType.ACK,
+      nsp: '/',
+      id: 1,
+      data: ['a', 2, { b: [null, true] }],
+    });
     const bytes = new Uint8Array([5, 4, 3, 2, 1]).buffer;
     session.send({ type: SocketType.EVENT, nsp: '/', id: 2, data: ['echo', bytes] });
     const ack = await session.next();
@@ -201,7 +260,11 @@ describe('Socket.IO server, spoken with our packet layer', () => {
   test('CONNECT to an unknown namespace → CONNECT_ERROR; the connection stays usable', async () => {
     const session = await openSession(suite.servers);
     session.send({ type: SocketType.CONNECT, nsp: '/nope' });
-    assert.deepEqual(await session.next(), { type: SocketType.CONNECT_ERROR, nsp: '/nope', data: { message: 'Invalid namespace' } });
+    assert.deepEqual(await session.next(), {
+      type: SocketType.CONNECT_ERROR,
+      nsp: '/nope',
+      data: { message: 'Invalid namespace' },
+    });
     session.send({ type: SocketType.CONNECT, nsp: '/' });
     assert.equal((await session.next()).type, SocketType.CONNECT);
     session.send({ type: SocketType.EVENT, nsp: '/', id: 3, data: ['echo', 'same connection'] });
@@ -227,7 +290,11 @@ describe('Socket.IO server, spoken with our packet layer', () => {
       const closed = await within('close', session.closed);
       assert.equal(closed.code, 1005, 'closed by the server without a status code');
       await goodSocketIoEchoStillWorks(suite.servers);
-      assert.equal((await statsOf(suite.servers, 'socketio')).errors, before.errors + 1, 'counted as an error in /stats');
+      assert.equal(
+        (await statsOf(suite.servers, 'socketio')).errors,
+        before.errors + 1,
+        'counted as an error in /stats',
+      );
     });
   }
 
@@ -248,11 +315,14 @@ describe('Socket.IO server with the official socket.io-client', () => {
   const suite = suiteServers({ servers: [] });
 
   const connect = (transports: string[]) =>
-    within('official client connect', new Promise<OfficialSocket>((resolve, reject) => {
-      const socket = officialClient(suite.servers.httpUrl, { transports, reconnection: false });
-      socket.on('connect', () => resolve(socket));
-      socket.on('connect_error', reject);
-    }));
+    within(
+      'official client connect',
+      new Promise<OfficialSocket>((resolve, reject) => {
+        const socket = officialClient(suite.servers.httpUrl, { transports, reconnection: false });
+        socket.on('connect', () => resolve(socket));
+        socket.on('connect_error', reject);
+      }),
+    );
 
   for (const transports of [['websocket'], ['polling', 'websocket']]) {
     test(`connects over ${transports.join(' → ')} and echoes text and binary with acks`, async () => {
@@ -263,7 +333,9 @@ describe('Socket.IO server with the official socket.io-client', () => {
         const echoed: unknown = await socket.timeout(WAIT_MS).emitWithAck('echo', bytes);
         assert.ok(Buffer.isBuffer(echoed), 'binary comes back as binary');
         assert.deepEqual(echoed, bytes);
-        const several = await new Promise<unknown[]>((resolve) => socket.emit('echo', 'a', { b: 1 }, bytes, (...args: unknown[]) => resolve(args)));
+        const several = await new Promise<unknown[]>((resolve) =>
+          socket.emit('echo', 'a', { b: 1 }, bytes, (...args: unknown[]) => resolve(args)),
+        );
         assert.deepEqual(several, ['a', { b: 1 }, bytes]);
       } finally {
         socket.disconnect();
@@ -275,7 +347,11 @@ describe('Socket.IO server with the official socket.io-client', () => {
     const bare = await fetch(`${suite.servers.httpUrl}/socket.io/`);
     assert.equal(bare.status, 400, 'Engine.IO refuses a request without a transport');
     assert.equal((await fetch(`${suite.servers.httpUrl}/healthz`)).status, 200);
-    assert.equal((await fetch(`${suite.servers.httpUrl}/socket.io`)).status, 404, 'only the /socket.io/ prefix is delegated');
+    assert.equal(
+      (await fetch(`${suite.servers.httpUrl}/socket.io`)).status,
+      404,
+      'only the /socket.io/ prefix is delegated',
+    );
     const err = await new Promise<Error>((resolve) => new WebSocket(suite.servers.wsUrl('/nope')).on('error', resolve));
     assert.match(err.message, /404/);
     const { replies } = await wsEcho(suite.servers.wsUrl('/echo'), ['still routed']);

@@ -13,13 +13,27 @@ import { suiteServers, waitFor } from '../helpers.ts';
 const suite = suiteServers({ servers: [] }); // its after() checks a clean exit with SSE streams open
 
 const post = (path: string, body?: unknown) =>
-  fetch(`${suite.servers.httpUrl}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-const declare = async (name: string, rate: number, bytes = 16) => assert.ok([200, 201].includes((await post('/feed/channels', { name, rate, bytes })).status));
+  fetch(`${suite.servers.httpUrl}${path}`, {
+    method: 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
+const declare = async (name: string, rate: number, bytes = 16) =>
+  assert.ok([200, 201].includes((await post('/feed/channels', { name, rate, bytes })).status));
 
-interface Msg { seq: number; t: number; ch: string; p: string }
+interface Msg {
+  seq: number;
+  t: number;
+  ch: string;
+  p: string;
+}
 
 /** Reads an SSE stream with fetch until `until` says stop; returns the parsed events. */
-async function readSse(path: string, headers: Record<string, string>, until: (events: Array<{ id?: string; event?: string; data: string }>) => boolean) {
+async function readSse(
+  path: string,
+  headers: Record<string, string>,
+  until: (events: Array<{ id?: string; event?: string; data: string }>) => boolean,
+) {
   const ctrl = new AbortController();
   const res = await fetch(`${suite.servers.httpUrl}${path}`, { headers, signal: ctrl.signal });
   assert.equal(res.status, 200);
@@ -61,8 +75,16 @@ describe('SSE /sse', () => {
     }
     const last = msgs.at(-1)!.seq;
     await new Promise((r) => setTimeout(r, 200)); // the channel moves on meanwhile
-    const resumed = await readSse('/sse?channel=sse-resume', { 'last-event-id': String(last) }, (ev) => ev.length >= 15);
-    assert.deepEqual(resumed.slice(0, 15).map((e) => JSON.parse(e.data).seq), Array.from({ length: 15 }, (_, i) => last + 1 + i), 'replay continues exactly after the last id');
+    const resumed = await readSse(
+      '/sse?channel=sse-resume',
+      { 'last-event-id': String(last) },
+      (ev) => ev.length >= 15,
+    );
+    assert.deepEqual(
+      resumed.slice(0, 15).map((e) => JSON.parse(e.data).seq),
+      Array.from({ length: 15 }, (_, i) => last + 1 + i),
+      'replay continues exactly after the last id',
+    );
   });
 
   test('a client too far behind gets an explicit reset event, not a silent gap', async () => {
@@ -89,7 +111,12 @@ describe('SSE /sse', () => {
       const before = seqs.length;
       await waitFor('messages after the reconnect', () => seqs.length >= before + 20, 10_000);
       assert.ok(errors >= 1, 'the client saw the drop');
-      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1, `no gap or duplicate at ${i}: ${seqs.slice(Math.max(0, i - 3), i + 3)}`);
+      for (let i = 1; i < seqs.length; i++)
+        assert.equal(
+          seqs[i],
+          seqs[i - 1]! + 1,
+          `no gap or duplicate at ${i}: ${seqs.slice(Math.max(0, i - 3), i + 3)}`,
+        );
     } finally {
       es.close();
     }
@@ -97,16 +124,24 @@ describe('SSE /sse', () => {
 
   test('a client that stops reading is dropped, not buffered without bound', async () => {
     await declare('slow', 200, 64 * 1024); // ~13 MB/s into a socket nobody reads
-    const before = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
+    const before = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as {
+      protocols: { sse?: { errors: number } };
+    };
     const port = Number(new URL(suite.servers.httpUrl).port);
     const sock = connect(port, '127.0.0.1');
     sock.write('GET /sse?channel=slow HTTP/1.1\r\nHost: x\r\n\r\n');
     sock.pause(); // never read
     const closed = new Promise((r) => sock.on('close', r));
-    await waitFor('the server to drop the slow client', async () => {
-      const s = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as { protocols: { sse?: { errors: number } } };
-      return (s.protocols.sse?.errors ?? 0) > (before.protocols.sse?.errors ?? 0);
-    }, 10_000);
+    await waitFor(
+      'the server to drop the slow client',
+      async () => {
+        const s = (await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as {
+          protocols: { sse?: { errors: number } };
+        };
+        return (s.protocols.sse?.errors ?? 0) > (before.protocols.sse?.errors ?? 0);
+      },
+      10_000,
+    );
     sock.resume();
     await closed;
     await fetch(`${suite.servers.httpUrl}/feed/channels?name=slow`, { method: 'DELETE' });
@@ -116,13 +151,29 @@ describe('SSE /sse', () => {
     const cases: Array<[Promise<Response>, number, RegExp]> = [
       [fetch(`${suite.servers.httpUrl}/sse?channel=nope`), 404, /unknown channel 'nope'/],
       [fetch(`${suite.servers.httpUrl}/sse`), 400, /channel is required/],
-      [fetch(`${suite.servers.httpUrl}/sse?channel=stock`, { headers: { 'last-event-id': 'abc' } }), 400, /Last-Event-ID must be a message sequence number, got 'abc'/],
+      [
+        fetch(`${suite.servers.httpUrl}/sse?channel=stock`, { headers: { 'last-event-id': 'abc' } }),
+        400,
+        /Last-Event-ID must be a message sequence number, got 'abc'/,
+      ],
       [fetch(`${suite.servers.httpUrl}/sse?channel=stock&retry=soon`), 400, /retry must be milliseconds, got 'soon'/],
       [post('/feed/channels', { name: 'x', rate: -1, bytes: 1 }), 400, /rate must be/],
       [post('/feed/channels', { name: 'has space', rate: 1, bytes: 1 }), 400, /name must be/],
       [post('/feed/channels', { name: 'stock', rate: 41, bytes: 16 }), 409, /exists with rate 40/],
-      [fetch(`${suite.servers.httpUrl}/feed/channels`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } }), 400, /not valid JSON/],
-      [fetch(`${suite.servers.httpUrl}/feed/channels`, { method: 'POST', body: '{"name":"cors","rate":1,"bytes":1}' }), 415, /takes Content-Type: application\/json/],
+      [
+        fetch(`${suite.servers.httpUrl}/feed/channels`, {
+          method: 'POST',
+          body: '{oops',
+          headers: { 'content-type': 'application/json' },
+        }),
+        400,
+        /not valid JSON/,
+      ],
+      [
+        fetch(`${suite.servers.httpUrl}/feed/channels`, { method: 'POST', body: '{"name":"cors","rate":1,"bytes":1}' }),
+        415,
+        /takes Content-Type: application\/json/,
+      ],
       [post('/feed/drop?channel=ghost'), 404, /unknown channel 'ghost'/],
     ];
     for (const [req, status, error] of cases) {
@@ -140,13 +191,23 @@ describe('WebSocket /feed', () => {
     new Promise<{ msgs: Array<Record<string, unknown>>; code?: number; reason?: string }>((resolve, reject) => {
       const ws = new WebSocket(suite.servers.wsUrl('/feed'));
       const msgs: Array<Record<string, unknown>> = [];
-      const timer = setTimeout(() => { ws.terminate(); reject(new Error(`only ${msgs.length} messages`)); }, 5000);
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`only ${msgs.length} messages`));
+      }, 5000);
       ws.on('open', () => frames.forEach((f) => ws.send(f)));
       ws.on('message', (d) => {
         msgs.push(JSON.parse(String(d)));
-        if (msgs.length >= want) { clearTimeout(timer); ws.close(); resolve({ msgs }); }
+        if (msgs.length >= want) {
+          clearTimeout(timer);
+          ws.close();
+          resolve({ msgs });
+        }
       });
-      ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ msgs, code, reason: String(reason) }); });
+      ws.on('close', (code, reason) => {
+        clearTimeout(timer);
+        resolve({ msgs, code, reason: String(reason) });
+      });
       ws.on('error', () => {});
     });
 
@@ -155,10 +216,16 @@ describe('WebSocket /feed', () => {
     const { msgs } = await exchange([JSON.stringify({ op: 'subscribe', channel: 'ws-resume' })], 6);
     assert.equal(msgs[0]!.op, 'subscribed');
     const seqs = msgs.slice(1).map((m) => m.seq as number);
-    assert.deepEqual(seqs, Array.from({ length: 5 }, (_, i) => seqs[0]! + i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 5 }, (_, i) => seqs[0]! + i),
+    );
     const last = seqs.at(-1)!;
     const resumed = await exchange([JSON.stringify({ op: 'subscribe', channel: 'ws-resume', after: last })], 11);
-    assert.deepEqual(resumed.msgs.slice(1).map((m) => m.seq), Array.from({ length: 10 }, (_, i) => last + 1 + i));
+    assert.deepEqual(
+      resumed.msgs.slice(1).map((m) => m.seq),
+      Array.from({ length: 10 }, (_, i) => last + 1 + i),
+    );
   });
 
   const bad: Array<[string, Array<string | Buffer>, number, RegExp]> = [
@@ -166,8 +233,21 @@ describe('WebSocket /feed', () => {
     ['a binary frame', [Buffer.from('{}')], 1007, /expected a JSON text frame/],
     ['an unknown op', [JSON.stringify({ op: 'publish' })], 1008, /unknown op "publish"/],
     ['an unknown channel', [JSON.stringify({ op: 'subscribe', channel: 'ghost' })], 1008, /unknown channel 'ghost'/],
-    ['a bad resume point', [JSON.stringify({ op: 'subscribe', channel: 'ws-resume', after: -3 })], 1008, /after must be a sequence number/],
-    ['a second subscribe', [JSON.stringify({ op: 'subscribe', channel: 'ws-resume' }), JSON.stringify({ op: 'subscribe', channel: 'ws-resume' })], 1008, /already subscribed/],
+    [
+      'a bad resume point',
+      [JSON.stringify({ op: 'subscribe', channel: 'ws-resume', after: -3 })],
+      1008,
+      /after must be a sequence number/,
+    ],
+    [
+      'a second subscribe',
+      [
+        JSON.stringify({ op: 'subscribe', channel: 'ws-resume' }),
+        JSON.stringify({ op: 'subscribe', channel: 'ws-resume' }),
+      ],
+      1008,
+      /already subscribed/,
+    ],
   ];
   for (const [what, frames, code, reason] of bad) {
     test(`${what} → close ${code} with a reason; the server keeps serving`, async () => {
@@ -193,11 +273,18 @@ describe('Socket.IO subscribe (servers/socketio-feed.ts), with the official sock
     const socket = await connectSio();
     try {
       const got: Msg[] = [];
-      const five = new Promise<void>((resolve) => socket.on('feed', (json: string) => got.push(JSON.parse(json)) === 5 && resolve()));
-      assert.deepEqual(await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' }), { channel: 'sio-feed' });
+      const five = new Promise<void>((resolve) =>
+        socket.on('feed', (json: string) => got.push(JSON.parse(json)) === 5 && resolve()),
+      );
+      assert.deepEqual(await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' }), {
+        channel: 'sio-feed',
+      });
       await five;
       for (const [i, m] of got.entries()) assert.equal(m.seq, got[0]!.seq + i, 'consecutive sequence numbers');
-      assert.match(String((await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' })).error), /already subscribed/);
+      assert.match(
+        String((await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed' })).error),
+        /already subscribed/,
+      );
     } finally {
       socket.disconnect();
     }
@@ -205,10 +292,18 @@ describe('Socket.IO subscribe (servers/socketio-feed.ts), with the official sock
     try {
       const unknown = await again.timeout(5000).emitWithAck('subscribe', { channel: 'no-such-channel' });
       assert.match(String(unknown.error), /unknown channel 'no-such-channel'/);
-      assert.match(String((await again.timeout(5000).emitWithAck('subscribe', { channel: 7 })).error), /channel must be a string/);
-      assert.match(String((await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: -1 })).error), /after must be a sequence number/);
+      assert.match(
+        String((await again.timeout(5000).emitWithAck('subscribe', { channel: 7 })).error),
+        /channel must be a string/,
+      );
+      assert.match(
+        String((await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: -1 })).error),
+        /after must be a sequence number/,
+      );
       const first = new Promise<Msg>((resolve) => again.once('feed', (json: string) => resolve(JSON.parse(json))));
-      assert.deepEqual(await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: 1 }), { channel: 'sio-feed' });
+      assert.deepEqual(await again.timeout(5000).emitWithAck('subscribe', { channel: 'sio-feed', after: 1 }), {
+        channel: 'sio-feed',
+      });
       assert.equal((await first).seq, 2, 'replayed from the buffer after seq 1');
     } finally {
       again.disconnect();
@@ -222,7 +317,11 @@ test('POST /feed/drop?all=true cuts every subscriber of every channel at once (t
   const sockets = ['storm-a', 'storm-b', 'storm-b'].map((channel) => {
     const ws = new WebSocket(suite.servers.wsUrl('/feed'));
     ws.on('open', () => ws.send(JSON.stringify({ op: 'subscribe', channel })));
-    return { ws, subscribed: new Promise((r) => ws.on('message', (d) => JSON.parse(String(d)).op === 'subscribed' && r(true))), closed: new Promise((r) => ws.on('close', r)) };
+    return {
+      ws,
+      subscribed: new Promise((r) => ws.on('message', (d) => JSON.parse(String(d)).op === 'subscribed' && r(true))),
+      closed: new Promise((r) => ws.on('close', r)),
+    };
   });
   try {
     await Promise.all(sockets.map((s) => s.subscribed));

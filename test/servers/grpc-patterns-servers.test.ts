@@ -13,14 +13,41 @@ const SMALL_MAX = 4096;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */
 const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
 
-interface Order { id: string; userId: string; total: number; status: string; seq: number; serverSendMs: number; note: Buffer }
-interface OrderResult { orderId: string; status: string; seq: number; payload: Buffer; serverSendMs: number }
-interface Bulk { created: number; total: number; seqsMissing: number[] }
-interface Echo { seq: number; payload: Buffer; clientSendMs: number }
+interface Order {
+  id: string;
+  userId: string;
+  total: number;
+  status: string;
+  seq: number;
+  serverSendMs: number;
+  note: Buffer;
+}
+interface OrderResult {
+  orderId: string;
+  status: string;
+  seq: number;
+  payload: Buffer;
+  serverSendMs: number;
+}
+interface Bulk {
+  created: number;
+  total: number;
+  seqsMissing: number[];
+}
+interface Echo {
+  seq: number;
+  payload: Buffer;
+  clientSendMs: number;
+}
 type Ctor = grpc.ServiceClientConstructor;
 
 const pkg = grpc.loadPackageDefinition(
-  protoLoader.loadSync(['orders.proto', 'echo.proto'], { includeDirs: [join(root, 'proto')], longs: Number, enums: String, defaults: true }),
+  protoLoader.loadSync(['orders.proto', 'echo.proto'], {
+    includeDirs: [join(root, 'proto')],
+    longs: Number,
+    enums: String,
+    defaults: true,
+  }),
 ) as unknown as { rtbench: { orders: { v1: { OrderService: Ctor } }; echo: { v1: { EchoService: Ctor } } } };
 
 const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(SMALL_MAX)] });
@@ -34,20 +61,43 @@ const echoes = (addr = suite.servers.grpcAddr) => client(pkg.rtbench.echo.v1.Ech
 const raw = (addr = suite.servers.grpcAddr) => new grpc.Client(addr, grpc.credentials.createInsecure());
 const same = (b: Buffer) => b;
 
-const request = (seq: number, over: Record<string, unknown> = {}) => ({ userId: 'u1', items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }], seq, note: Buffer.from('note'), ...over });
+const request = (seq: number, over: Record<string, unknown> = {}) => ({
+  userId: 'u1',
+  items: [{ productId: 'sku-1', quantity: 2, price: 4.25 }],
+  seq,
+  note: Buffer.from('note'),
+  ...over,
+});
 
-function unary<T>(c: grpc.Client & Record<string, any>, method: string, req: unknown): Promise<{ err: grpc.ServiceError | null; res?: T }> {
-  return new Promise((resolve) => c[method](req, (err: grpc.ServiceError | null, res: T) => { c.close(); resolve({ err, res }); }));
+function unary<T>(
+  c: grpc.Client & Record<string, any>,
+  method: string,
+  req: unknown,
+): Promise<{ err: grpc.ServiceError | null; res?: T }> {
+  return new Promise((resolve) =>
+    c[method](req, (err: grpc.ServiceError | null, res: T) => {
+      c.close();
+      resolve({ err, res });
+    }),
+  );
 }
 
 /** Collects a response stream until it ends; resolves with the messages and the final error, if any. */
-function collect<T>(call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>, close: () => void): Promise<{ msgs: T[]; err: grpc.ServiceError | null }> {
+function collect<T>(
+  call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>,
+  close: () => void,
+): Promise<{ msgs: T[]; err: grpc.ServiceError | null }> {
   return new Promise((resolve) => {
     const msgs: T[] = [];
     let err: grpc.ServiceError | null = null;
     call.on('data', (m: T) => msgs.push(m));
     call.on('error', (e: grpc.ServiceError) => (err = e));
-    call.on('status', () => setImmediate(() => { close(); resolve({ msgs, err }); }));
+    call.on('status', () =>
+      setImmediate(() => {
+        close();
+        resolve({ msgs, err });
+      }),
+    );
   });
 }
 
@@ -97,18 +147,31 @@ describe('OrderService: the four call patterns', () => {
 
   test('SubscribeOrders streams count orders with seq 1..count, send stamps and the padding', async () => {
     const c = orders();
-    const { msgs, err } = await collect<Order>(c.SubscribeOrders({ count: 5, intervalMs: 5, noteBytes: 30, statuses: ['SHIPPED', 'DELIVERED'] }), () => c.close());
+    const { msgs, err } = await collect<Order>(
+      c.SubscribeOrders({ count: 5, intervalMs: 5, noteBytes: 30, statuses: ['SHIPPED', 'DELIVERED'] }),
+      () => c.close(),
+    );
     assert.equal(err, null);
-    assert.deepEqual(msgs.map((o) => o.seq), [1, 2, 3, 4, 5]);
-    assert.deepEqual(msgs.map((o) => o.status), ['SHIPPED', 'DELIVERED', 'SHIPPED', 'DELIVERED', 'SHIPPED']);
+    assert.deepEqual(
+      msgs.map((o) => o.seq),
+      [1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      msgs.map((o) => o.status),
+      ['SHIPPED', 'DELIVERED', 'SHIPPED', 'DELIVERED', 'SHIPPED'],
+    );
     assert.equal(msgs[0]!.note.toString(), 'abcdefghijklmnopqrstuvwxyzabcd');
-    for (let i = 1; i < msgs.length; i++) assert.ok(msgs[i]!.serverSendMs >= msgs[i - 1]!.serverSendMs + 4, 'orders are interval_ms apart');
+    for (let i = 1; i < msgs.length; i++)
+      assert.ok(msgs[i]!.serverSendMs >= msgs[i - 1]!.serverSendMs + 4, 'orders are interval_ms apart');
   });
 
   test('BulkCreateOrders counts what arrived and names the seqs the client skipped', async () => {
     const c = orders();
     const res = await new Promise<{ err: grpc.ServiceError | null; res?: Bulk }>((resolve) => {
-      const call = c.BulkCreateOrders((err: grpc.ServiceError | null, res: Bulk) => { c.close(); resolve({ err, res }); });
+      const call = c.BulkCreateOrders((err: grpc.ServiceError | null, res: Bulk) => {
+        c.close();
+        resolve({ err, res });
+      });
       for (const seq of [1, 2, 4, 7]) call.write(request(seq));
       call.end();
     });
@@ -125,14 +188,24 @@ describe('OrderService: the four call patterns', () => {
     call.end();
     const { msgs, err } = await done;
     assert.equal(err, null);
-    assert.deepEqual(msgs.map((r) => [r.orderId, r.status, r.seq, r.payload.toString()]), [['o1', 'PROCESSING', 1, 'p1'], ['o2', 'CANCELLED', 2, 'p2']]);
+    assert.deepEqual(
+      msgs.map((r) => [r.orderId, r.status, r.seq, r.payload.toString()]),
+      [
+        ['o1', 'PROCESSING', 1, 'p1'],
+        ['o2', 'CANCELLED', 2, 'p2'],
+      ],
+    );
     assert.ok(msgs.every((r) => r.serverSendMs > 0));
   });
 });
 
 describe('EchoService', () => {
   test('Echo and EchoStream return every message exactly as sent, in order', async () => {
-    const { err, res } = await unary<Echo>(echoes(), 'Echo', { seq: 3, payload: Buffer.from('hi'), clientSendMs: 12.5 });
+    const { err, res } = await unary<Echo>(echoes(), 'Echo', {
+      seq: 3,
+      payload: Buffer.from('hi'),
+      clientSendMs: 12.5,
+    });
     assert.equal(err, null);
     assert.deepEqual({ ...res }, { seq: 3, payload: Buffer.from('hi'), clientSendMs: 12.5 });
     const c = echoes();
@@ -143,7 +216,9 @@ describe('EchoService', () => {
     const { msgs, err: streamErr } = await done;
     assert.equal(streamErr, null);
     assert.equal(msgs.length, 100);
-    msgs.forEach((m, i) => assert.deepEqual({ ...m }, { seq: i + 1, payload: Buffer.from(`m${i + 1}`), clientSendMs: i + 1 }));
+    msgs.forEach((m, i) =>
+      assert.deepEqual({ ...m }, { seq: i + 1, payload: Buffer.from(`m${i + 1}`), clientSendMs: i + 1 }),
+    );
   });
 });
 
@@ -151,21 +226,36 @@ describe('bad input gets a specific status; the server keeps serving', () => {
   test('invalid protobuf on a unary call → INVALID_ARGUMENT naming the type', async () => {
     const c = raw();
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      c.makeUnaryRequest('/rtbench.orders.v1.OrderService/CreateOrder', same, same, NOT_PROTOBUF, (e) => { c.close(); resolve(e); }));
+      c.makeUnaryRequest('/rtbench.orders.v1.OrderService/CreateOrder', same, same, NOT_PROTOBUF, (e) => {
+        c.close();
+        resolve(e);
+      }),
+    );
     assertStatus(err, grpc.status.INVALID_ARGUMENT, /CreateOrderRequest is not valid protobuf/);
     await createStillWorks();
   });
 
   test('invalid protobuf as a server-streaming request → INVALID_ARGUMENT naming the type', async () => {
     const c = raw();
-    const { err } = await collect(c.makeServerStreamRequest('/rtbench.orders.v1.OrderService/SubscribeOrders', same, same, NOT_PROTOBUF), () => c.close());
+    const { err } = await collect(
+      c.makeServerStreamRequest('/rtbench.orders.v1.OrderService/SubscribeOrders', same, same, NOT_PROTOBUF),
+      () => c.close(),
+    );
     assertStatus(err, grpc.status.INVALID_ARGUMENT, /OrderFilter is not valid protobuf/);
     await createStillWorks();
   });
 
   test('invalid protobuf mid bidi stream → the answers so far, then INVALID_ARGUMENT naming the type', async () => {
-    const action = pkg.rtbench.orders.v1.OrderService.service.ProcessOrders!.requestSerialize({ orderId: 'o1', action: 'process', seq: 1 });
-    const { msgs, err } = await rawBidi(suite.servers.grpcAddr, '/rtbench.orders.v1.OrderService/ProcessOrders', [action, NOT_PROTOBUF, action]);
+    const action = pkg.rtbench.orders.v1.OrderService.service.ProcessOrders!.requestSerialize({
+      orderId: 'o1',
+      action: 'process',
+      seq: 1,
+    });
+    const { msgs, err } = await rawBidi(suite.servers.grpcAddr, '/rtbench.orders.v1.OrderService/ProcessOrders', [
+      action,
+      NOT_PROTOBUF,
+      action,
+    ]);
     assert.equal(msgs.length, 1, 'the good action before the bad one was answered, nothing after it');
     assertStatus(err, grpc.status.INVALID_ARGUMENT, /OrderAction is not valid protobuf/);
     const echo = await rawBidi(suite.servers.grpcAddr, '/rtbench.echo.v1.EchoService/EchoStream', [NOT_PROTOBUF]);
@@ -176,7 +266,10 @@ describe('bad input gets a specific status; the server keeps serving', () => {
   test('invalid protobuf on a client stream → INVALID_ARGUMENT naming the type', async () => {
     const c = raw();
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = c.makeClientStreamRequest('/rtbench.orders.v1.OrderService/BulkCreateOrders', same, same, (e) => { c.close(); resolve(e); });
+      const call = c.makeClientStreamRequest('/rtbench.orders.v1.OrderService/BulkCreateOrders', same, same, (e) => {
+        c.close();
+        resolve(e);
+      });
       call.write(NOT_PROTOBUF);
       call.end();
     });
@@ -187,7 +280,12 @@ describe('bad input gets a specific status; the server keeps serving', () => {
   test('unknown methods and services → UNIMPLEMENTED', async () => {
     for (const path of ['/rtbench.orders.v1.OrderService/DeleteOrder', '/rtbench.nope.v1.Nope/Call']) {
       const c = raw();
-      const err = await new Promise<grpc.ServiceError | null>((resolve) => c.makeUnaryRequest(path, same, same, Buffer.alloc(0), (e) => { c.close(); resolve(e); }));
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        c.makeUnaryRequest(path, same, same, Buffer.alloc(0), (e) => {
+          c.close();
+          resolve(e);
+        }),
+      );
       assertStatus(err, grpc.status.UNIMPLEMENTED, new RegExp(path.split('/').pop()!));
     }
     await createStillWorks();
@@ -212,28 +310,69 @@ describe('bad input gets a specific status; the server keeps serving', () => {
   });
 
   const semantic: Array<[string, () => Promise<grpc.ServiceError | null>, RegExp]> = [
-    ['CreateOrder with an empty user_id', async () => (await unary(orders(), 'CreateOrder', request(1, { userId: '' }))).err, /seq 1: user_id is empty/],
-    ['CreateOrder with quantity 0', async () => (await unary(orders(), 'CreateOrder', request(1, { items: [{ productId: 'x', quantity: 0, price: 1 }] }))).err, /items\[0\]\.quantity must be at least 1/],
-    ['SubscribeOrders over the count cap', async () => { const c = orders(); return (await collect(c.SubscribeOrders({ count: 100_001 }), () => c.close())).err; }, /count must be 1 to 100000, got 100001/],
-    ['SubscribeOrders with count 0', async () => { const c = orders(); return (await collect(c.SubscribeOrders({ count: 0 }), () => c.close())).err; }, /count must be 1 to 100000, got 0/],
-    ['SubscribeOrders with a note larger than a message may be', async () => { const c = orders(suite.small.grpcAddr); return (await collect(c.SubscribeOrders({ count: 1, noteBytes: SMALL_MAX }), () => c.close())).err; }, /note_bytes must be at most 3072/],
-    ['BulkCreateOrders with an empty user_id mid stream', async () => {
-      const c = orders();
-      return new Promise((resolve) => {
-        const call = c.BulkCreateOrders((err: grpc.ServiceError | null) => { c.close(); resolve(err); });
-        call.write(request(1));
-        call.write(request(2, { userId: '' }));
+    [
+      'CreateOrder with an empty user_id',
+      async () => (await unary(orders(), 'CreateOrder', request(1, { userId: '' }))).err,
+      /seq 1: user_id is empty/,
+    ],
+    [
+      'CreateOrder with quantity 0',
+      async () =>
+        (await unary(orders(), 'CreateOrder', request(1, { items: [{ productId: 'x', quantity: 0, price: 1 }] }))).err,
+      /items\[0\]\.quantity must be at least 1/,
+    ],
+    [
+      'SubscribeOrders over the count cap',
+      async () => {
+        const c = orders();
+        return (await collect(c.SubscribeOrders({ count: 100_001 }), () => c.close())).err;
+      },
+      /count must be 1 to 100000, got 100001/,
+    ],
+    [
+      'SubscribeOrders with count 0',
+      async () => {
+        const c = orders();
+        return (await collect(c.SubscribeOrders({ count: 0 }), () => c.close())).err;
+      },
+      /count must be 1 to 100000, got 0/,
+    ],
+    [
+      'SubscribeOrders with a note larger than a message may be',
+      async () => {
+        const c = orders(suite.small.grpcAddr);
+        return (await collect(c.SubscribeOrders({ count: 1, noteBytes: SMALL_MAX }), () => c.close())).err;
+      },
+      /note_bytes must be at most 3072/,
+    ],
+    [
+      'BulkCreateOrders with an empty user_id mid stream',
+      async () => {
+        const c = orders();
+        return new Promise((resolve) => {
+          const call = c.BulkCreateOrders((err: grpc.ServiceError | null) => {
+            c.close();
+            resolve(err);
+          });
+          call.write(request(1));
+          call.write(request(2, { userId: '' }));
+          call.end();
+        });
+      },
+      /seq 2: user_id is empty/,
+    ],
+    [
+      'ProcessOrders with an unknown action',
+      async () => {
+        const c = orders();
+        const call = c.ProcessOrders();
+        const done = collect(call, () => c.close());
+        call.write({ orderId: 'o1', action: 'refund', seq: 9 });
         call.end();
-      });
-    }, /seq 2: user_id is empty/],
-    ['ProcessOrders with an unknown action', async () => {
-      const c = orders();
-      const call = c.ProcessOrders();
-      const done = collect(call, () => c.close());
-      call.write({ orderId: 'o1', action: 'refund', seq: 9 });
-      call.end();
-      return (await done).err;
-    }, /seq 9: action must be "process" or "cancel", got "refund"/],
+        return (await done).err;
+      },
+      /seq 9: action must be "process" or "cancel", got "refund"/,
+    ],
   ];
   for (const [what, call, details] of semantic) {
     test(`${what} → INVALID_ARGUMENT saying what is wrong`, async () => {
@@ -259,23 +398,35 @@ describe('server streaming flow control', () => {
     });
     call.once('data', () => {
       call.pause();
-      setTimeout(() => { resumedAt = Date.now(); call.resume(); }, pauseMs);
+      setTimeout(() => {
+        resumedAt = Date.now();
+        call.resume();
+      }, pauseMs);
     });
-    call.on('data', (o: Order) => { n++; last = o; });
+    call.on('data', (o: Order) => {
+      n++;
+      last = o;
+    });
     assert.equal(await done, null);
     c.close();
     assert.equal(n, 3000);
     assert.equal(last!.seq, 3000);
-    assert.ok(last!.serverSendMs >= resumedAt - 1, `the last order was made after the client resumed (made ${last!.serverSendMs.toFixed(0)}, resumed ${resumedAt})`);
+    assert.ok(
+      last!.serverSendMs >= resumedAt - 1,
+      `the last order was made after the client resumed (made ${last!.serverSendMs.toFixed(0)}, resumed ${resumedAt})`,
+    );
   });
 
   test('cancelling a paced stream stops it; the server keeps serving', async () => {
-    const stats = async () => ((await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as any).protocols.grpc.messagesOut as number;
+    const stats = async () =>
+      ((await (await fetch(`${suite.servers.httpUrl}/stats`)).json()) as any).protocols.grpc.messagesOut as number;
     const c = orders();
     const call: grpc.ClientReadableStream<Order> = c.SubscribeOrders({ count: 10_000, intervalMs: 10 });
     const cancelled = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
     let n = 0;
-    call.on('data', () => { if (++n === 3) call.cancel(); });
+    call.on('data', () => {
+      if (++n === 3) call.cancel();
+    });
     assert.equal((await cancelled).code, grpc.status.CANCELLED);
     c.close();
     const settled = await waitFor('the server to stop sending', async () => {

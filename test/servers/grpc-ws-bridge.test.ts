@@ -27,7 +27,6 @@ const WAIT_MS = 5000;
 /** An unknown field with wire type 7, which does not exist: no message type decodes it. */
 const NOT_PROTOBUF = Buffer.from([0x7f, 0x01]);
 
-
 const suite = suiteServers({
   servers: [],
   small: ['--max-message-bytes', String(SMALL_MAX)],
@@ -529,7 +528,10 @@ describe('bridge: a client that leaves or stops reading', () => {
     await subscribed((ws) => ws.close(1000));
     const out = await settledGrpcOut(suite.servers);
     assert.ok(out - before < 100_000, `the server stopped streaming after ${out - before} of 100000 orders`);
-    await waitFor('the bridge connection to close', async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0);
+    await waitFor(
+      'the bridge connection to close',
+      async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0,
+    );
     await goodCallStillWorks();
   });
 
@@ -543,7 +545,10 @@ describe('bridge: a client that leaves or stops reading', () => {
     const queued = after.bytesOut - before.bytesOut;
     assert.ok(queued < 32 * 1024 * 1024, `the bridge queued ${queued} bytes for a client that does not read`);
     ws.terminate();
-    await waitFor('the bridge connection to close', async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0);
+    await waitFor(
+      'the bridge connection to close',
+      async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0,
+    );
     await goodCallStillWorks();
   });
 });

@@ -15,40 +15,73 @@ const IMAGE = readFileSync(join(dist, 'assets', 'image-533k.png'));
 const DIGEST = createHash('sha256').update(IMAGE).digest('hex');
 const MAX = 400_000; // below the image size, so the image itself is "oversized" for the small server
 
-interface Ack { id: number; bytes: number; sha256: string; match: boolean; serverRecvMs: number }
-interface Closed { code: number; reason: string }
+interface Ack {
+  id: number;
+  bytes: number;
+  sha256: string;
+  match: boolean;
+  serverRecvMs: number;
+}
+interface Closed {
+  code: number;
+  reason: string;
+}
 
 /** Opens a socket, sends `frames`, collects acks until it closes or `acks` arrived. */
-function wsExchange(url: string, frames: Array<string | Buffer>, acks: number): Promise<{ acks: Ack[]; closed?: Closed }> {
+function wsExchange(
+  url: string,
+  frames: Array<string | Buffer>,
+  acks: number,
+): Promise<{ acks: Ack[]; closed?: Closed }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const got: Ack[] = [];
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error('no answer within 5 s')); }, 5000);
-    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('no answer within 5 s'));
+    }, 5000);
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f);
+    });
     ws.on('message', (data) => {
       got.push(JSON.parse(String(data)) as Ack);
-      if (got.length === acks) { clearTimeout(timer); ws.close(1000); resolve({ acks: got }); }
+      if (got.length === acks) {
+        clearTimeout(timer);
+        ws.close(1000);
+        resolve({ acks: got });
+      }
     });
-    ws.on('close', (code, reason) => { clearTimeout(timer); resolve({ acks: got, closed: { code, reason: String(reason) } }); });
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ acks: got, closed: { code, reason: String(reason) } });
+    });
     ws.on('error', () => {}); // the close event carries what we assert on
   });
 }
 
-const claim = (id: number, over: Record<string, unknown> = {}) => JSON.stringify({ id, size: IMAGE.length, sha256: DIGEST, ...over });
+const claim = (id: number, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ id, size: IMAGE.length, sha256: DIGEST, ...over });
 
 describe('WebSocket /image', () => {
   const suite = suiteServers({ servers: [], small: ['--max-message-bytes', String(MAX)] });
 
   const goodImageStillWorks = async (s: Servers) => {
     const tiny = Buffer.from('ok!!');
-    const { acks } = await wsExchange(s.wsUrl('/image'), [claim(9, { size: 4, sha256: createHash('sha256').update(tiny).digest('hex') }), tiny], 1);
+    const { acks } = await wsExchange(
+      s.wsUrl('/image'),
+      [claim(9, { size: 4, sha256: createHash('sha256').update(tiny).digest('hex') }), tiny],
+      1,
+    );
     assert.equal(acks[0]?.match, true, 'server keeps serving after bad input');
   };
 
   test('acknowledges pipelined images with the size and digest it saw, in order', async () => {
     const frames = [1, 2, 3].flatMap((id) => [claim(id), IMAGE]);
     const { acks } = await wsExchange(suite.servers.wsUrl('/image'), frames, 3);
-    assert.deepEqual(acks.map((a) => a.id), [1, 2, 3]);
+    assert.deepEqual(
+      acks.map((a) => a.id),
+      [1, 2, 3],
+    );
     for (const a of acks) {
       assert.equal(a.match, true);
       assert.equal(a.bytes, IMAGE.length);
@@ -111,7 +144,11 @@ describe('gRPC ImageService/Upload', () => {
     { servers: [], small: ['--max-message-bytes', String(MAX)] },
     {
       setup: () => {
-        const def = protoLoader.loadSync('image.proto', { includeDirs: [join(root, 'proto')], longs: Number, defaults: true });
+        const def = protoLoader.loadSync('image.proto', {
+          includeDirs: [join(root, 'proto')],
+          longs: Number,
+          defaults: true,
+        });
         Upload = (grpc.loadPackageDefinition(def) as any).rtbench.image.v1.ImageService;
       },
     },
@@ -120,17 +157,34 @@ describe('gRPC ImageService/Upload', () => {
   const upload = (addr: string, req: Record<string, unknown>) =>
     new Promise<{ err: grpc.ServiceError | null; ack?: Ack }>((resolve) => {
       const client = new Upload(addr, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 16 << 20 });
-      client.Upload(req, (err: grpc.ServiceError | null, ack: Ack) => { client.close(); resolve({ err, ack }); });
+      client.Upload(req, (err: grpc.ServiceError | null, ack: Ack) => {
+        client.close();
+        resolve({ err, ack });
+      });
     });
   /** Sends raw bytes as the request message, bypassing protobuf encoding. */
   const uploadRaw = (addr: string, bytes: Buffer) =>
     new Promise<grpc.ServiceError | null>((resolve) => {
       const client = new grpc.Client(addr, grpc.credentials.createInsecure());
-      client.makeUnaryRequest('/rtbench.image.v1.ImageService/Upload', (b: Buffer) => b, (b: Buffer) => b, bytes, (err) => { client.close(); resolve(err); });
+      client.makeUnaryRequest(
+        '/rtbench.image.v1.ImageService/Upload',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => {
+          client.close();
+          resolve(err);
+        },
+      );
     });
   const good = { id: 1, data: IMAGE, size: IMAGE.length, sha256: DIGEST };
   const goodStillWorks = async (addr: string) => {
-    const { err, ack } = await upload(addr, { id: 7, data: Buffer.from('ok'), size: 2, sha256: createHash('sha256').update('ok').digest('hex') });
+    const { err, ack } = await upload(addr, {
+      id: 7,
+      data: Buffer.from('ok'),
+      size: 2,
+      sha256: createHash('sha256').update('ok').digest('hex'),
+    });
     assert.equal(err, null);
     assert.equal(ack?.match, true, 'server keeps serving after bad input');
   };
@@ -138,7 +192,10 @@ describe('gRPC ImageService/Upload', () => {
   test('acknowledges an image with the size and digest it saw', async () => {
     const { err, ack } = await upload(suite.servers.grpcAddr, good);
     assert.equal(err, null);
-    assert.deepEqual({ id: ack!.id, bytes: ack!.bytes, sha256: ack!.sha256, match: ack!.match }, { id: 1, bytes: IMAGE.length, sha256: DIGEST, match: true });
+    assert.deepEqual(
+      { id: ack!.id, bytes: ack!.bytes, sha256: ack!.sha256, match: ack!.match },
+      { id: 1, bytes: IMAGE.length, sha256: DIGEST, match: true },
+    );
   });
 
   test('a wrong digest is acknowledged as a mismatch with the real digest', async () => {

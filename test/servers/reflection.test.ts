@@ -18,15 +18,29 @@ before(async () => {
 test('grpcurl lists and describes the services without our proto files', async () => {
   const { stdout: list } = await run(grpcurl, ['-plaintext', suite.servers.grpcAddr, 'list']);
   assert.match(list, /^rtbench\.image\.v1\.ImageService$/m);
-  const { stdout: desc } = await run(grpcurl, ['-plaintext', suite.servers.grpcAddr, 'describe', 'rtbench.image.v1.ImageService.Upload']);
-  assert.match(desc, /rpc Upload \( \.rtbench\.image\.v1\.ImageRequest \) returns \( \.rtbench\.image\.v1\.ImageAck \)/);
+  const { stdout: desc } = await run(grpcurl, [
+    '-plaintext',
+    suite.servers.grpcAddr,
+    'describe',
+    'rtbench.image.v1.ImageService.Upload',
+  ]);
+  assert.match(
+    desc,
+    /rpc Upload \( \.rtbench\.image\.v1\.ImageRequest \) returns \( \.rtbench\.image\.v1\.ImageAck \)/,
+  );
 });
 
 test('grpcurl calls Upload through reflection and gets the digest ack', async () => {
   const data = Buffer.from('hello, reflection');
   const sha256 = createHash('sha256').update(data).digest('hex');
   const body = JSON.stringify({ id: 3, data: data.toString('base64'), size: data.length, sha256 });
-  const { stdout } = await run(grpcurl, ['-plaintext', '-d', body, suite.servers.grpcAddr, 'rtbench.image.v1.ImageService/Upload']);
+  const { stdout } = await run(grpcurl, [
+    '-plaintext',
+    '-d',
+    body,
+    suite.servers.grpcAddr,
+    'rtbench.image.v1.ImageService/Upload',
+  ]);
   const ack = JSON.parse(stdout) as { id: number; bytes: string; sha256: string; match: boolean };
   assert.equal(ack.id, 3);
   assert.equal(ack.bytes, String(data.length));
@@ -36,9 +50,12 @@ test('grpcurl calls Upload through reflection and gets the digest ack', async ()
 
 test('grpcurl gets INVALID_ARGUMENT for a malformed claim', async () => {
   const body = JSON.stringify({ id: 1, data: 'aGk=', size: 2, sha256: 'zz' });
-  await assert.rejects(run(grpcurl, ['-plaintext', '-d', body, suite.servers.grpcAddr, 'rtbench.image.v1.ImageService/Upload']), (err: { stderr: string }) => {
-    assert.match(err.stderr, /Code: InvalidArgument/);
-    assert.match(err.stderr, /sha256 must be 64/);
-    return true;
-  });
+  await assert.rejects(
+    run(grpcurl, ['-plaintext', '-d', body, suite.servers.grpcAddr, 'rtbench.image.v1.ImageService/Upload']),
+    (err: { stderr: string }) => {
+      assert.match(err.stderr, /Code: InvalidArgument/);
+      assert.match(err.stderr, /sha256 must be 64/);
+      return true;
+    },
+  );
 });

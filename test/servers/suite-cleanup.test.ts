@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { alive, runFixture } from '../helpers.ts';
 
 for (const [mode, why] of [
-  ['setup-fails', /servers \(pid \d+\) exited with code 2 before ready[^]*--http-port: 'nope' is not a whole number from 0 to 65535/],
+  [
+    'setup-fails',
+    /servers \(pid \d+\) exited with code 2 before ready[^]*--http-port: 'nope' is not a whole number from 0 to 65535/,
+  ],
   ['setup-throws', /the suite setup failed on purpose/],
 ] as const) {
   test(`${mode}: a suite whose setup fails after starting the servers ends within seconds, says why, leaves no process behind`, async () => {

@@ -32,7 +32,10 @@ test('STAGES parses and rejects bad tokens by name', () => {
     { duration: '1m', target: 50 },
     { duration: '30s', target: 0 },
   ]);
-  assert.deepEqual(parseStages('STAGES', ' 5s:1 , 5s:2 '), [{ duration: '5s', target: 1 }, { duration: '5s', target: 2 }]);
+  assert.deepEqual(parseStages('STAGES', ' 5s:1 , 5s:2 '), [
+    { duration: '5s', target: 1 },
+    { duration: '5s', target: 2 },
+  ]);
   throwsNaming(() => parseStages('STAGES', '30s:10,1x:5'), 'STAGES', "'1x'");
   throwsNaming(() => parseStages('STAGES', '30s:10,1m'), 'STAGES', "'1m'");
   throwsNaming(() => parseStages('STAGES', '30s:ten'), 'STAGES', "'ten'");
@@ -56,35 +59,60 @@ test('VUS and RATE set the peak of the shape; DURATION stretches it', () => {
   const stress = resolveExecutor({ profile: 'stress', vus: 100 });
   assert.equal(stress.executor, 'ramping-vus');
   if (stress.executor !== 'ramping-vus') return;
-  assert.deepEqual(stress.stages.map((s) => s.target), [40, 40, 100, 100, 0]);
+  assert.deepEqual(
+    stress.stages.map((s) => s.target),
+    [40, 40, 100, 100, 0],
+  );
 
   const open = resolveExecutor({ profile: 'compare', model: 'open', rate: 30 });
   if (open.executor !== 'ramping-arrival-rate') return assert.fail('open model');
-  assert.deepEqual(open.stages.map((s) => s.target), [30, 30, 0]);
+  assert.deepEqual(
+    open.stages.map((s) => s.target),
+    [30, 30, 0],
+  );
   assert.equal(open.timeUnit, '1s');
   assert.equal(open.maxVUs, 120);
 
   const compare = resolveExecutor({ profile: 'compare', duration: '1m' });
   if (compare.executor !== 'ramping-vus') return assert.fail('closed model');
-  assert.deepEqual(compare.stages.map((s) => s.duration), ['10s', '40s', '10s']);
+  assert.deepEqual(
+    compare.stages.map((s) => s.duration),
+    ['10s', '40s', '10s'],
+  );
 });
 
 test('explicit stages are absolute; ITERATIONS gives a fixed count', () => {
   const ex = resolveExecutor({ profile: 'soak', stages: parseStages('STAGES', '2s:3,2s:1') });
-  assert.deepEqual(ex, { executor: 'ramping-vus', startVUs: 0, stages: [{ duration: '2s', target: 3 }, { duration: '2s', target: 1 }], gracefulRampDown: '10s' });
-  assert.deepEqual(resolveExecutor({ iterations: 1 }), { executor: 'shared-iterations', vus: 1, iterations: 1, maxDuration: '10m' });
+  assert.deepEqual(ex, {
+    executor: 'ramping-vus',
+    startVUs: 0,
+    stages: [
+      { duration: '2s', target: 3 },
+      { duration: '2s', target: 1 },
+    ],
+    gracefulRampDown: '10s',
+  });
+  assert.deepEqual(resolveExecutor({ iterations: 1 }), {
+    executor: 'shared-iterations',
+    vus: 1,
+    iterations: 1,
+    maxDuration: '10m',
+  });
   throwsNaming(() => resolveExecutor({ iterations: 1, model: 'open' }), 'ITERATIONS', 'MODEL=open');
   throwsNaming(() => resolveExecutor({ stages: parseStages('STAGES', '5s:0') }), '5s:0');
 });
 
 test('env overrides are parsed and bad values named', () => {
-  assert.deepEqual(loadSettingsFromEnv({ PROFILE: 'stress', MODEL: 'open', RATE: '5', DURATION: '90s', MAX_VUS: '7', VUS: '' }), {
-    profile: 'stress',
-    model: 'open',
-    rate: 5,
-    duration: '90s',
-    maxVUs: 7,
-  });
+  assert.deepEqual(
+    loadSettingsFromEnv({ PROFILE: 'stress', MODEL: 'open', RATE: '5', DURATION: '90s', MAX_VUS: '7', VUS: '' }),
+    {
+      profile: 'stress',
+      model: 'open',
+      rate: 5,
+      duration: '90s',
+      maxVUs: 7,
+    },
+  );
   throwsNaming(() => loadSettingsFromEnv({ PROFILE: 'stres' }), 'PROFILE', "'stres'", 'stress');
   throwsNaming(() => loadSettingsFromEnv({ MODEL: 'half-open' }), 'MODEL', "'half-open'");
   throwsNaming(() => loadSettingsFromEnv({ VUS: '0' }), 'VUS', "'0'");
@@ -106,9 +134,20 @@ test('config file: validated, unknown keys named', () => {
   assert.deepEqual(cfg.scenarios['grpc-image']!.stages, [{ duration: '3s', target: 4 }]);
   throwsNaming(() => parseConfig('c.json', { scenario: {} }), 'c.json', "'scenario'");
   throwsNaming(() => parseConfig('c.json', { scenarios: { 'ws-image': { vu: 3 } } }), 'scenarios.ws-image.vu', "'vu'");
-  throwsNaming(() => parseConfig('c.json', { scenarios: { 'ws-image': { profile: 'huge' } } }), 'scenarios.ws-image.profile', "'huge'");
-  throwsNaming(() => parseConfig('c.json', { scenarios: { 'ws-image': { stages: [{ duration: '3x', target: 1 }] } } }), 'stages[0].duration', "'3x'");
-  throwsNaming(() => parseConfig('c.json', { scenarios: { 'ws-image': { thresholds: { rtb_latency: [5] } } } }), 'thresholds.rtb_latency');
+  throwsNaming(
+    () => parseConfig('c.json', { scenarios: { 'ws-image': { profile: 'huge' } } }),
+    'scenarios.ws-image.profile',
+    "'huge'",
+  );
+  throwsNaming(
+    () => parseConfig('c.json', { scenarios: { 'ws-image': { stages: [{ duration: '3x', target: 1 }] } } }),
+    'stages[0].duration',
+    "'3x'",
+  );
+  throwsNaming(
+    () => parseConfig('c.json', { scenarios: { 'ws-image': { thresholds: { rtb_latency: [5] } } } }),
+    'thresholds.rtb_latency',
+  );
   throwsNaming(() => parseConfig('c.json', []), 'c.json');
 });
 

@@ -32,22 +32,29 @@ describe('Engine.IO v4', () => {
 
   test('anything else is not an Engine.IO packet', () => {
     for (const frame of ['', 'hello', '7', '{"a":1}']) {
-      assert.throws(() => decodeEngine(frame), (e: Error) => e instanceof PacketError && /not an Engine.IO packet/.test(e.message), frame);
+      assert.throws(
+        () => decodeEngine(frame),
+        (e: Error) => e instanceof PacketError && /not an Engine.IO packet/.test(e.message),
+        frame,
+      );
     }
   });
 
   test('reads the handshake and rejects an incomplete one', () => {
-    const h = parseHandshake('{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
+    const h = parseHandshake(
+      '{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}',
+    );
     assert.deepEqual(h, { sid: 'abc', upgrades: [], pingInterval: 25000, pingTimeout: 20000, maxPayload: 1000000 });
     assert.throws(() => parseHandshake('{"sid":"abc"}'), /lacks sid, pingInterval or pingTimeout/);
     assert.throws(() => parseHandshake('{nope'), /open packet is not JSON/);
   });
 
-  test('turns the official client\'s server origin into the WebSocket transport address', () => {
+  test("turns the official client's server origin into the WebSocket transport address", () => {
     assert.equal(engineUrl('http://127.0.0.1:8080'), 'ws://127.0.0.1:8080/socket.io/?EIO=4&transport=websocket');
     assert.equal(engineUrl('https://h/'), 'wss://h/socket.io/?EIO=4&transport=websocket');
     assert.equal(engineUrl('ws://h:1', '/io/'), 'ws://h:1/io/?EIO=4&transport=websocket');
-    for (const bad of ['127.0.0.1:8080', 'http://h/socket.io/', 'ftp://h']) assert.throws(() => engineUrl(bad), /not an http\(s\) or ws\(s\) origin/, bad);
+    for (const bad of ['127.0.0.1:8080', 'http://h/socket.io/', 'ftp://h'])
+      assert.throws(() => engineUrl(bad), /not an http\(s\) or ws\(s\) origin/, bad);
   });
 });
 
@@ -60,7 +67,10 @@ describe('Socket.IO v5 encoding', () => {
     assert.equal(text({ type: SocketType.DISCONNECT, nsp: '/' }), '1');
     assert.equal(text({ type: SocketType.EVENT, nsp: '/', data: ['echo', 'hi'] }), '2["echo","hi"]');
     assert.equal(text({ type: SocketType.EVENT, nsp: '/', id: 12, data: ['echo', 'hi'] }), '212["echo","hi"]');
-    assert.equal(text({ type: SocketType.EVENT, nsp: '/admin', id: 0, data: ['echo', { a: [1] }] }), '2/admin,0["echo",{"a":[1]}]');
+    assert.equal(
+      text({ type: SocketType.EVENT, nsp: '/admin', id: 0, data: ['echo', { a: [1] }] }),
+      '2/admin,0["echo",{"a":[1]}]',
+    );
     assert.equal(text({ type: SocketType.ACK, nsp: '/', id: 3, data: ['hi'] }), '33["hi"]');
   });
 
@@ -75,11 +85,16 @@ describe('Socket.IO v5 encoding', () => {
 
   test('a typed-array view contributes exactly its own bytes', () => {
     const view = new Uint8Array([0, 1, 2, 3, 4, 5]).subarray(2, 4);
-    assert.deepEqual(encodeSocket({ type: SocketType.EVENT, nsp: '/', data: ['x', view] }).attachments.map(asArray), [[2, 3]]);
+    assert.deepEqual(encodeSocket({ type: SocketType.EVENT, nsp: '/', data: ['x', view] }).attachments.map(asArray), [
+      [2, 3],
+    ]);
   });
 
   test('only events and acks may carry binary', () => {
-    assert.throws(() => encodeSocket({ type: SocketType.CONNECT, nsp: '/', data: { key: bytes(1) } }), /cannot carry binary/);
+    assert.throws(
+      () => encodeSocket({ type: SocketType.CONNECT, nsp: '/', data: { key: bytes(1) } }),
+      /cannot carry binary/,
+    );
   });
 
   test('frames: the packet as an Engine.IO message, then its attachments', () => {
@@ -92,10 +107,22 @@ describe('Socket.IO v5 encoding', () => {
 
 describe('Socket.IO v5 decoding', () => {
   test('reads what the server sends', () => {
-    assert.deepEqual(decodeSocket('0{"sid":"abc"}'), { packet: { type: 0, nsp: '/', data: { sid: 'abc' } }, attachments: 0 });
-    assert.deepEqual(decodeSocket('4/nope,{"message":"Invalid namespace"}'), { packet: { type: 4, nsp: '/nope', data: { message: 'Invalid namespace' } }, attachments: 0 });
-    assert.deepEqual(decodeSocket('3125["hi",2]'), { packet: { type: 3, nsp: '/', id: 125, data: ['hi', 2] }, attachments: 0 });
-    assert.deepEqual(decodeSocket('2/chat,["news",null]'), { packet: { type: 2, nsp: '/chat', data: ['news', null] }, attachments: 0 });
+    assert.deepEqual(decodeSocket('0{"sid":"abc"}'), {
+      packet: { type: 0, nsp: '/', data: { sid: 'abc' } },
+      attachments: 0,
+    });
+    assert.deepEqual(decodeSocket('4/nope,{"message":"Invalid namespace"}'), {
+      packet: { type: 4, nsp: '/nope', data: { message: 'Invalid namespace' } },
+      attachments: 0,
+    });
+    assert.deepEqual(decodeSocket('3125["hi",2]'), {
+      packet: { type: 3, nsp: '/', id: 125, data: ['hi', 2] },
+      attachments: 0,
+    });
+    assert.deepEqual(decodeSocket('2/chat,["news",null]'), {
+      packet: { type: 2, nsp: '/chat', data: ['news', null] },
+      attachments: 0,
+    });
     assert.deepEqual(decodeSocket('1/chat,'), { packet: { type: 1, nsp: '/chat' }, attachments: 0 });
     assert.deepEqual(decodeSocket('62-/chat,4[{"_placeholder":true,"num":0}]').attachments, 2);
   });
@@ -123,7 +150,10 @@ describe('Socket.IO v5 decoding', () => {
   ];
   for (const [what, text, message] of malformed) {
     test(`${what} is a PacketError naming the problem`, () => {
-      assert.throws(() => decodeSocket(text), (e: Error) => e instanceof PacketError && message.test(e.message));
+      assert.throws(
+        () => decodeSocket(text),
+        (e: Error) => e instanceof PacketError && message.test(e.message),
+      );
     });
   }
 });
@@ -138,7 +168,11 @@ describe('SocketDecoder (attachments)', () => {
     assert.equal(packet?.id, 5);
     const [first, middle, last] = packet!.data as unknown[];
     assert.deepEqual([asArray(first), middle, asArray(last)], [[2, 2], 't', [1]]);
-    assert.deepEqual(d.text('2["next"]'), { type: SocketType.EVENT, nsp: '/', data: ['next'] }, 'ready for the next packet');
+    assert.deepEqual(
+      d.text('2["next"]'),
+      { type: SocketType.EVENT, nsp: '/', data: ['next'] },
+      'ready for the next packet',
+    );
   });
 
   test('what encodeSocket splits, the decoder puts back together', () => {

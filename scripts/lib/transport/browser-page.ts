@@ -8,7 +8,6 @@ import { TOKEN } from './auth.ts';
 import type { PageResults } from '../../../contracts/browser-page.ts';
 import { connectTime, delivered, duplicates, errors, latency, lost, payloadBytes } from '../monitor/metrics.ts';
 
-
 /** Each page transport's `protocol` tag (the same values as the k6-client scenarios) and extra tags. */
 export const TRANSPORTS: Record<string, { protocol: string; tags: Record<string, string> }> = {
   sse: { protocol: 'sse', tags: { pattern: 'push' } },
