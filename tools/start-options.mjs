@@ -59,8 +59,8 @@ export const quickEntries = COMPARISON.filter((e) => e.quick !== false);
 export const USAGE = `usage: npm start -- [options]
 
 By default: ${quickEntries.length} entries × ${DEFAULT_REPEATS} repeats, each k6 run the compare profile squeezed into
-${QUICK_DURATION} (echo windows 2 s, feed windows 3 s), in a random interleaved order: about 3½–4 minutes
-on a 2-core machine once k6 is built (3 min 30 s and 3 min 47 s measured on a busy one).
+${QUICK_DURATION} (echo windows 2 s, feed windows 3 s), in a random interleaved order, then the k6 ÷ native step:
+about 4–4½ minutes on a 2-core machine once k6 is built (4 min 16 s measured; --no-native skips that step).
 --full runs all ${COMPARISON.length} entries at the compare profile as is (30 s each, echo windows 5 s, feed windows 10 s):
 about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes with 3 repeats.
 
