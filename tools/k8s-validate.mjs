@@ -23,7 +23,7 @@ export const KUBERNETES_VERSION = 'v1.34.4';
 export const KUBERNETES_SUM = 'h1:Yy6R4QB8C9kJPp25GFqEvX5XQwY5qzKeqD0Xx6oAcmk=';
 
 /** Bump when the conversion below changes, so cached schemas are made again. */
-const SCHEMA_FORMAT = 1;
+const SCHEMA_FORMAT = 2;
 
 /** Built-in kinds we generate: schema file name (kubeconform's {{.ResourceKind}}{{.KindSuffix}}) → OpenAPI file and definition. */
 const BUILT_IN = {
@@ -35,6 +35,12 @@ const BUILT_IN = {
   },
   'service-v1': { spec: 'api__v1_openapi.json', def: 'io.k8s.api.core.v1.Service', apiVersion: 'v1', kind: 'Service' },
   'pod-v1': { spec: 'api__v1_openapi.json', def: 'io.k8s.api.core.v1.Pod', apiVersion: 'v1', kind: 'Pod' },
+  'configmap-v1': {
+    spec: 'api__v1_openapi.json',
+    def: 'io.k8s.api.core.v1.ConfigMap',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+  },
 };
 
 /** The Kubernetes OpenAPI v3 folder from the pinned module, downloaded once into Go's module cache. */

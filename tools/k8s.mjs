@@ -7,15 +7,20 @@
 // (docker/servers.Dockerfile). The runners stream to InfluxDB under one testid, which the Grafana
 // dashboards select and `npm run merge -- --influx …` merges.
 //
-// Multi-document YAML on stdout, or with --out DIR two files: servers.yaml (apply first) and
-// testrun.yaml.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+// With --network SHAPE the runners reach the servers through toxiproxy (a Deployment + Service
+// rtbench-network in front of rtbench-servers) with the shape's toxics, the same ones
+// tools/network.mjs applies locally; /stats stays direct, as locally.
+//
+// Multi-document YAML on stdout, or with --out DIR two files: servers.yaml (apply first: the
+// servers, and the network when shaped) and testrun.yaml.
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { root } from './paths.mjs';
 import { KUBERNETES_VERSION, validate } from './k8s-validate.mjs';
+import { TOXIPROXY_MODULE, describeShape, knownShapes, resolveShape, toxicsFor } from './network.mjs';
 
 export const OPERATOR_VERSION = 'v1.6.0';
 const SERVICE = 'rtbench-servers';
@@ -23,6 +28,22 @@ const HTTP_PORT = 8080;
 const GRPC_PORT = 50051;
 /** Where the k6 image keeps the bundled scenarios (docker/k6.Dockerfile). */
 const IMAGE_DIST = '/rtbench/dist';
+const NETWORK = 'rtbench-network';
+const TOXIPROXY_API_PORT = 8474;
+/** Where the network pod mounts its ConfigMap. */
+const NETWORK_CONFIG_DIR = '/etc/rtbench-network';
+/** The toxics sidecar's script (run with the servers image's Node) and its readiness mark. */
+const APPLY_TOXICS = join(root, 'docker', 'apply-toxics.mjs');
+const TOXICS_READY_FILE = '/tmp/toxics-applied';
+
+/** The toxiproxy release pinned for the local tool (tools/go/toxiproxy/go.mod), as its published image. */
+export function toxiproxyImage() {
+  const gomod = readFileSync(join(root, TOXIPROXY_MODULE, 'go.mod'), 'utf8');
+  const v = /github\.com\/Shopify\/toxiproxy\/v2 v(\d+\.\d+\.\d+)/.exec(gomod);
+  if (!v) throw new Error(`${TOXIPROXY_MODULE}/go.mod pins no github.com/Shopify/toxiproxy/v2 version`);
+  return `ghcr.io/shopify/toxiproxy:${v[1]}`;
+}
+
 /** The Secret the token is read from when the run uses one; the manifests never hold its value. */
 export const TOKEN_SECRET = 'rtbench-token';
 
@@ -46,6 +67,8 @@ export function scenarioNames() {
  * @property {string} name         the TestRun's name
  * @property {string} [namespace]
  * @property {boolean} token       the servers and runners read TOKEN from the Secret rtbench-token
+ * @property {string} [network]    a network shape (tools/network.mjs); loopback or none: direct
+ * @property {string} [toxiproxyImage]  the toxiproxy image for a shaped run (default: the pinned release)
  */
 
 /** @param {string} what @param {string} v */
@@ -79,19 +102,27 @@ export function manifests(o) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
       throw new Error(`-e '${name}=…': '${name}' is not an environment variable name`);
   }
+  if (o.env.FAULT !== undefined)
+    throw new Error(
+      '-e FAULT: fault schedules are applied by the local harness (npm start, npm run servers); they have no Kubernetes form',
+    );
+  const shape = o.network ? resolveShape(o.network, knownShapes()) : null;
+  const shaped = shape !== null && !shape.direct;
   const ns = o.namespace ? { namespace: o.namespace } : {};
   const labels = { 'app.kubernetes.io/name': SERVICE, 'app.kubernetes.io/part-of': 'rtbench' };
   const tokenEnv = o.token
     ? [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: TOKEN_SECRET, key: 'TOKEN' } } }]
     : [];
-  const http = `${SERVICE}:${HTTP_PORT}`;
+  // Shaped: every protocol through the network's Service; /stats always straight to the servers.
+  const front = shaped ? NETWORK : SERVICE;
+  const http = `${front}:${HTTP_PORT}`;
   // One address per protocol, as every scenario reads them; then the run's own settings.
   const addresses = {
     WS_URL: `ws://${http}`,
     SSE_URL: `http://${http}/sse`,
     SOCKETIO_URL: `http://${http}`,
-    GRPC_ADDR: `${SERVICE}:${GRPC_PORT}`,
-    STATS_URL: `http://${http}/stats`,
+    GRPC_ADDR: `${front}:${GRPC_PORT}`,
+    STATS_URL: `http://${SERVICE}:${HTTP_PORT}/stats`,
   };
   const runnerEnv = [
     ...Object.entries({ ...addresses, ...o.env })
@@ -105,6 +136,7 @@ export function manifests(o) {
     `testid=${o.testid}`,
     '--tag',
     `run=${o.scenario}`,
+    ...(o.network ? ['--tag', `network=${o.network}`] : []),
   ];
   const deployment = {
     apiVersion: 'apps/v1',
@@ -164,7 +196,105 @@ export function manifests(o) {
       runner: { image: o.image, env: runnerEnv },
     },
   };
-  return [deployment, service, testRun];
+  const network = shaped
+    ? networkManifests({
+        ns,
+        shapeName: /** @type {string} */ (o.network),
+        toxics: toxicsFor(shape),
+        description: describeShape(/** @type {string} */ (o.network), shape),
+        image: o.toxiproxyImage ?? toxiproxyImage(),
+        nodeImage: o.serversImage,
+      })
+    : [];
+  return [deployment, service, ...network, testRun];
+}
+
+/**
+ * toxiproxy in front of the servers, shaped: a ConfigMap (toxiproxy's -config file with one proxy
+ * per server port, the toxics, the sidecar script), a Deployment whose pod runs toxiproxy and the
+ * sidecar that adds the toxics through toxiproxy's API (the pod is ready once they are in), and the
+ * Service the runners connect to.
+ * @param {{ ns: object, shapeName: string, toxics: object[], description: string, image: string, nodeImage: string }} p
+ */
+function networkManifests({ ns, shapeName, toxics, description, image, nodeImage }) {
+  const labels = { 'app.kubernetes.io/name': NETWORK, 'app.kubernetes.io/part-of': 'rtbench' };
+  const routes = [
+    { name: 'http', port: HTTP_PORT },
+    { name: 'grpc', port: GRPC_PORT },
+  ];
+  const proxies = routes.map((r) => ({
+    name: `${shapeName}_${r.name}`,
+    listen: `0.0.0.0:${r.port}`,
+    upstream: `${SERVICE}:${r.port}`,
+    enabled: true,
+  }));
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: NETWORK, ...ns, labels, annotations: { 'rtbench/network': description } },
+    data: {
+      'toxiproxy.json': JSON.stringify(proxies, null, 2) + '\n',
+      'toxics.json': JSON.stringify(Object.fromEntries(proxies.map((p) => [p.name, toxics])), null, 2) + '\n',
+      'apply-toxics.mjs': readFileSync(APPLY_TOXICS, 'utf8'),
+    },
+  };
+  const volumeMounts = [{ name: 'config', mountPath: NETWORK_CONFIG_DIR, readOnly: true }];
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: NETWORK, ...ns, labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { 'app.kubernetes.io/name': NETWORK } },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: 'toxiproxy',
+              image,
+              args: ['-host=0.0.0.0', `-port=${TOXIPROXY_API_PORT}`, `-config=${NETWORK_CONFIG_DIR}/toxiproxy.json`],
+              ports: [
+                ...routes.map((r) => ({ name: r.name, containerPort: r.port, protocol: 'TCP' })),
+                { name: 'api', containerPort: TOXIPROXY_API_PORT, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/version', port: 'api' }, periodSeconds: 10 },
+              volumeMounts,
+            },
+            {
+              name: 'toxics',
+              image: nodeImage,
+              command: ['node', `${NETWORK_CONFIG_DIR}/apply-toxics.mjs`],
+              env: [
+                { name: 'TOXIPROXY_URL', value: `http://127.0.0.1:${TOXIPROXY_API_PORT}` },
+                { name: 'TOXICS', value: `${NETWORK_CONFIG_DIR}/toxics.json` },
+                { name: 'READY_FILE', value: TOXICS_READY_FILE },
+              ],
+              readinessProbe: { exec: { command: ['test', '-f', TOXICS_READY_FILE] }, periodSeconds: 2 },
+              volumeMounts,
+            },
+          ],
+          volumes: [{ name: 'config', configMap: { name: NETWORK } }],
+        },
+      },
+    },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: NETWORK, ...ns, labels },
+    spec: {
+      selector: { 'app.kubernetes.io/name': NETWORK },
+      ports: routes.map((r) => ({
+        name: r.name,
+        port: r.port,
+        targetPort: r.name,
+        protocol: 'TCP',
+        ...(r.name === 'grpc' ? { appProtocol: 'kubernetes.io/h2c' } : {}),
+      })),
+    },
+  };
+  return [configMap, deployment, service];
 }
 
 /** @param {any[]} docs */
@@ -184,6 +314,10 @@ const USAGE = `usage: npm run k8s -- <scenario> [options]
   --testid ID           tag on every sample, what the dashboards and the merge select (default k8s-<scenario>-<time>)
   --name NAME           the TestRun's name (default rtbench-<scenario>)
   --namespace NS        put everything in this namespace
+  --network SHAPE       runners reach the servers through toxiproxy shaped like SHAPE (loopback, lan, wan,
+                        mobile-lte, mobile-3g or one from rtbench.config.json): adds a ConfigMap, Deployment
+                        and Service ${NETWORK}; samples are tagged network=SHAPE; /stats stays direct
+  --toxiproxy-image IMG the toxiproxy image for --network (default ghcr.io/shopify/toxiproxy, the pinned release)
   --out DIR             write DIR/servers.yaml and DIR/testrun.yaml instead of printing
   --validate            check the manifests with kubeconform instead of printing them: Deployment and Service
                         against Kubernetes ${KUBERNETES_VERSION}'s published API schemas, the TestRun against
@@ -209,6 +343,8 @@ export function parseCli(argv, env = process.env) {
       testid: { type: 'string' },
       name: { type: 'string' },
       namespace: { type: 'string' },
+      network: { type: 'string' },
+      'toxiproxy-image': { type: 'string' },
       out: { type: 'string' },
       validate: { type: 'boolean' },
       crd: { type: 'string' },
@@ -251,6 +387,8 @@ export function parseCli(argv, env = process.env) {
       name: values.name ?? `rtbench-${scenario}`,
       namespace: values.namespace,
       token: 'TOKEN' in settings || Boolean(env.TOKEN),
+      network: values.network,
+      toxiproxyImage: values['toxiproxy-image'],
     }),
   };
 }
@@ -275,8 +413,8 @@ async function main() {
     }
     if (cli.out) {
       mkdirSync(cli.out, { recursive: true });
-      writeFileSync(join(cli.out, 'servers.yaml'), toYaml(docs.slice(0, 2)));
-      writeFileSync(join(cli.out, 'testrun.yaml'), toYaml(docs.slice(2)));
+      writeFileSync(join(cli.out, 'servers.yaml'), toYaml(docs.slice(0, -1)));
+      writeFileSync(join(cli.out, 'testrun.yaml'), toYaml(docs.slice(-1)));
       console.error(
         `wrote ${join(cli.out, 'servers.yaml')} and ${join(cli.out, 'testrun.yaml')} (testid ${cli.options.testid})`,
       );

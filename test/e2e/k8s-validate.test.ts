@@ -48,6 +48,24 @@ test("every scenario's Deployment and Service are valid Kubernetes objects", asy
     assert.equal(r.status, r.kind === 'TestRun' ? 'statusSkipped' : 'statusValid', `${r.kind}/${r.name}: ${r.msg}`);
 });
 
+test('with --network, the ConfigMap, Deployment and Service of toxiproxy in front are valid Kubernetes objects', async () => {
+  const docs = manifests({ ...base, network: 'mobile-lte' });
+  assert.deepEqual(
+    docs.map((d) => d.kind),
+    ['Deployment', 'Service', 'ConfigMap', 'Deployment', 'Service', 'TestRun'],
+  );
+  const res = await validate(toYaml(docs));
+  assert.equal(res.ok, true, res.output);
+  assert.deepEqual(statuses(res), {
+    'Deployment/rtbench-servers': 'statusValid',
+    'Service/rtbench-servers': 'statusValid',
+    'ConfigMap/rtbench-network': 'statusValid',
+    'Deployment/rtbench-network': 'statusValid',
+    'Service/rtbench-network': 'statusValid',
+    'TestRun/rtbench-ws-image': 'statusSkipped',
+  });
+});
+
 test('the validator really checks: a misspelt field, a wrong type and a missing required field fail', async () => {
   const [deployment, service] = manifests(base);
   const typo = structuredClone(deployment);

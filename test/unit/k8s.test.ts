@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { manifests, parseCli, scenarioNames, toYaml } from '../../tools/k8s.mjs';
 import { root } from '../../tools/paths.mjs';
+import { SHAPES, toxicsFor } from '../../tools/network.mjs';
 
 const base = {
   scenario: 'ws-image',
@@ -127,4 +128,70 @@ test('the CLI: --help, multi-document YAML on stdout, files with --out, defaults
   const bad = spawnSync(process.execPath, [cli, 'nope'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /k8s: no scenario 'nope'/);
+});
+
+test('--network SHAPE: toxiproxy in front of the servers with the shape toxics; runners go through it, /stats direct', () => {
+  const docs = manifests({ ...base, network: 'wan' });
+  assert.deepEqual(
+    docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    [
+      'Deployment/rtbench-servers',
+      'Service/rtbench-servers',
+      'ConfigMap/rtbench-network',
+      'Deployment/rtbench-network',
+      'Service/rtbench-network',
+      'TestRun/rtbench-ws-image',
+    ],
+  );
+  const [, , configMap, deployment, service, testRun] = docs;
+  const env = envOf(testRun);
+  assert.equal(env.WS_URL, 'ws://rtbench-network:8080');
+  assert.equal(env.SSE_URL, 'http://rtbench-network:8080/sse');
+  assert.equal(env.SOCKETIO_URL, 'http://rtbench-network:8080');
+  assert.equal(env.GRPC_ADDR, 'rtbench-network:50051');
+  assert.equal(env.STATS_URL, 'http://rtbench-servers:8080/stats');
+  assert.match(testRun.spec.arguments, / --tag network=wan$/);
+  // the proxies toxiproxy's -config creates, and the toxics are exactly the local harness's
+  assert.deepEqual(JSON.parse(configMap.data['toxiproxy.json']), [
+    { name: 'wan_http', listen: '0.0.0.0:8080', upstream: 'rtbench-servers:8080', enabled: true },
+    { name: 'wan_grpc', listen: '0.0.0.0:50051', upstream: 'rtbench-servers:50051', enabled: true },
+  ]);
+  const toxics = JSON.parse(configMap.data['toxics.json']);
+  assert.deepEqual(toxics.wan_http, toxicsFor(SHAPES.wan));
+  assert.deepEqual(toxics.wan_grpc, toxicsFor(SHAPES.wan));
+  assert.equal(configMap.data['apply-toxics.mjs'], readFileSync(join(root, 'docker', 'apply-toxics.mjs'), 'utf8'));
+  const [toxiproxy, sidecar] = deployment.spec.template.spec.containers;
+  const pinned = /toxiproxy\/v2 v(\S+)/.exec(readFileSync(join(root, 'tools/go/toxiproxy/go.mod'), 'utf8'))![1];
+  assert.equal(toxiproxy.image, `ghcr.io/shopify/toxiproxy:${pinned}`);
+  assert.ok(toxiproxy.args.includes('-config=/etc/rtbench-network/toxiproxy.json'));
+  assert.equal(sidecar.image, base.serversImage);
+  assert.deepEqual(sidecar.command, ['node', '/etc/rtbench-network/apply-toxics.mjs']);
+  assert.deepEqual(
+    service.spec.ports.map((p: any) => [p.name, p.port, p.targetPort]),
+    [
+      ['http', 8080, 'http'],
+      ['grpc', 50051, 'grpc'],
+    ],
+  );
+  // loopback: no proxy at all, only the tag
+  const direct = manifests({ ...base, network: 'loopback' });
+  assert.equal(direct.length, 3);
+  assert.equal(envOf(direct[2]).WS_URL, 'ws://rtbench-servers:8080');
+  assert.match(direct[2].spec.arguments, /--tag network=loopback/);
+  assert.equal(
+    manifests({ ...base, network: 'wan', toxiproxyImage: 'mirror/toxiproxy:1' })[3].spec.template.spec.containers[0]
+      .image,
+    'mirror/toxiproxy:1',
+  );
+});
+
+test('--network: an unknown shape and a fault schedule are refused by name', () => {
+  assert.throws(
+    () => manifests({ ...base, network: 'wna' }),
+    /unknown network shape 'wna' \(known: loopback, lan, wan/,
+  );
+  assert.throws(() => manifests({ ...base, env: { FAULT: 'outage@5s:2s' } }), /-e FAULT: .*no Kubernetes form/);
+  const cli = parseCli(['ws-echo', '--network', 'mobile-lte', '--toxiproxy-image', 'x/y:1']);
+  assert.equal(cli!.options.network, 'mobile-lte');
+  assert.equal(cli!.options.toxiproxyImage, 'x/y:1');
 });
