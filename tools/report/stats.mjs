@@ -7,8 +7,8 @@
 /** How every figure with a spread is summarised, in words (the report and README quote it). */
 export const METHOD =
   'each figure is the median of the repeated runs\u2019 values, with the spread min\u2013max over those runs; ' +
-  'a winner is declared only when its spread does not overlap the runner-up\u2019s (whole-millisecond gRPC clocks widen ' +
-  'a spread by 1 ms each way) and it is ahead by at least 5%';
+  'a winner is declared only when its spread does not overlap the runner-up\u2019s (a run whose clock ' +
+  'reads whole milliseconds would have its spread widened by 1 ms each way) and it is ahead by at least 5%';
 
 /** Differences smaller than this fraction are not called a win even when the spreads are apart. */
 export const NEGLIGIBLE = 0.05;
