@@ -11,8 +11,23 @@ import { nowMs } from './lib/clock.ts';
 import { pattern } from './lib/payload.ts';
 import { statsFor } from './lib/stats.ts';
 
-/** SubscribeOrders calls open now, in /stats as protocol `grpc-stream` (its `connections`): the capacity runs hold many per HTTP/2 connection. */
+/**
+ * Order streams open now (SubscribeOrders and ProcessOrders calls), in /stats as protocol
+ * `grpc-stream` (its `connections`): the capacity runs hold many per HTTP/2 connection, and a call
+ * whose client went away (through the bridge too) must leave it.
+ */
 const streams = statsFor('grpc-stream');
+
+/** Counts `call` in `streams` until it finishes, is cancelled or fails. */
+function countStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) {
+  streams.opened();
+  let open = true;
+  const closed = () => {
+    if (open) streams.closed();
+    open = false;
+  };
+  for (const event of ['finish', 'cancelled', 'error']) call.once(event, closed);
+}
 
 /** Most orders one SubscribeOrders call may ask for. */
 export const MAX_STREAM_ORDERS = 100_000;
@@ -118,13 +133,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
-      streams.opened();
-      let open = true;
-      const closed = () => {
-        if (open) streams.closed();
-        open = false;
-      };
-      for (const event of ['finish', 'cancelled', 'error']) call.once(event, closed);
+      countStream(call);
       paceStream(
         call,
         f.count,
@@ -175,6 +184,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
     },
 
     ProcessOrders(call: grpc.ServerDuplexStream<OrderAction, unknown>) {
+      countStream(call);
       replyEach(call, (a) => {
         if (a.orderId === '') throw invalid(`OrderAction seq ${a.seq}: order_id is empty`);
         if (a.action !== 'process' && a.action !== 'cancel')

@@ -4,7 +4,7 @@
 // nothing repeated, and the run reports how long recovery took.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allChecksPassed, runK6, suiteServers } from '../helpers.ts';
+import { allChecksPassed, runK6, suiteServers, waitFor } from '../helpers.ts';
 import {
   parseFaults,
   scheduleFaults,
@@ -103,6 +103,58 @@ for (const [kind, fault] of Object.entries(FAULTS)) {
       m.rtb_recovery_time.max >= fault.downMs - 100,
       `recovery ${m.rtb_recovery_time.max} ms for a ${fault.downMs} ms outage`,
     );
+  });
+}
+
+/** Connections (for grpc-stream: order streams) the servers hold open now, read directly, not through the proxy. */
+async function openNow(protocol: string): Promise<number> {
+  const res = await fetch(`${lan.servers.httpUrl}/stats`);
+  const stats = (await res.json()) as { protocols: Record<string, { connections: number }> };
+  return stats.protocols[protocol]?.connections ?? 0;
+}
+
+for (const [kind, fault] of Object.entries(FAULTS)) {
+  test(`grpc-ws-stream through lan, ${fault.spec}: the bidi call over the bridge reopens and resumes after the last result, 0 lost, 0 duplicated`, async (t) => {
+    const COUNT = 100;
+    const env = {
+      ...lan.env(),
+      COUNT: String(COUNT),
+      INTERVAL: '50ms',
+      ITERATIONS: '1',
+      MONITOR: 'off',
+      FAULT: fault.spec,
+    };
+    const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
+    const run = await runK6('grpc-ws-stream.js', env, { args: lan.k6Args });
+    const done = await faults.stop();
+    assert.equal(done.length, 2, `the faults happened during the run: ${JSON.stringify(done)}`);
+    allChecksPassed(run, [
+      'result echoes its action',
+      'messages received',
+      'no messages lost',
+      'no duplicates',
+      'recovered after the drop',
+      'every message arrived',
+    ]);
+    const m = run.summary.metrics;
+    assert.equal(m.rtb_messages.count, COUNT, 'every result exactly once');
+    assert.equal(m.rtb_lost?.count ?? 0, 0);
+    assert.equal(m.rtb_duplicates?.count ?? 0, 0);
+    assert.equal(m.rtb_errors?.count ?? 0, 0, 'a lost connection that the call recovered from is not an error');
+    assert.ok(m.rtb_recovery_time?.count >= 1, `the call was cut and reopened (${kind})`);
+    const recovery = m.rtb_recovery_time.max as number;
+    t.diagnostic(
+      `grpc-ws-stream ${fault.spec}: recovery ${recovery.toFixed(0)} ms (max of ${m.rtb_recovery_time.count})`,
+    );
+    assert.ok(
+      recovery >= fault.downMs - 100 && recovery < fault.downMs + 5000,
+      `recovery ${recovery} ms for a ${fault.downMs} ms outage`,
+    );
+    // The bridge cancelled the upstream call of every WebSocket the fault cut: once the run is
+    // over no ProcessOrders call is left open on the gRPC server, nor a WebSocket on the bridge.
+    await waitFor('the bridge and the gRPC server to hold no call', async () => {
+      return (await openNow('grpc-ws')) === 0 && (await openNow('grpc-stream')) === 0;
+    });
   });
 }
 

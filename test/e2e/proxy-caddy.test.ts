@@ -44,6 +44,7 @@ const RUNS: Array<[string, string, Record<string, string>]> = [
   ['grpc-bidi pipelined', 'grpc-bidi.js', { COUNT: '20', MODE: 'pipelined' }],
   ['grpc-over-ws unary', 'grpc-over-ws.js', { CALL: 'unary', COUNT: '5' }],
   ['grpc-over-ws bidi', 'grpc-over-ws.js', { CALL: 'bidi', COUNT: '20' }],
+  ['grpc-ws-stream', 'grpc-ws-stream.js', { COUNT: '20', INTERVAL: '10ms' }],
 ];
 
 test('the harness points every protocol at Caddy, /stats stays direct', () => {

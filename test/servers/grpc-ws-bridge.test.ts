@@ -2,8 +2,8 @@
 // grpc-websockets protocol byte by byte (contracts/grpc-websockets.ts), against the real server
 // process: every call kind through the bridge returns the same
 // responses as the same call made directly with @grpc/grpc-js; bad input gets its specific
-// status and close code, and a good call afterwards still works; a client that goes away cancels
-// the call upstream; a client that stops reading stops the stream instead of filling memory.
+// status and close code, and a good call afterwards still works; a client that goes away (close
+// frame or cut connection) cancels the call upstream; a client that stops reading stops the stream instead of filling memory.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -528,6 +528,39 @@ describe('bridge: a client that leaves or stops reading', () => {
     await subscribed((ws) => ws.close(1000));
     const out = await settledGrpcOut(suite.servers);
     assert.ok(out - before < 100_000, `the server stopped streaming after ${out - before} of 100000 orders`);
+    await waitFor(
+      'the bridge connection to close',
+      async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0,
+    );
+    await goodCallStillWorks();
+  });
+
+  test('a bidi call whose connection is cut without a close frame (a network outage) is cancelled upstream', async () => {
+    const streams = async () => (await statsOf(suite.servers, 'grpc-stream')).connections;
+    const before = await streams();
+    const ws = openCall(suite.servers, ORDERS.ProcessOrders!.path);
+    ws.on('error', () => {});
+    const answered = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no result within ${WAIT_MS} ms`)), WAIT_MS);
+      let seen = 0; // the headers frame, then the result
+      ws.on('message', () => {
+        if (++seen === 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    ws.on('open', () => {
+      ws.send(headers());
+      ws.send(data(encode(ORDERS.ProcessOrders!, { orderId: 'o-1', action: 'process', seq: 1 })));
+    });
+    try {
+      await answered;
+      assert.equal(await streams(), before + 1, 'the call is open on the gRPC server while its WebSocket is');
+    } finally {
+      ws.terminate(); // the TCP connection goes, no close frame: what a cut network leaves the bridge
+    }
+    await waitFor('the gRPC server to see the call cancelled', async () => (await streams()) === before);
     await waitFor(
       'the bridge connection to close',
       async () => (await statsOf(suite.servers, 'grpc-ws')).connections === 0,

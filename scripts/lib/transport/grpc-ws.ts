@@ -9,10 +9,12 @@
 // the same way. Each response comes with its WebSocket message event's `timestamp` (when k6 read
 // the frame, sub-millisecond), not the time in the handler.
 import { b64decode, b64encode } from 'k6/encoding';
+import { setTimeout } from 'k6/timers';
 import { now } from '../monitor/clock.ts';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
 import { errors } from '../monitor/metrics.ts';
+import { CLOSE } from '../../../contracts/close-codes.ts';
 import { deadline, on, openSocket } from './ws.ts';
 import {
   FINISH_SEND,
@@ -30,6 +32,9 @@ import {
   statusForClose,
   statusName,
 } from '../../../contracts/grpc-websockets.ts';
+
+/** WebSocket readyState: open. */
+const OPEN = 1;
 
 const root = Root.fromJSON(protos);
 root.resolveAll();
@@ -109,6 +114,12 @@ export interface CallStatus {
   message: string;
   /** When the call ended (the close event's timestamp). */
   atMs: number;
+  /**
+   * The connection went before the trailer without either side refusing a message: it never
+   * opened (refused, unreachable), was cut (close 1006, no close frame), or the bridge went away
+   * (1001). Opening the call again may succeed.
+   */
+  lost: boolean;
 }
 
 export interface Call {
@@ -127,36 +138,50 @@ export interface CallHandlers<T> {
   onMessage?(message: T, atMs: number): void;
 }
 
+export interface CallOptions {
+  /** Bounds the call: then the socket is closed and the status is DeadlineExceeded. */
+  timeoutMs?: number;
+  metadata?: Record<string, string>;
+  /** Record rtb_connect_time for this call's connection (default true). */
+  recordConnect?: boolean;
+  /** A lost connection (CallStatus.lost) is left out of rtb_errors: the caller opens the call again. */
+  resumable?: boolean;
+}
+
 /**
  * Opens one call to the bridge at `wsOrigin` (e.g. ws://127.0.0.1:8080). rtb_connect_time is
  * recorded per call (its connection); a non-OK end in rtb_errors, tagged `grpc <status>` as for
- * direct gRPC. `timeoutMs` bounds the call: then the socket is closed and the status is
- * DeadlineExceeded.
+ * direct gRPC.
  */
 export function openCall<T>(
   wsOrigin: string,
   m: Method,
   handlers: CallHandlers<T>,
-  { timeoutMs = 60_000, metadata = {} as Record<string, string> } = {},
+  { timeoutMs = 60_000, metadata = {}, recordConnect = true, resumable = false }: CallOptions = {},
 ): Call {
   let trailer: { code: number; message: string } | undefined;
   let problem: { code: number; message: string } | undefined;
+  let opened = false;
   let resolve: (s: CallStatus) => void = () => {};
   const ended = new Promise<CallStatus>((r) => (resolve = r));
   const { ws, onClosed } = openSocket(
     callUrl(wsOrigin, m.path),
     (_ws, atMs) => {
+      opened = true;
       ws.send(headers(metadata).buffer as ArrayBuffer);
       handlers.onOpen(call, atMs);
     },
-    { protocols: [SUBPROTOCOL] },
+    { protocols: [SUBPROTOCOL], recordConnect, countDrops: !resumable },
   );
+  // A message for a connection that is already going is dropped, as the network would drop it (a
+  // timer may fire between the connection's loss and its close event): the call ends without a trailer.
+  const sendOpen = (message: ArrayBuffer) => {
+    if (ws.readyState === OPEN) ws.send(message);
+  };
   const call: Call = {
-    send: (request) => {
-      const frame = request instanceof Uint8Array ? request : requestFrame(m, request);
-      ws.send(frame.buffer as ArrayBuffer);
-    },
-    end: () => ws.send(FINISH_SEND.slice().buffer as ArrayBuffer),
+    send: (request) =>
+      sendOpen((request instanceof Uint8Array ? request : requestFrame(m, request)).buffer as ArrayBuffer),
+    end: () => sendOpen(FINISH_SEND.slice().buffer as ArrayBuffer),
     ended,
   };
   const fail = (code: number, message: string) => {
@@ -191,8 +216,9 @@ export function openCall<T>(
     cancelDeadline();
     const end = problem ??
       trailer ?? { code: statusForClose(code), message: `connection closed before the trailer: ${code} ${reason}` };
-    const status = { ...end, status: statusName(end.code), atMs };
-    if (end.code !== Status.OK) errors.add(1, { reason: `grpc ${status.status}` });
+    const lost = !problem && !trailer && (!opened || code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY);
+    const status = { ...end, status: statusName(end.code), atMs, lost };
+    if (end.code !== Status.OK && !(lost && resumable)) errors.add(1, { reason: `grpc ${status.status}` });
     resolve(status);
   });
   return call;
@@ -214,7 +240,7 @@ export function call<T>(
   wsOrigin: string,
   m: Method,
   requests: object[],
-  opts: { timeoutMs?: number; metadata?: Record<string, string> } = {},
+  opts: Pick<CallOptions, 'timeoutMs' | 'metadata'> = {},
 ): Promise<CallResult<T>> {
   const frames = requests.map((r) => requestFrame(m, r));
   const responses: CallResult<T>['responses'] = [];
@@ -233,4 +259,50 @@ export function call<T>(
     opts,
   );
   return c.ended.then((status) => ({ responses, status, sentAtMs }));
+}
+
+/** How long a resumable call keeps reopening without a response before it gives up, ms. */
+const RECONNECT_FOR_MS = 30_000;
+
+export interface ResumableHandlers<T> extends CallHandlers<T> {
+  /** The connection was lost at `atMs` (an open failed to reopen it, too); the call will be opened again. */
+  onLost(atMs: number): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A call that outlives its connection: opens `m` at `wsOrigin` and, whenever the connection is
+ * lost before the trailer (CallStatus.lost: cut, or refused while the network is down), tells
+ * `onLost` and opens the call again after a backoff of 100 ms doubling to 2 s (back to 100 ms once
+ * an opening has delivered a response); it gives up 30 s after the last response. `onOpen` runs for
+ * every opening, with that opening's Call: the caller sends again whatever must be resumed. A lost
+ * connection counts in rtb_errors only when the call gives up; rtb_connect_time is the first
+ * opening's. `timeoutMs` bounds the whole call, openings included. Resolves with the last opening's status.
+ */
+export async function resumableCall<T>(
+  wsOrigin: string,
+  m: Method,
+  handlers: ResumableHandlers<T>,
+  { timeoutMs = 60_000, metadata = {} }: Pick<CallOptions, 'timeoutMs' | 'metadata'> = {},
+): Promise<CallStatus> {
+  const until = now() + timeoutMs;
+  let lastResponse = now();
+  for (let opening = 0, attempt = 0; ; opening++, attempt++) {
+    const onMessage = (message: T, atMs: number) => {
+      lastResponse = atMs;
+      attempt = 0;
+      handlers.onMessage?.(message, atMs);
+    };
+    const options = { timeoutMs: Math.max(1, until - now()), metadata, recordConnect: opening === 0, resumable: true };
+    const status = await openCall<T>(wsOrigin, m, { onOpen: handlers.onOpen, onMessage }, options).ended;
+    if (!status.lost) return status;
+    handlers.onLost(status.atMs);
+    const backoff = Math.min(100 * 2 ** attempt, 2000);
+    if (now() + backoff >= Math.min(until, lastResponse + RECONNECT_FOR_MS)) {
+      errors.add(1, { reason: `grpc ${status.status}` });
+      return status;
+    }
+    await sleep(backoff);
+  }
 }
