@@ -174,6 +174,9 @@ export function generatorNotes(rows) {
  * @param {Map<string, import('./report/verdicts.mjs').EntryStats>} stats @returns {string}
  */
 export function formatStatsTable(stats) {
+  const proxied = [...stats.values()].some((s) => s.figures.proxyCpuPer1k);
+  /** @type {[string, (s: import('./report/verdicts.mjs').EntryStats) => string]} */
+  const proxyCol = ['proxy CPU ms/1k', (s) => cell(s.figures.proxyCpuPer1k, 0)];
   /** @type {Array<[string, (s: import('./report/verdicts.mjs').EntryStats) => string]>} */
   const cols = [
     ['runs', (s) => String(s.runs)],
@@ -183,6 +186,8 @@ export function formatStatsTable(stats) {
     ['msgs/s', (s) => cell(s.figures.msgsPerSec, 0)],
     ['connect ms', (s) => cell(s.figures.connect, 2)],
     ['srv CPU ms/1k', (s) => cell(s.figures.cpuPer1k, 0)],
+    // through a reverse proxy (--proxy): the proxy process's own CPU beside the servers'
+    ...(proxied ? [proxyCol] : []),
     ['wire B/msg', (s) => cell(s.figures.wirePerMsg, 0)],
     ['failed checks', (s) => `${s.failedChecks}${s.generatorBound ? ' gen-bound' : ''}`],
   ];

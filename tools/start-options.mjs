@@ -3,7 +3,8 @@
 // the command line, parsed with node:util parseArgs. Kept apart from tools/start.mjs so that
 // tests check it without starting anything.
 import { parseArgs } from 'node:util';
-import { checkConditions } from './conditions.mjs';
+import { checkConditionList } from './conditions.mjs';
+import { PROXIES } from './proxy.mjs';
 import { knownShapes } from './network.mjs';
 
 /**
@@ -81,10 +82,17 @@ about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes wit
   --segments N       run each scenario as N k6 processes split like k6-operator's runners, merged
                      into one result with every threshold evaluated on the merged result
   --report-from DIR  run nothing: rebuild DIR/report.html from DIR/comparison.json
-  --network SHAPE    every run through this network shape (toxiproxy between k6 and the servers):
-                     ${Object.keys(knownShapes()).join(', ')}; with one, -e FAULT=outage@5s:2s,reset@9s
-                     is applied to the network during each run
-  --proxy NAME       every run through this reverse proxy in front of the servers: caddy
+  --network SHAPES   every run through this network shape (toxiproxy between k6 and the servers):
+                     ${Object.keys(knownShapes()).join(', ')}; with shapes, -e FAULT=outage@5s:2s,reset@9s
+                     is applied to the network during each run. A comma-separated list (loopback
+                     allowed), e.g. loopback,wan,mobile-lte, runs the whole comparison under each
+                     shape in turn (servers started once; repeats and the random order within each
+                     shape) and prints per workload how each protocol's p50, p95 and msgs/s change
+                     from the first shape (also in comparison.txt and report.html)
+  --proxy NAMES      every run through this reverse proxy in front of the servers (${PROXIES.join(', ')}); the
+                     table gains the proxy's own CPU per 1,000 messages. A list with none, e.g.
+                     caddy,none, runs everything with and then without the proxy (under each
+                     shape) and prints what the proxy adds per entry: latency, throughput, CPU
   -h, --help         this text
 
 Writes DIR/report.html (verdicts, charts, environment; opens offline), DIR/comparison.json and
@@ -158,6 +166,7 @@ export function parseOptions(argv) {
     .split(',')
     .map((/** @type {string} */ s) => s.trim())
     .filter(Boolean);
+  const sets = checkConditionList({ network: v.network, proxy: v.proxy, fault: env.FAULT });
   return {
     help: /** @type {boolean} */ (v.help),
     full: /** @type {boolean} */ (v.full),
@@ -174,10 +183,15 @@ export function parseOptions(argv) {
     segments: v.segments === undefined ? 1 : segmentCount(v.segments),
     /**
      * Conditions every run goes through, shown beside every figure: the network and proxy
-     * options fill these in (null: loopback, no proxy).
+     * options fill these in (null: loopback, no proxy); with lists, the lists as given.
      * @type {{ network: string | null, proxy: string | null }}
      */
-    conditions: checkConditions({ network: v.network, proxy: v.proxy, fault: env.FAULT }),
+    conditions: sets.length === 1 ? sets[0] : { network: v.network ?? null, proxy: v.proxy ?? null },
+    /**
+     * Every set of conditions the run goes through, one after another (--network and --proxy
+     * lists: shapes outermost); one set unless a list was given.
+     */
+    conditionSets: sets,
   };
 }
 

@@ -17,7 +17,8 @@ import { METHOD, formatVerdicts } from './report/verdicts.mjs';
 import { buildReport, environment } from './report/html.mjs';
 import { COMPARISON, USAGE, parseOptions, selectEntries } from './start-options.mjs';
 import { formatK6VsNative, k6VsNativeFor } from './bench.mjs';
-import { startConditions } from './conditions.mjs';
+import { conditionSwitcher } from './conditions.mjs';
+import { conditionLabel, conditionSlug, formatProxyCosts, formatShapeTable } from './report/shapes.mjs';
 
 /** @param {string} msg @returns {never} */
 function usageError(msg) {
@@ -55,7 +56,13 @@ async function main() {
   const entries = selectEntries(opts);
   if (entries.length === 0)
     usageError(`--only ${opts.only.join(',')} matches no entry (entries: ${COMPARISON.map((r) => r.name).join(', ')})`);
-  const order = runOrder(entries, opts.repeats, opts.seed);
+  // Under several sets of conditions (--network / --proxy lists) the sets run one after another,
+  // each with every entry's repeats in its own random interleaved order (seed, seed + 1, …).
+  const sets = opts.conditionSets;
+  const multi = sets.length > 1;
+  const order = sets.flatMap((conditions, set) =>
+    runOrder(entries, opts.repeats, (opts.seed + set) >>> 0).map((o) => ({ ...o, conditions, set })),
+  );
   const startedAt = new Date();
   const stamp = startedAt
     .toISOString()
@@ -95,18 +102,20 @@ async function main() {
   });
   console.log(`  http ${servers.httpUrl}  grpc ${servers.grpcAddr}`);
   if (opts.out.length) console.log(`  streaming to ${opts.out.join(', ')} with testid=${testid}`);
-  // --network / --proxy / -e FAULT (tools/conditions.mjs): k6 → [shape] → [proxy] → servers
-  const conditions = await startConditions(servers, opts.conditions, opts.env.FAULT).catch(async (err) => {
-    await servers.stop();
-    await influx?.stop();
-    throw err;
-  });
-  if (conditions.describe()) console.log(`  through ${conditions.describe()}`);
+  // --network / --proxy / -e FAULT (tools/conditions.mjs): k6 → [shape] → [proxy] → servers,
+  // one set of them at a time
+  const switcher = conditionSwitcher(servers, opts.env.FAULT);
   const stop = async () => {
-    await conditions.stop();
+    await switcher.stop();
     await servers.stop();
     await influx?.stop();
   };
+  let conditions = await switcher.use(sets[0]).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  let activeSet = 0;
+  if (!multi && conditions.describe()) console.log(`  through ${conditions.describe()}`);
   process.on('SIGINT', () => {
     stop().finally(() => process.exit(130));
   });
@@ -119,24 +128,32 @@ async function main() {
   process.env.K6_WEB_DASHBOARD_EXPORT = 'dashboard.html';
 
   console.log(
-    `▶ ${order.length} runs: ${entries.length} entries × ${opts.repeats} repeats, profile ${opts.env.PROFILE}` +
+    `▶ ${order.length} runs: ${entries.length} entries × ${opts.repeats} repeats${multi ? ` × ${sets.length} sets of conditions (${sets.map(conditionLabel).join(', ')})` : ''}, profile ${opts.env.PROFILE}` +
       `${opts.env.DURATION ? ` in ${opts.env.DURATION}` : ''}${opts.env.MODEL ? `, ${opts.env.MODEL} model` : ''}, order seed ${opts.seed}`,
   );
   /** @type {import('./report/verdicts.mjs').RunRow[]} */
   const rows = [];
   /** @type {import('./bench.mjs').SideBySide[]} */
   let sideBySide = [];
-  /** @type {Map<string, number[]>} seconds each entry's runs took, for the estimate */
+  /** @type {Map<string, number[]>} seconds each entry's runs took under each set, for the estimate */
   const took = new Map();
   let failed = 0;
   try {
-    for (const [i, { entry, repeat }] of order.entries()) {
+    for (const [i, { entry, repeat, conditions: set, set: setIndex }] of order.entries()) {
+      if (setIndex !== activeSet || (i === 0 && multi)) {
+        if (setIndex !== activeSet) conditions = await switcher.use(set);
+        activeSet = setIndex;
+        console.log(
+          `▶ under ${conditionLabel(set)}${conditions.describe() ? `: through ${conditions.describe()}` : ''}`,
+        );
+      }
       const file = entry.name.replace(/\s+/g, '-');
-      const dir = join(resultsDir, file, `run-${repeat}`);
+      // several sets: each set's runs in a folder of its own
+      const dir = join(resultsDir, ...(multi ? [conditionSlug(set)] : []), file, `run-${repeat}`);
       mkdirSync(dir, { recursive: true });
       const started = Date.now();
       console.log(
-        `▶ [${i + 1}/${order.length}] ${entry.name}, repeat ${repeat}/${opts.repeats}${eta(order.slice(i), took, opts.env.DURATION)}`,
+        `▶ [${i + 1}/${order.length}] ${entry.name}, repeat ${repeat}/${opts.repeats}${multi ? `, ${conditionLabel(set)}` : ''}${eta(order.slice(i), took, opts.env.DURATION)}`,
       );
       let lastProgress = 0;
       const cpuBefore = await serverCpuMs(servers.httpUrl);
@@ -192,7 +209,7 @@ async function main() {
         entry: entry.name,
         repeat,
         latencyResolutionMs: entry.wholeMs ? 1 : 0,
-        conditions: { ...opts.conditions },
+        conditions: { ...set },
         // the reverse proxy's own CPU for this run (from /proc), when there is one
         ...(proxyCpuBefore !== null
           ? { proxyCpuMs: (conditions.proxyCpuMs() ?? proxyCpuBefore) - proxyCpuBefore }
@@ -201,9 +218,9 @@ async function main() {
         dashboard,
       });
       const secs = (Date.now() - started) / 1000;
-      took.set(entry.name, [...(took.get(entry.name) ?? []), secs]);
+      took.set(tookKey(setIndex, entry), [...(took.get(tookKey(setIndex, entry)) ?? []), secs]);
       console.log(
-        `  ${ok ? '✓' : '✗'} ${entry.name} #${repeat}: k6 exit ${res.code}, ${failedChecks} failed checks, ${secs.toFixed(0)} s`,
+        `  ${ok ? '✓' : '✗'} ${entry.name} #${repeat}${multi ? ` (${conditionLabel(set)})` : ''}: k6 exit ${res.code}, ${failedChecks} failed checks, ${secs.toFixed(0)} s`,
       );
       if (!ok)
         console.log(
@@ -238,9 +255,14 @@ async function main() {
     full: opts.full,
     settings: opts.env,
     conditions: opts.conditions,
+    ...(multi ? { conditionSets: sets } : {}),
     environment: environment(k6),
     method: METHOD,
-    order: order.map((o) => ({ entry: o.entry.name, repeat: o.repeat })),
+    order: order.map((o) => ({
+      entry: o.entry.name,
+      repeat: o.repeat,
+      ...(multi ? { conditions: o.conditions } : {}),
+    })),
     entries: entries.map((e) => ({ name: e.name, script: e.script, env: e.runEnv })),
   };
   // the raw runs first: a report can be rebuilt from them (--report-from)
@@ -248,11 +270,26 @@ async function main() {
     join(resultsDir, 'comparison.json'),
     JSON.stringify({ ...meta, runs: rows, k6VsNative: sideBySide }, null, 2),
   );
-  const { html, stats, verdicts: list } = buildReport({ ...meta, runs: rows });
-  const table = formatStatsTable(stats);
-  const verdictText = formatVerdicts(list) + (sideBySide.length ? `\n\n${formatK6VsNative(sideBySide)}` : '');
-  console.log(`\n${table}\n\nMethod: ${METHOD}.\n\nVerdicts (${opts.repeats} runs per entry):\n${verdictText}`);
-  writeFileSync(join(resultsDir, 'comparison.txt'), `${table}\n\nMethod: ${METHOD}.\n\n${verdictText}\n`);
+  const report = buildReport({ ...meta, runs: rows });
+  const { html } = report;
+  const native = sideBySide.length ? `\n\n${formatK6VsNative(sideBySide)}` : '';
+  // one set: its table and verdicts, as always; several: each set's, then the table across them
+  // and what a proxy cost where a set also ran without it
+  const text = multi
+    ? [
+        ...report.groups.map(
+          (g) =>
+            `── under ${g.label} ──\n${formatStatsTable(g.stats)}\n\nVerdicts under ${g.label} (${opts.repeats} runs per entry):\n${formatVerdicts(g.verdicts) || '(no workload had two of its entries)'}`,
+        ),
+        `Method: ${METHOD}.`,
+        report.shapes ? formatShapeTable(report.shapes) : '',
+        report.proxyCosts.length ? formatProxyCosts(report.proxyCosts) : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n') + native
+    : `${formatStatsTable(report.stats)}\n\nMethod: ${METHOD}.\n\nVerdicts (${opts.repeats} runs per entry):\n${formatVerdicts(report.verdicts)}${native}`;
+  console.log(`\n${text}`);
+  writeFileSync(join(resultsDir, 'comparison.txt'), `${text}\n`);
   writeFileSync(join(resultsDir, 'report.html'), html);
   console.log(`\nreport: ${join(resultsDir, 'report.html')}\nresults: ${resultsDir} (${clock(wallSeconds)} in all)`);
   console.log(`reproduce: ${command}`);
@@ -266,21 +303,26 @@ async function main() {
 }
 
 /**
- * "· about 3m10s left": the runs still to go, each at its entry's mean so far, else the mean of
+ * "· about 3m10s left": the runs still to go (under every set of conditions still to come), each at
+ * its entry's mean so far under the same set, else its mean under the other sets, else the mean of
  * all runs so far, else the planned duration plus a few seconds of k6 start-up.
- * @param {Array<{ entry: import('./start-options.mjs').Entry }>} remaining @param {Map<string, number[]>} took @param {string | undefined} duration
+ * @param {Array<{ entry: import('./start-options.mjs').Entry, set: number }>} remaining @param {Map<string, number[]>} took @param {string | undefined} duration
  */
 function eta(remaining, took, duration) {
   const all = [...took.values()].flat();
   const planned = duration ? Number(/^(\d+)s$/.exec(duration)?.[1] ?? 30) + 2 : 34;
   const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const guess = all.length ? mean(all) : planned;
-  const left = remaining.reduce(
-    (s, { entry }) => s + (took.has(entry.name) ? mean(/** @type {number[]} */ (took.get(entry.name))) : guess),
-    0,
-  );
+  const left = remaining.reduce((s, { entry, set }) => {
+    const same = took.get(tookKey(set, entry));
+    const elsewhere = [...took.entries()].filter(([k]) => k.endsWith(`|${entry.name}`)).flatMap(([, v]) => v);
+    return s + (same ? mean(same) : elsewhere.length ? mean(elsewhere) : guess);
+  }, 0);
   return ` · about ${clock(left)} left${all.length ? '' : ' (estimated)'}`;
 }
+
+/** @param {number} set @param {{ name: string }} entry */
+const tookKey = (set, entry) => `${set}|${entry.name}`;
 
 /**
  * The servers' CPU time so far (user + system), ms, from their GET /stats; null if unavailable.

@@ -12,6 +12,16 @@ import { cpus, release, totalmem, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import { root } from '../paths.mjs';
 import { FIGURES, METHOD, formatSpread, statsByEntry, verdicts as judgeAll } from './verdicts.mjs';
+import {
+  SHAPE_FIGURES,
+  formatChange,
+  formatFigure,
+  groupByConditions,
+  proxyCosts,
+  sameConditions,
+  shapeChartData,
+  underConditions,
+} from './shapes.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -48,16 +58,51 @@ export function environment(k6) {
 /**
  * The report of a results folder from its comparison.json alone (what npm start wrote), so a
  * report can be rebuilt later: `npm start -- --report-from DIR`.
- * @param {any} json comparison.json @returns {{ html: string, stats: ReturnType<typeof statsByEntry>, verdicts: import('./verdicts.mjs').Verdict[] }}
+ * @param {any} json comparison.json
+ * With several sets of conditions (`--network loopback,wan`), `groups` holds each set's stats and
+ * verdicts, `stats` and `verdicts` all of them (keys and titles naming the set), `shapes` the
+ * per-workload table across the sets and `proxyCosts` what a proxy cost where a set ran without it.
  */
 export function buildReport(json) {
   const { runs, ...meta } = json;
-  const stats = statsByEntry(
-    runs,
-    meta.entries?.map((/** @type {{ name: string }} */ e) => e.name),
+  /** @type {string[] | undefined} */
+  const order = meta.entries?.map((/** @type {{ name: string }} */ e) => e.name);
+  // one group per set of conditions the runs went through (--network / --proxy lists)
+  const groups = groupByConditions(runs, meta.conditionSets).map((g) => {
+    const stats = statsByEntry(g.runs, order);
+    return { ...g, stats, verdicts: judgeAll(stats) };
+  });
+  if (groups.length <= 1) {
+    const stats = groups[0]?.stats ?? new Map();
+    const verdicts = groups[0]?.verdicts ?? [];
+    return {
+      html: reportHtml({ meta, runs, stats, verdicts }),
+      stats,
+      verdicts,
+      groups,
+      shapes: null,
+      proxyCosts: [],
+    };
+  }
+  const shapes = underConditions(groups, order);
+  const costs = proxyCosts(groups, order);
+  // every set's verdicts, each workload named (and anchored) with its set
+  const verdicts = groups.flatMap((g) =>
+    g.verdicts.map((v) => ({
+      ...v,
+      workload: { ...v.workload, id: `${v.workload.id}--${g.slug}`, title: `${v.workload.title}, under ${g.label}` },
+    })),
   );
-  const verdicts = judgeAll(stats);
-  return { html: reportHtml({ meta, runs, stats, verdicts }), stats, verdicts };
+  /** @type {Map<string, import('./verdicts.mjs').EntryStats>} */
+  const stats = new Map(groups.flatMap((g) => [...g.stats.values()].map((s) => [`${s.name} (${g.label})`, s])));
+  return {
+    html: reportHtml({ meta, runs, stats, verdicts, shapes, proxyCosts: costs }),
+    stats,
+    verdicts,
+    groups,
+    shapes,
+    proxyCosts: costs,
+  };
 }
 
 /** @param {unknown} s */
@@ -128,13 +173,15 @@ export function chartData(v) {
  * @property {Array<import('./verdicts.mjs').RunRow & { dir?: string, dashboard?: string | null }>} runs
  * @property {Map<string, import('./verdicts.mjs').EntryStats>} stats
  * @property {import('./verdicts.mjs').Verdict[]} verdicts
+ * @property {ReturnType<typeof underConditions> | null} [shapes]  several sets of conditions: the table across them
+ * @property {import('./shapes.mjs').ProxyCost[]} [proxyCosts]
  */
 
 /** @param {ReportInput} input @returns {string} the whole page */
-export function reportHtml({ meta, runs, stats, verdicts }) {
-  const data = { workloads: verdicts.map(chartData) };
-  const judged = new Set(verdicts.flatMap((v) => v.rows.map((r) => r.entry)));
-  const others = [...stats.values()].filter((s) => !judged.has(s.name));
+export function reportHtml({ meta, runs, stats, verdicts, shapes = null, proxyCosts = [] }) {
+  const data = { workloads: verdicts.map(chartData), shapes: shapes ? shapeChartData(shapes) : [] };
+  const judged = new Set(verdicts.flatMap((v) => v.rows.map((r) => r.stats)));
+  const others = [...stats.entries()].filter(([, s]) => !judged.has(s));
   const env = meta.environment ?? {};
   const conditions = Object.entries(meta.conditions ?? {}).filter(([, v]) => v);
   const verdictList = verdicts
@@ -176,16 +223,17 @@ ${entryTable(
 <style>${CSS}</style></head>
 <body>
 <header><h1>rtbench comparison</h1>
-<p>${esc(meta.startedAt ?? '')} · ${stats.size} entries × ${esc(meta.repeats)} runs · ${esc(Math.round(meta.wallSeconds ?? 0))} s in all · ${esc(env.machine ?? '')}${conditions.length ? ` · ${conditions.map(([k, v]) => `${esc(k)}: ${esc(v)}`).join(', ')}` : ' · loopback, no proxy'}</p>
+<p>${esc(meta.startedAt ?? '')} · ${shapes ? `${esc(meta.entries?.length ?? '?')} entries under ${shapes.sets.length} sets of conditions` : `${stats.size} entries`} × ${esc(meta.repeats)} runs · ${esc(Math.round(meta.wallSeconds ?? 0))} s in all · ${esc(env.machine ?? '')}${conditions.length ? ` · ${conditions.map(([k, v]) => `${esc(k)}: ${esc(v)}`).join(', ')}` : ' · loopback, no proxy'}</p>
 <p class="method">Method: ${esc(METHOD)}. Rows that k6 itself limited (generator-bound) are never winners.</p></header>
 <main>
 <h2 id="verdicts">Verdicts</h2>
 ${verdictList || '<p>No workload had two of its entries in this run.</p>'}
+${shapes ? shapesSection(shapes, proxyCosts) : ''}
 ${workloadSections}
 ${
   others.length
     ? `<section class="workload"><h2>Other entries (no counterpart in this run)</h2>${entryTable(
-        others.map((s) => ({ label: s.name, stats: s })),
+        others.map(([label, s]) => ({ label, stats: s })),
         runs,
       )}</section>`
     : ''
@@ -238,7 +286,9 @@ ${
 function entryTable(rows, runs) {
   const head = ['', 'entry', 'runs', ...FIGURES.map((f) => `${f.label} (${f.unit})`), 'failed checks', 'k6 per run'];
   const body = rows.map(({ label, stats }) => {
-    const own = runs.filter((r) => r.entry === stats.name).sort((a, b) => a.repeat - b.repeat);
+    const own = runs
+      .filter((r) => r.entry === stats.name && sameConditions(r.conditions, stats.conditions))
+      .sort((a, b) => a.repeat - b.repeat);
     const links = own
       .map((r) =>
         r.dir
@@ -255,6 +305,77 @@ function entryTable(rows, runs) {
   return `<div class="scroll"><table class="figures"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }
 
+/**
+ * "Under network shapes": per workload, each protocol's p50, p95 and throughput under each set
+ * of conditions with the change against the first, and a latency and a throughput chart; then
+ * what a proxy cost where the same invocation also ran without it.
+ * @param {ReturnType<typeof underConditions>} shapes @param {import('./shapes.mjs').ProxyCost[]} costs
+ */
+function shapesSection(shapes, costs) {
+  const first = shapes.sets[0]?.label ?? '';
+  const chartData = shapeChartData(shapes);
+  const tables = shapes.workloads
+    .map((w, n) => {
+      const d = chartData[n];
+      const charts = [
+        { kind: 'latency', series: d.latency },
+        { kind: 'throughput', series: d.throughput },
+      ];
+      const rows = w.rows.flatMap((r) =>
+        SHAPE_FIGURES.filter((f) => r.figures[f.key]).map(
+          (f, i) =>
+            `<tr><th>${i === 0 ? esc(r.label) : ''}</th><td>${esc(f.label)}</td>${r.figures[f.key]
+              .map(
+                (c, j) =>
+                  `<td>${
+                    c
+                      ? `${esc(formatFigure(c.center, f.digits))}${c.n > 1 ? ` <span class="spread">[${esc(formatFigure(c.min, f.digits))}–${esc(formatFigure(c.max, f.digits))}]</span>` : ''}${j > 0 && c.ratio !== null ? ` <b>${esc(formatChange(c.ratio))}</b>` : ''}`
+                      : '–'
+                  }</td>`,
+              )
+              .join('')}</tr>`,
+        ),
+      );
+      return `<section class="workload" id="shapes-${esc(w.id)}"><h3>${esc(w.title)}</h3>
+<div class="scroll"><table class="figures"><thead><tr><th>protocol</th><th>figure</th>${shapes.sets.map((s) => `<th>${esc(s.label)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>
+<div class="charts">${charts
+        .filter((c) => c.series.length)
+        .map(
+          (c) =>
+            `<div class="chart"><canvas id="shape-${c.kind}-${esc(w.id)}" role="img" aria-label="${c.kind} under each shape"></canvas></div>`,
+        )
+        .join('')}</div></section>`;
+    })
+    .join('\n');
+  const costTables = costs
+    .map(
+      (c) =>
+        `<h3>Proxy cost: ${esc(c.proxy)} vs no proxy, under ${esc(c.network ?? 'loopback')}</h3><div class="scroll"><table class="figures"><thead><tr><th>entry</th>${['p50 ms', 'p95 ms', 'msgs/s', 'server CPU ms/1k msgs'].map((h) => `<th>${esc(h)} without → with</th>`).join('')}<th>${esc(c.proxy)} CPU ms/1k msgs</th></tr></thead><tbody>${c.entries
+          .map(
+            (e) =>
+              `<tr><th>${esc(e.entry)}</th>${
+                /** @type {const} */ ([
+                  ['p50', 2],
+                  ['p95', 2],
+                  ['msgsPerSec', 0],
+                  ['cpuPer1k', 0],
+                ])
+                  .map(([k, d]) => {
+                    const [a, b] = [e.without[k], e.with[k]];
+                    return `<td>${a === null || b === null ? '–' : `${esc(formatFigure(a, d))} → ${esc(formatFigure(b, d))}`}</td>`;
+                  })
+                  .join('')
+              }<td>${e.proxyCpuPer1k === null ? '–' : esc(formatFigure(e.proxyCpuPer1k, 0))}</td></tr>`,
+          )
+          .join('')}</tbody></table></div>`,
+    )
+    .join('\n');
+  return `<h2 id="shapes">Under network shapes</h2>
+<p class="note">The same workloads under each set of conditions in turn (${esc(shapes.sets.map((s) => `${s.label}: ${s.runs} runs`).join(', '))}): the median of each entry's runs, its min–max over them in brackets, and in bold the change against ${esc(first)}. Latency is rtb_latency per message (see the README, "How latency is taken"); throughput delivered messages per second over each run. Each set's own verdicts and figures follow below, named with the set.</p>
+${tables}
+${costTables}`;
+}
+
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1rem 1.5rem;color:#1b1b1b;background:#fff}
 h1{margin:.2rem 0}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}h3{margin:.8rem 0 .2rem;font-size:1rem}
@@ -264,7 +385,7 @@ li.winner b{color:#0b5d1e}li.no-clear-difference{color:#555}li.no-verdict{color:
 .scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #ddd;padding:.25rem .4rem;text-align:right;white-space:nowrap}
 thead th{background:#f4f4f4}tbody th{text-align:left}td.links{text-align:left;font-size:.9em}
 table.env th{text-align:left;background:#f4f4f4}table.env td{text-align:left;white-space:normal}
-.flag{color:#8a4b00;font-weight:normal;font-size:.85em}
+.flag{color:#8a4b00;font-weight:normal;font-size:.85em}.spread{color:#777;font-size:.9em}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:1rem;margin-top:1rem}
 .chart{position:relative;height:260px;border:1px solid #eee;padding:.3rem}
 code{background:#f4f4f4;padding:0 .2rem;border-radius:3px;word-break:break-all}
@@ -312,6 +433,26 @@ const CLIENT = `
           plugins: { title: { display: true, text: b.title + ' (' + b.unit + ')' },
             tooltip: { callbacks: { label: function (c) { var s = b.series[c.dataIndex]; return s.label + ': ' + fmt(s.center) + ' [' + fmt(s.min) + '\\u2013' + fmt(s.max) + '] ' + b.unit + ', ' + s.n + ' runs'; } } } } }
       });
+    });
+  });
+  (data.shapes || []).forEach(function (w) {
+    // per protocol, its p50 (solid) and p95 (dashed) median under each set of conditions
+    if (w.latency.length) new Chart(document.getElementById('shape-latency-' + w.id), {
+      type: 'line',
+      data: { labels: w.labels, datasets: w.latency.map(function (s, i) {
+        var colour = palette[Math.floor(i / 2) % palette.length];
+        return { label: s.label, data: s.values.map(function (v) { return v > 0 ? v : null; }), borderColor: colour, backgroundColor: colour, borderDash: s.dashed ? [6, 4] : [], spanGaps: true };
+      }) },
+      options: { scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms (log scale)' } } },
+        plugins: { title: { display: true, text: 'latency p50 and p95 (dashed) under each shape' } } }
+    });
+    if (w.throughput.length) new Chart(document.getElementById('shape-throughput-' + w.id), {
+      type: 'bar',
+      data: { labels: w.labels, datasets: w.throughput.map(function (s, i) {
+        return { label: s.label, data: s.values, backgroundColor: palette[i % palette.length] + '99' };
+      }) },
+      options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'msg/s' } } },
+        plugins: { title: { display: true, text: 'throughput under each shape (msg/s)' } } }
     });
   });
   document.documentElement.setAttribute('data-charts', String(Object.keys(Chart.instances).length));

@@ -88,7 +88,7 @@ export const WORKLOADS = [
 /**
  * One k6 run's figures (a comparison row, see tools/report.mjs) plus what the run loop knows.
  * `dir` and `dashboard`: the run's folder and its k6 web-dashboard export, relative to the results folder.
- * @typedef {import('../report.mjs').Row & { entry: string, repeat: number, latencyResolutionMs?: number, dir?: string, dashboard?: string | null }} RunRow
+ * @typedef {import('../report.mjs').Row & { entry: string, repeat: number, latencyResolutionMs?: number, dir?: string, dashboard?: string | null, proxyCpuMs?: number }} RunRow
  */
 
 /**
@@ -96,7 +96,8 @@ export const WORKLOADS = [
  * @typedef {object} EntryStats
  * @property {string} name
  * @property {number} runs            how many runs it had
- * @property {Record<Figure['key'] | 'p90' | 'max' | 'mbPerSec', import('./stats.mjs').Spread | null>} figures
+ * @property {Record<Figure['key'] | 'p90' | 'max' | 'mbPerSec' | 'proxyCpuPer1k', import('./stats.mjs').Spread | null>} figures
+ *   (proxyCpuPer1k: the reverse proxy's own CPU per 1,000 messages, runs through a proxy only)
  * @property {number} failedChecks    over all its runs
  * @property {boolean} generatorBound any of its runs was flagged: k6 was the limit, not the server
  * @property {Record<string, string | null> | undefined} conditions  e.g. { network, proxy }
@@ -106,6 +107,14 @@ export const WORKLOADS = [
 
 const EXTRA_KEYS = /** @type {const} */ (['p90', 'max', 'mbPerSec']);
 
+/**
+ * The reverse proxy's own CPU per 1,000 delivered messages in one run, ms (null without a proxy).
+ * @param {RunRow} r
+ */
+export function proxyCpuPer1k(r) {
+  return typeof r.proxyCpuMs === 'number' && r.msgs ? (1000 * r.proxyCpuMs) / r.msgs : null;
+}
+
 /** @param {RunRow[]} rows the runs of one entry @returns {EntryStats} */
 export function entryStats(rows) {
   if (rows.length === 0) throw new Error('entryStats of no runs');
@@ -113,6 +122,7 @@ export function entryStats(rows) {
   const figures = {};
   for (const key of [...FIGURES.map((f) => f.key), ...EXTRA_KEYS])
     figures[key] = spread(rows.map((r) => /** @type {any} */ (r)[key]));
+  figures.proxyCpuPer1k = spread(rows.map(proxyCpuPer1k));
   return {
     name: rows[0].entry,
     runs: rows.length,
