@@ -153,7 +153,7 @@ function columns(rows) {
 export function formatShapeTable(table) {
   const first = table.sets[0]?.label ?? '';
   const lines = [
-    `Under network shapes: median of each entry's runs under each (${table.sets.map((s) => `${s.label} ${s.runs} runs`).join(', ')}); ×: the change against ${first}`,
+    `Under network shapes: median of each entry's runs under each (${table.sets.map((s) => `${s.label} ${s.runs} run${s.runs === 1 ? '' : 's'}`).join(', ')}); ×: the change against ${first}`,
   ];
   for (const w of table.workloads) {
     lines.push('', `${w.title}:`);
@@ -161,11 +161,12 @@ export function formatShapeTable(table) {
     /** @type {string[][]} */
     const body = [];
     for (const r of w.rows) {
+      let lead = true;
       for (const f of SHAPE_FIGURES) {
         const cells = r.figures[f.key];
         if (!cells) continue;
         body.push([
-          body.length && body[body.length - 1][0].trim() === r.label ? '  ' : `  ${r.label}`,
+          lead ? `  ${r.label}` : '  ',
           f.label,
           ...cells.map((c, i) =>
             c
@@ -173,6 +174,7 @@ export function formatShapeTable(table) {
               : '–',
           ),
         ]);
+        lead = false;
       }
     }
     lines.push(...columns([head, ...body]));
