@@ -48,9 +48,12 @@ async function main() {
   if (opts.reportFrom) {
     const file = join(opts.reportFrom, 'comparison.json');
     if (!existsSync(file)) usageError(`--report-from ${opts.reportFrom}: no comparison.json there`);
-    const { html, verdicts: list } = buildReport(JSON.parse(readFileSync(file, 'utf8')));
+    const { html, verdicts: list, shapes, proxyCosts } = buildReport(JSON.parse(readFileSync(file, 'utf8')));
     writeFileSync(join(opts.reportFrom, 'report.html'), html);
-    console.log(`${formatVerdicts(list)}\n\nreport: ${join(opts.reportFrom, 'report.html')}`);
+    const across = [shapes && formatShapeTable(shapes), proxyCosts.length && formatProxyCosts(proxyCosts)];
+    console.log(
+      [formatVerdicts(list), ...across.filter(Boolean), `report: ${join(opts.reportFrom, 'report.html')}`].join('\n\n'),
+    );
     return;
   }
   const entries = selectEntries(opts);

@@ -451,8 +451,8 @@ const CLIENT = `
       data: { labels: w.labels, datasets: w.throughput.map(function (s, i) {
         return { label: s.label, data: s.values, backgroundColor: palette[i % palette.length] + '99' };
       }) },
-      options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'msg/s' } } },
-        plugins: { title: { display: true, text: 'throughput under each shape (msg/s)' } } }
+      options: { scales: { y: { type: 'logarithmic', title: { display: true, text: 'msg/s (log scale)' } } },
+        plugins: { title: { display: true, text: 'throughput under each shape (msg/s, log scale)' } } }
     });
   });
   document.documentElement.setAttribute('data-charts', String(Object.keys(Chart.instances).length));

@@ -53,7 +53,8 @@ export function groupByConditions(runs, sets = []) {
 export const SHAPE_FIGURES = /** @type {const} */ ([
   { key: 'p50', label: 'p50 ms', digits: 2 },
   { key: 'p95', label: 'p95 ms', digits: 2 },
-  { key: 'msgsPerSec', label: 'msgs/s', digits: 0 },
+  // one decimal below 100 msg/s: images over a slow link come a few per second
+  { key: 'msgsPerSec', label: 'msgs/s', digits: 1 },
 ]);
 
 /**
