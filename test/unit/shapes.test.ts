@@ -17,6 +17,10 @@ import {
 import { buildReport } from '../../tools/report/html.mjs';
 import { formatStatsTable } from '../../tools/report.mjs';
 import { parseOptions } from '../../tools/start-options.mjs';
+import { loadResults } from '../../tools/report/compare.mjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 type Conditions = { network: string | null; proxy: string | null };
 const LOOP: Conditions = { network: null, proxy: null };
@@ -226,4 +230,22 @@ test('report: one set of conditions as before; several add "Under network shapes
     data.shapes.map((s: { id: string }) => s.id),
     ['push', 'echo'],
   );
+});
+
+test('npm run compare takes a folder of one set of conditions, and names the sets of one that has several', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtbench-shapes-'));
+  try {
+    writeFileSync(join(dir, 'comparison.json'), JSON.stringify({ runs: shapedRuns() }));
+    assert.throws(
+      () => loadResults(dir),
+      /taken under 2 sets of conditions \(loopback, wan\); compare takes folders of one/,
+    );
+    writeFileSync(
+      join(dir, 'comparison.json'),
+      JSON.stringify({ runs: shapedRuns().filter((r) => r.conditions?.network) }),
+    );
+    assert.equal(loadResults(dir).runs.length, 6);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

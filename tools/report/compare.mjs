@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { overlaps } from './stats.mjs';
+import { groupByConditions } from './shapes.mjs';
 import { FIGURES, formatNumber, formatRatio, formatSpread, statsByEntry } from './verdicts.mjs';
 
 /**
@@ -23,6 +24,12 @@ export function loadResults(dir) {
   const json = JSON.parse(text);
   if (!Array.isArray(json.runs))
     throw new Error(`${dir}/comparison.json: no "runs" (written by an older npm start without repeats?)`);
+  // one folder, one set of conditions: pooling a --network list's shapes would compare nothing real
+  const sets = groupByConditions(json.runs);
+  if (sets.length > 1)
+    throw new Error(
+      `${dir}: its runs were taken under ${sets.length} sets of conditions (${sets.map((g) => g.label).join(', ')}); compare takes folders of one (its report shows them side by side)`,
+    );
   return json;
 }
 
