@@ -219,3 +219,29 @@ function userEnv(opts) {
   const keep = Object.entries(opts.env).filter(([k]) => !['PROFILE', 'MODEL', 'DURATION'].includes(k));
   return Object.fromEntries(keep);
 }
+
+/** "3m05s", "42s" @param {number} s */
+export const clock = (s) =>
+  s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+
+/**
+ * "· about 3m10s left": the runs still to go (under every set of conditions still to come), each at
+ * its entry's mean so far under the same set, else its mean under the other sets, else the mean of
+ * all runs so far, else the planned duration plus a few seconds of k6 start-up.
+ * @param {Array<{ entry: Entry, set: number }>} remaining @param {Map<string, number[]>} took @param {string | undefined} duration
+ */
+export function eta(remaining, took, duration) {
+  const all = [...took.values()].flat();
+  const planned = duration ? Number(/^(\d+)s$/.exec(duration)?.[1] ?? 30) + 2 : 34;
+  const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const guess = all.length ? mean(all) : planned;
+  const left = remaining.reduce((s, { entry, set }) => {
+    const same = took.get(tookKey(set, entry));
+    const elsewhere = [...took.entries()].filter(([k]) => k.endsWith(`|${entry.name}`)).flatMap(([, v]) => v);
+    return s + (same ? mean(same) : elsewhere.length ? mean(elsewhere) : guess);
+  }, 0);
+  return ` · about ${clock(left)} left${all.length ? '' : ' (estimated)'}`;
+}
+
+/** @param {number} set @param {{ name: string }} entry */
+export const tookKey = (set, entry) => `${set}|${entry.name}`;

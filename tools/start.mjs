@@ -15,7 +15,7 @@ import { runSegmented } from './segments.mjs';
 import { runOrder } from './report/stats.mjs';
 import { METHOD, formatVerdicts } from './report/verdicts.mjs';
 import { buildReport, environment } from './report/html.mjs';
-import { COMPARISON, USAGE, parseOptions, selectEntries } from './start-options.mjs';
+import { COMPARISON, USAGE, clock, eta, parseOptions, selectEntries, tookKey } from './start-options.mjs';
 import { formatK6VsNative, k6VsNativeFor } from './bench.mjs';
 import { conditionSwitcher } from './conditions.mjs';
 import { conditionLabel, conditionSlug, formatProxyCosts, formatShapeTable } from './report/shapes.mjs';
@@ -25,10 +25,6 @@ function usageError(msg) {
   console.error(`npm start: ${msg}\n(see npm start -- --help)`);
   process.exit(2);
 }
-
-/** @param {number} s */
-const clock = (s) =>
-  s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
 
 /** Shell-quotes one argument for the reproduce command. @param {string} a */
 const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -304,28 +300,6 @@ async function main() {
     process.exit(1);
   }
 }
-
-/**
- * "· about 3m10s left": the runs still to go (under every set of conditions still to come), each at
- * its entry's mean so far under the same set, else its mean under the other sets, else the mean of
- * all runs so far, else the planned duration plus a few seconds of k6 start-up.
- * @param {Array<{ entry: import('./start-options.mjs').Entry, set: number }>} remaining @param {Map<string, number[]>} took @param {string | undefined} duration
- */
-function eta(remaining, took, duration) {
-  const all = [...took.values()].flat();
-  const planned = duration ? Number(/^(\d+)s$/.exec(duration)?.[1] ?? 30) + 2 : 34;
-  const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const guess = all.length ? mean(all) : planned;
-  const left = remaining.reduce((s, { entry, set }) => {
-    const same = took.get(tookKey(set, entry));
-    const elsewhere = [...took.entries()].filter(([k]) => k.endsWith(`|${entry.name}`)).flatMap(([, v]) => v);
-    return s + (same ? mean(same) : elsewhere.length ? mean(elsewhere) : guess);
-  }, 0);
-  return ` · about ${clock(left)} left${all.length ? '' : ' (estimated)'}`;
-}
-
-/** @param {number} set @param {{ name: string }} entry */
-const tookKey = (set, entry) => `${set}|${entry.name}`;
 
 /**
  * The servers' CPU time so far (user + system), ms, from their GET /stats; null if unavailable.

@@ -16,7 +16,7 @@ import {
 } from '../../tools/report/shapes.mjs';
 import { buildReport } from '../../tools/report/html.mjs';
 import { formatStatsTable } from '../../tools/report.mjs';
-import { parseOptions } from '../../tools/start-options.mjs';
+import { eta, parseOptions, tookKey } from '../../tools/start-options.mjs';
 import { loadResults } from '../../tools/report/compare.mjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -248,4 +248,21 @@ test('npm run compare takes a folder of one set of conditions, and names the set
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('time left counts every set still to come, each entry at its time under the same set, else under another', () => {
+  const echo = { name: 'ws-echo', script: 'ws-echo.js', quick: {} };
+  const image = { name: 'ws-image sequential', script: 'ws-image.js', quick: {} };
+  const plan = [0, 1, 2].flatMap((set) => [echo, image].map((entry) => ({ entry, set })));
+  // nothing ran yet: the planned 10 s + 2 s per run, 6 runs
+  assert.equal(eta(plan, new Map(), '10s'), ' · about 1m12s left (estimated)');
+  const took = new Map<string, number[]>([
+    [tookKey(0, echo), [10]],
+    [tookKey(0, image), [20]],
+    [tookKey(1, echo), [14]],
+  ]);
+  // set 1's echo at its own 14 s, set 1's image at set 0's 20 s; set 2's echo at the mean of the
+  // other sets' (12 s), its image at 20 s
+  assert.equal(eta(plan.slice(2), took, '10s'), ' · about 1m06s left');
+  assert.equal(tookKey(2, echo), '2|ws-echo');
 });
