@@ -14,6 +14,7 @@ import { root } from '../paths.mjs';
 import { FIGURES, METHOD, formatSpread, statsByEntry, verdicts as judgeAll } from './verdicts.mjs';
 import {
   SHAPE_FIGURES,
+  conditionLabel,
   formatChange,
   formatFigure,
   groupByConditions,
@@ -255,10 +256,10 @@ ${
       .join(' '),
   )}${meta.full ? ' (--full)' : ''}</td></tr>
 <tr><th>conditions</th><td>${conditions.length ? esc(conditions.map(([k, v]) => `${k}: ${v}`).join(', ')) : 'loopback (127.0.0.1), no network shaping, no proxy'}</td></tr>
-<tr><th>runs</th><td>${esc(meta.repeats)} per entry, random interleaved order, seed ${esc(meta.seed)}</td></tr>
+<tr><th>runs</th><td>${esc(meta.repeats)} per entry, random interleaved order, seed ${esc(meta.seed)}${shapes ? ` (one set of conditions after another, each in its own order: seed, seed + 1, …)` : ''}</td></tr>
 <tr><th>reproduce</th><td><code>${esc(meta.command ?? '')}</code></td></tr>
 </table>
-<details><summary>Run order</summary><ol class="order">${(meta.order ?? []).map((/** @type {any} */ o) => `<li>${esc(o.entry)} #${esc(o.repeat)}</li>`).join('')}</ol></details>
+<details><summary>Run order</summary><ol class="order">${(meta.order ?? []).map((/** @type {any} */ o) => `<li>${esc(o.entry)} #${esc(o.repeat)}${o.conditions ? ` (${esc(conditionLabel(o.conditions))})` : ''}</li>`).join('')}</ol></details>
 <details><summary>Each entry's settings</summary><ul>${(meta.entries ?? [])
     .map(
       (/** @type {any} */ e) =>
