@@ -101,7 +101,14 @@ export function recoveryAdapter(limits: RecoveryLimits): typeof Adapter {
         let bytes = PACKET_OVERHEAD;
         for (const arg of packet.data) bytes += argBytes(arg);
         const now = Date.now();
-        this.kept.push({ seq, at: now, bytes, data: packet.data, rooms: [...opts.rooms], except: [...(opts.except ?? [])] });
+        this.kept.push({
+          seq,
+          at: now,
+          bytes,
+          data: packet.data,
+          rooms: [...opts.rooms],
+          except: [...(opts.except ?? [])],
+        });
         this.bytes += bytes;
         this.expire(now);
       }
