@@ -337,7 +337,7 @@ describe('Socket.IO connection state recovery (servers/lib/socketio-recovery.ts)
         offsets.every((o) => typeof o === 'string' && o.length > 0),
         'each event carries its offset last',
       );
-      const reconnected = new Promise<void>((resolve) => socket.io.once('reconnect', () => resolve()));
+      const reconnected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       const dropped = (await (await post('/feed/drop?channel=sio-recover')).json()) as { dropped: number };
       assert.equal(dropped.dropped, 1);
       const before = got.length;
