@@ -1,10 +1,8 @@
-// Server push over Socket.IO: the feed workload (scripts/lib/workload/feed.ts), this VU's channel
-// for WINDOW at MSG_RATE messages/s, as `feed` events after a `subscribe` (our client over
-// k6/websockets). Modes: MODE=normal (one socket per VU), fanout (SUBSCRIBERS per VU on one channel)
-// or drop (cut at DROP_AFTER; the client reconnects with backoff and resumes through Socket.IO's
-// connection state recovery, or subscribes again after its last sequence: rtb_resumes{via}).
-// Latency (measure=oneway): server stamp → the frame's `timestamp`, one host's clock. The `monitor`
-// export is the server-cost scenario beside it.
+// Server push over Socket.IO: the feed workload (scripts/lib/workload/feed.ts), this VU's channel for
+// WINDOW at MSG_RATE messages/s, as `feed` events (our client over k6/websockets). Modes: normal, fanout,
+// drop (as ws-feed); after a drop the client resumes through Socket.IO's connection state recovery, or
+// else subscribes again after its last sequence (rtb_resumes{via}). Latency (measure=oneway): server
+// stamp → the frame's `timestamp`, one host's clock. `monitor` is the server-cost scenario beside it.
 //   k6 run -e MODE=drop dist/socketio-feed.js
 import { scenarioOptions } from './lib/load/options.ts';
 import { SOCKETIO_URL } from './lib/transport/addresses.ts';
