@@ -198,10 +198,10 @@ describe('WebSocket /feed', () => {
       ws.on('open', () => frames.forEach((f) => ws.send(f)));
       ws.on('message', (d) => {
         msgs.push(JSON.parse(String(d)));
-        if (msgs.length >= want) {
+        if (msgs.length === want) {
           clearTimeout(timer);
           ws.close();
-          resolve({ msgs });
+          resolve({ msgs: msgs.slice() }); // what arrives while the close completes is not part of it
         }
       });
       ws.on('close', (code, reason) => {
