@@ -27,7 +27,9 @@
 // rooms and data) and the events it missed, then the CONNECT ack with the same pid. What is kept
 // for that is bounded (servers/lib/socketio-recovery.ts); a pid or offset that is bogus, expired or
 // too old gets a fresh session, as socket.io answers it. A recovering client passes the token
-// check again. The feed picks a recovered subscription up where it was (servers/socketio-feed.ts).
+// check again (socket.io writes the missed events before its middlewares run, so a pid and offset
+// without the token get at most those, then CONNECT_ERROR; and the attempt uses the session up).
+// The feed picks a recovered subscription up where it was (servers/socketio-feed.ts).
 // /stats (protocol `socketio`): Engine.IO connections, and Engine.IO message packets in and out
 // with their data bytes: the Socket.IO packet text (event name and JSON included) and each binary
 // attachment; pings and pongs are not messages.
