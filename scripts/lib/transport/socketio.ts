@@ -239,6 +239,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
   let connects = 0;
   const recovery: Recovery = { pid: '', offset: '' };
   const connect = () => {
+    if (closing) return; // closed while waiting to reconnect
     let joined = false;
     sio = new SocketIO(
       origin,
