@@ -20,6 +20,16 @@
 // it (`auth: {token}`, or the Authorization header / ?token= of the Engine.IO request); without it
 // the client gets CONNECT_ERROR {"message":"unauthorized"}. A connection that joins no namespace
 // within handshakeMs is closed.
+// Connection state recovery (socket.io's `connectionStateRecovery`, on unless
+// --socketio-recovery-ms is 0): every event the server emits without an ack carries an offset as
+// its last argument, the CONNECT ack carries a `pid`, and a client that reconnects within
+// socketIoRecoveryMs with {pid, offset} in its CONNECT's auth gets its session back (same id,
+// rooms and data) and the events it missed, then the CONNECT ack with the same pid. What is kept
+// for that is bounded (servers/lib/socketio-recovery.ts); a pid or offset that is bogus, expired or
+// too old gets a fresh session, as socket.io answers it. A recovering client passes the token
+// check again (socket.io writes the missed events before its middlewares run, so a pid and offset
+// without the token get at most those, then CONNECT_ERROR; and the attempt uses the session up).
+// The feed picks a recovered subscription up where it was (servers/socketio-feed.ts).
 // /stats (protocol `socketio`): Engine.IO connections, and Engine.IO message packets in and out
 // with their data bytes: the Socket.IO packet text (event name and JSON included) and each binary
 // attachment; pings and pongs are not messages.
@@ -31,10 +41,17 @@ import type { Limits } from './lib/config.ts';
 import { statsFor } from './lib/stats.ts';
 import type { Feed } from './lib/feed.ts';
 import { serveFeed } from './socketio-feed.ts';
+import { recoveryAdapter } from './lib/socketio-recovery.ts';
 
 export type SocketIoOptions = Pick<
   Limits,
-  'maxMessageBytes' | 'maxBufferedBytes' | 'socketIoMaxDepth' | 'handshakeMs'
+  | 'maxMessageBytes'
+  | 'maxBufferedBytes'
+  | 'socketIoMaxDepth'
+  | 'handshakeMs'
+  | 'maxConnections'
+  | 'socketIoRecoveryMs'
+  | 'socketIoRecoveryBytes'
 > & {
   /** Checks a presented token; absent = no token required. */
   tokenMatches?: (presented: string | null) => boolean;
@@ -101,6 +118,19 @@ export function mountSocketIo(host: HttpHost, opts: SocketIoOptions): { stop(): 
     maxHttpBufferSize: opts.maxMessageBytes,
     parser: boundedParser(opts.socketIoMaxDepth),
     connectTimeout: opts.handshakeMs,
+    ...(opts.socketIoRecoveryMs > 0 && {
+      connectionStateRecovery: {
+        maxDisconnectionDuration: opts.socketIoRecoveryMs,
+        // A recovering client passes the middlewares (the token check) like any other.
+        skipMiddlewares: false,
+      },
+      adapter: recoveryAdapter({
+        windowMs: opts.socketIoRecoveryMs,
+        maxBytes: opts.socketIoRecoveryBytes,
+        // one storm that drops every connection at once, twice over
+        maxSessions: 2 * opts.maxConnections,
+      }),
+    }),
   });
   // socket.io only builds its Engine.IO server when attached to an http.Server. It gets a
   // detached one that never listens; the shared host hands it everything under /socket.io/ and

@@ -25,6 +25,7 @@ export const COMPARISON = [
   // seed 001: server push, one stream per VU, then one channel fanned out to 10 subscribers per VU
   { name: 'sse-feed', script: 'sse-feed.js', env: { MODE: 'normal' }, quick: { WINDOW: '3s' } },
   { name: 'ws-feed', script: 'ws-feed.js', env: { MODE: 'normal' }, quick: { WINDOW: '3s' } },
+  { name: 'socketio-feed', script: 'socketio-feed.js', env: { MODE: 'normal' }, quick: false },
   { name: 'sse-feed fanout', script: 'sse-feed.js', env: { MODE: 'fanout' }, quick: { WINDOW: '3s' } },
   { name: 'ws-feed fanout', script: 'ws-feed.js', env: { MODE: 'fanout' }, quick: { WINDOW: '3s' } },
   // seed 004: gRPC's four call patterns, COUNT messages of PAYLOAD_BYTES per iteration

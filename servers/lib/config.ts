@@ -22,6 +22,10 @@ export interface Limits {
   grpcMaxStreams: number;
   /** Deepest JSON nesting accepted in a Socket.IO packet. */
   socketIoMaxDepth: number;
+  /** Socket.IO connection state recovery: how long a dropped session and the packets it may have missed are kept; 0 = off. */
+  socketIoRecoveryMs: number;
+  /** Socket.IO connection state recovery: bytes of sent packets kept for recovering clients (an estimate). */
+  socketIoRecoveryBytes: number;
   /** Feed: channels that may exist at once. */
   maxChannels: number;
   /** Feed: rate × bytes one channel may publish, bytes/s. */
@@ -153,6 +157,20 @@ const SETTINGS = {
     [1, 1000],
     'deepest JSON nesting in a Socket.IO packet',
   ),
+  socketIoRecoveryMs: num(
+    'socketio-recovery-ms',
+    'RTBENCH_SOCKETIO_RECOVERY_MS',
+    30_000,
+    [0, 3_600_000],
+    'Socket.IO connection state recovery: a dropped session is kept this long (0 = off)',
+  ),
+  socketIoRecoveryBytes: num(
+    'socketio-recovery-bytes',
+    'RTBENCH_SOCKETIO_RECOVERY_BYTES',
+    64 * MiB,
+    [0, 16384 * MiB],
+    'Socket.IO connection state recovery: sent packets kept for recovering clients, bytes',
+  ),
   maxChannels: num('max-channels', 'RTBENCH_MAX_CHANNELS', 1000, [1, 100_000], 'feed channels at once'),
   channelBytesPerSec: num(
     'channel-bytes-per-sec',
@@ -272,6 +290,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     maxBufferedBytes: number('maxBufferedBytes'),
     grpcMaxStreams: number('grpcMaxStreams'),
     socketIoMaxDepth: number('socketIoMaxDepth'),
+    socketIoRecoveryMs: number('socketIoRecoveryMs'),
+    socketIoRecoveryBytes: number('socketIoRecoveryBytes'),
     maxChannels: number('maxChannels'),
     channelBytesPerSec: number('channelBytesPerSec'),
     feedBytesPerSec: number('feedBytesPerSec'),

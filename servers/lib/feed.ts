@@ -158,6 +158,11 @@ export class Channel {
     return this.publish();
   }
 
+  /** The last message published (0: none yet). */
+  get latest(): number {
+    return this.seq;
+  }
+
   /** Adds a subscriber, first replaying everything after `afterSeq` (when given) from the buffer. */
   subscribe(sub: Subscriber, afterSeq?: number): void {
     if (afterSeq !== undefined && afterSeq > this.seq) {

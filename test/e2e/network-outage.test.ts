@@ -4,6 +4,8 @@
 // nothing repeated, and the run reports how long recovery took.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { allChecksPassed, runK6, suiteServers, waitFor } from '../helpers.ts';
 import {
   parseFaults,
@@ -34,7 +36,18 @@ const RATE = 20;
 const WINDOW_S = 6;
 const FAULTS = { outage: { spec: 'outage@2500ms:1500ms', downMs: 1500 }, reset: { spec: 'reset@2500ms', downMs: 0 } };
 
-for (const script of ['sse-feed.js', 'ws-feed.js']) {
+// Socket.IO's resume must be its own connection state recovery (the server restores the session
+// and replays what the client missed), not our fallback of subscribing again: k6 itself checks that
+// through thresholds on rtb_resumes{via}, which also put those counts in the summary.
+const VIA_RECOVERY = {
+  scenarios: {
+    'socketio-feed': {
+      thresholds: { 'rtb_resumes{via:recovery}': ['count>=1'], 'rtb_resumes{via:resubscribe}': ['count==0'] },
+    },
+  },
+};
+
+for (const script of ['sse-feed.js', 'ws-feed.js', 'socketio-feed.js']) {
   for (const [kind, fault] of Object.entries(FAULTS)) {
     test(`${script} through lan, ${fault.spec}: resumes with 0 lost, 0 duplicated, recovery time reported`, async (t) => {
       const env = {
@@ -46,8 +59,13 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
         MONITOR: 'off',
         FAULT: fault.spec,
       };
+      const socketIo = script === 'socketio-feed.js';
+      const prepare = (dir: string) => writeFileSync(join(dir, 'config.json'), JSON.stringify(VIA_RECOVERY));
       const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
-      const run = await runK6(script, env, { args: lan.k6Args });
+      const run = await runK6(script, socketIo ? { ...env, RTBENCH_CONFIG: 'config.json' } : env, {
+        args: lan.k6Args,
+        prepare,
+      });
       const done = await faults.stop();
       assert.deepEqual(
         done.map((d) => d.action),
@@ -68,6 +86,12 @@ for (const script of ['sse-feed.js', 'ws-feed.js']) {
         recovery >= fault.downMs - 100 && recovery < fault.downMs + 3000,
         `recovery ${recovery} ms for a ${fault.downMs} ms outage`,
       );
+      if (socketIo) {
+        const via = (how: string) => m[`rtb_resumes{via:${how}}`]?.count;
+        assert.ok(via('recovery') >= 1, `resumed through connection state recovery: ${JSON.stringify(m.rtb_resumes)}`);
+        assert.equal(via('resubscribe'), 0, 'never fell back to subscribing again');
+        t.diagnostic(`${script} ${fault.spec}: ${via('recovery')} resume(s) through connection state recovery`);
+      }
       // every message the server published in the window arrived once (allow for connect time)
       assert.ok(
         m.rtb_messages.count >= RATE * (WINDOW_S - 1),

@@ -198,10 +198,10 @@ describe('WebSocket /feed', () => {
       ws.on('open', () => frames.forEach((f) => ws.send(f)));
       ws.on('message', (d) => {
         msgs.push(JSON.parse(String(d)));
-        if (msgs.length >= want) {
+        if (msgs.length === want) {
           clearTimeout(timer);
           ws.close();
-          resolve({ msgs });
+          resolve({ msgs: msgs.slice() }); // what arrives while the close completes is not part of it
         }
       });
       ws.on('close', (code, reason) => {
@@ -308,6 +308,116 @@ describe('Socket.IO subscribe (servers/socketio-feed.ts), with the official sock
     } finally {
       again.disconnect();
     }
+  });
+});
+
+describe('Socket.IO connection state recovery (servers/lib/socketio-recovery.ts)', () => {
+  test('the official client, cut by the feed, gets its session back and the stream goes on: no second subscribe, nothing lost or repeated', async () => {
+    await declare('sio-recover', 50);
+    const socket = officialClient(suite.servers.httpUrl, {
+      transports: ['websocket'],
+      reconnectionDelay: 50,
+      reconnectionDelayMax: 200,
+    });
+    try {
+      const got: number[] = [];
+      const offsets: unknown[] = [];
+      socket.on('feed', (json: string, offset: unknown) => {
+        got.push((JSON.parse(json) as Msg).seq);
+        offsets.push(offset);
+      });
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      assert.equal(socket.recovered, false, 'a first connection recovers nothing');
+      const sid = socket.id;
+      assert.deepEqual(await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-recover' }), {
+        channel: 'sio-recover',
+      });
+      await waitFor('five messages', () => got.length >= 5);
+      assert.ok(
+        offsets.every((o) => typeof o === 'string' && o.length > 0),
+        'each event carries its offset last',
+      );
+      const reconnected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const dropped = (await (await post('/feed/drop?channel=sio-recover')).json()) as { dropped: number };
+      assert.equal(dropped.dropped, 1);
+      const before = got.length;
+      await reconnected;
+      assert.equal(socket.recovered, true, 'the session was recovered');
+      assert.equal(socket.id, sid, 'with the same socket id');
+      await waitFor('messages after the recovery', () => got.length >= before + 10);
+      for (const [i, seq] of got.entries())
+        assert.equal(seq, got[0]! + i, `consecutive, none lost or repeated: ${got}`);
+      assert.match(
+        String((await socket.timeout(5000).emitWithAck('subscribe', { channel: 'sio-recover' })).error),
+        /already subscribed/,
+        'the recovered connection is still subscribed',
+      );
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  test('a session is restored once, with its pid and an offset it was sent; otherwise a fresh one', async () => {
+    await declare('sio-pid', 50);
+    /** One raw Engine.IO WebSocket: CONNECT with `auth`; resolves with the ack and the feed events seen. */
+    const session = (auth: unknown, subscribe: boolean, events = 3) =>
+      new Promise<{ ack: { sid: string; pid: string }; offsets: string[]; seqs: number[]; ws: WebSocket }>(
+        (resolve, reject) => {
+          const ws = new WebSocket(`${suite.servers.wsUrl('/socket.io/')}?EIO=4&transport=websocket`);
+          const offsets: string[] = [];
+          const seqs: number[] = [];
+          let ack: { sid: string; pid: string } | undefined;
+          const timer = setTimeout(() => {
+            ws.terminate();
+            reject(new Error(`timed out: ack ${JSON.stringify(ack)}, ${seqs.length} events`));
+          }, 5000);
+          const done = () => {
+            if (!ack || seqs.length < events) return;
+            clearTimeout(timer);
+            resolve({ ack, offsets, seqs, ws });
+          };
+          ws.on('message', (d: Buffer) => {
+            const m = d.toString();
+            if (m.startsWith('0{')) ws.send(`40${auth === undefined ? '' : JSON.stringify(auth)}`);
+            else if (m === '2') ws.send('3');
+            else if (m.startsWith('40{')) {
+              ack = JSON.parse(m.slice(2));
+              if (subscribe) ws.send(`420${JSON.stringify(['subscribe', { channel: 'sio-pid' }])}`);
+              done();
+            } else if (m.startsWith('42[')) {
+              const [name, json, offset] = JSON.parse(m.slice(2)) as [string, string, string];
+              if (name !== 'feed') return;
+              seqs.push((JSON.parse(json) as Msg).seq);
+              offsets.push(offset);
+              done();
+            }
+          });
+          ws.on('error', reject);
+        },
+      );
+    const cut = async (ws: WebSocket) => {
+      ws.terminate(); // gone without a goodbye: a recoverable disconnect
+      await new Promise((r) => setTimeout(r, 100)); // the server sees the close
+    };
+    const first = await session(undefined, true);
+    assert.match(first.ack.pid, /^\S+$/, 'the CONNECT ack carries a pid');
+    const offset = first.offsets.at(-1)!;
+    await cut(first.ws);
+    const second = await session({ pid: first.ack.pid, offset }, false);
+    assert.equal(second.ack.pid, first.ack.pid, 'recovered: the same pid');
+    assert.equal(second.ack.sid, first.ack.sid, 'and the same socket id');
+    assert.equal(second.seqs[0], first.seqs.at(-1)! + 1, 'the stream goes on after the last event read');
+    // While the recovered connection lives, its session cannot be taken again.
+    const third = await session({ pid: first.ack.pid, offset }, false, 0);
+    assert.notEqual(third.ack.pid, first.ack.pid, 'a live session is not restored a second time');
+    assert.notEqual(third.ack.sid, first.ack.sid);
+    await cut(third.ws);
+    // Once it is gone again it can be recovered again, from where it was.
+    await cut(second.ws);
+    const fourth = await session({ pid: first.ack.pid, offset: second.offsets.at(-1)! }, false, 1);
+    assert.equal(fourth.ack.pid, first.ack.pid);
+    assert.equal(fourth.seqs[0], second.seqs.at(-1)! + 1);
+    await cut(fourth.ws);
   });
 });
 

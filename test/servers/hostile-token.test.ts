@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import WebSocket from 'ws';
 import { startServers, type Servers } from '../helpers.ts';
 import { SUBPROTOCOL } from '../../contracts/grpc-websockets.ts';
 import {
@@ -107,6 +108,57 @@ test('Socket.IO: CONNECT_ERROR "unauthorized" without the token; served with aut
   assert.match(await socketIoEcho(s), /^44\{"message":"unauthorized"\}/);
   assert.match(await socketIoEcho(s, 'wrong'), /^44\{"message":"unauthorized"\}/);
   assert.equal(await socketIoEcho(s, TOKEN), '431["hi"]');
+});
+
+test('Socket.IO connection state recovery: a pid and offset without the token are refused like any CONNECT', async () => {
+  const post = await fetch(`${s.httpUrl}/feed/channels`, {
+    method: 'POST',
+    body: JSON.stringify({ name: 'token-recovery', rate: 50, bytes: 8 }),
+    headers: { 'content-type': 'application/json', ...bearer(TOKEN) },
+  });
+  assert.ok([200, 201].includes(post.status));
+  /** CONNECT with `auth` (subscribing once joined when `subscribe`); the answers seen within `ms` or until `until`. */
+  const session = (auth: object, subscribe: boolean, until: (texts: string[]) => boolean, ms = 3000) =>
+    new Promise<string[]>((resolve) => {
+      const ws = new WebSocket(`${s.wsUrl('/socket.io/')}?EIO=4&transport=websocket`);
+      const texts: string[] = [];
+      const done = () => {
+        clearTimeout(timer);
+        ws.terminate(); // no goodbye: a recoverable disconnect
+        resolve(texts);
+      };
+      const timer = setTimeout(done, ms);
+      ws.on('message', (d: Buffer) => {
+        const m = d.toString();
+        if (m.startsWith('0{')) return ws.send(`40${JSON.stringify(auth)}`);
+        texts.push(m);
+        if (subscribe && m.startsWith('40{'))
+          ws.send(`420${JSON.stringify(['subscribe', { channel: 'token-recovery' }])}`);
+        if (until(texts)) done();
+      });
+      ws.on('close', done);
+      ws.on('error', () => {});
+    });
+  const feedEvents = (texts: string[]) => texts.filter((t) => t.startsWith('42["feed"'));
+  const first = await session({ token: TOKEN }, true, (t) => feedEvents(t).length >= 3);
+  const { pid } = JSON.parse(first[0]!.slice(2)) as { pid: string };
+  const offset = (JSON.parse(feedEvents(first).at(-1)!.slice(2)) as string[])[2]!;
+  await new Promise((r) => setTimeout(r, 100));
+  const refused = await session({ pid, offset }, false, () => false, 1000);
+  assert.ok(
+    refused.some((t) => t === '44{"message":"unauthorized"}'),
+    `CONNECT_ERROR: ${refused.join(' | ').slice(0, 200)}`,
+  );
+  assert.ok(!refused.some((t) => t.startsWith('40')), 'never joined');
+  // socket.io writes the events the session missed before its middlewares run: at most those in
+  // flight when the first connection went, never the live stream.
+  assert.ok(feedEvents(refused).length <= 5, `${feedEvents(refused).length} events before the refusal`);
+  const again = await session({ pid, offset, token: TOKEN }, false, (t) => t.some((m) => m.startsWith('40')));
+  assert.notEqual(
+    (JSON.parse(again.find((t) => t.startsWith('40'))!.slice(2)) as { pid: string }).pid,
+    pid,
+    'the refused attempt used the session up: a fresh one',
+  );
 });
 
 test('gRPC: UNAUTHENTICATED without the token, reflection included; served with authorization metadata', async () => {

@@ -260,6 +260,58 @@ describe('Socket.IO', () => {
       }
     });
 
+  /** Opens an Engine.IO WebSocket and sends `connect` (a CONNECT packet); resolves with the first answer. */
+  const connectWith = (connect: string) =>
+    new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${s.wsUrl('/socket.io/')}?EIO=4&transport=websocket`);
+      const done = (what: string) => {
+        clearTimeout(timer);
+        ws.terminate();
+        resolve(what);
+      };
+      const timer = setTimeout(() => done('<no answer>'), 3000);
+      ws.on('message', (d: Buffer) => {
+        const m = d.toString();
+        if (m.startsWith('0{')) ws.send(connect);
+        else if (m.startsWith('40') || m.startsWith('44')) done(m);
+      });
+      ws.on('close', () => done('<closed>'));
+      ws.on('error', () => {});
+    });
+
+  test('connection state recovery: a bogus, foreign or oversized pid/offset in the CONNECT auth gets a fresh session', async () => {
+    const live = JSON.parse((await connectWith('40')).slice(2)) as { sid: string; pid: string };
+    assert.ok(typeof live.pid === 'string' && live.pid.length > 0, 'the server hands out a pid');
+    const auths: unknown[] = [
+      { pid: 'nope', offset: '1' },
+      { pid: 'nope' },
+      { offset: '1' },
+      { pid: 1, offset: 1 },
+      { pid: null, offset: null },
+      { pid: {}, offset: [] },
+      { pid: ['a'], offset: { '0': 'a' } },
+      { pid: 'x'.repeat(20_000), offset: '1' },
+      { pid: 'nope', offset: 'z'.repeat(20_000) },
+      { pid: 'nope', offset: '-1' },
+      { pid: '__proto__', offset: '1' },
+      { pid: 'constructor', offset: '0' },
+      { pid: live.pid, offset: '1' }, // a session that never dropped
+      { pid: live.pid, offset: 'zzzzzzzzzzz' },
+      { pid: live.pid, offset: '\u0000' },
+    ];
+    await inBatches(auths, 5, async (auth) => {
+      const answer = await connectWith(`40${JSON.stringify(auth)}`);
+      const what = JSON.stringify(auth).slice(0, 60);
+      assert.match(answer, /^40\{/, `${what}: a CONNECT ack (${answer.slice(0, 60)})`);
+      const ack = JSON.parse(answer.slice(2)) as { sid: string; pid: string };
+      assert.notEqual(ack.pid, (auth as { pid?: unknown }).pid, `${what}: a fresh session, not the one named`);
+      assert.notEqual(ack.sid, live.sid, `${what}: not the named session's id`);
+    });
+    // Auth that is not an object is not a CONNECT at all: the connection is closed.
+    for (const p of ['40"pid"', '40["pid","1"]', '40true']) assert.equal(await connectWith(p), '<closed>', p);
+    await assertHealthy(s, { rssMiB: RSS_MIB });
+  });
+
   test('undecodable, deeply nested, out-of-order and oversized packets: connection closed or CONNECT_ERROR; nobody else affected', async () => {
     const closes = [
       'x',

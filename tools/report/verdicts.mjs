@@ -45,9 +45,9 @@ export const WORKLOADS = [
   {
     id: 'push',
     title: 'server push, one stream per client (seed 001)',
-    entries: { 'sse-feed': 'SSE', 'ws-feed': 'WebSocket' },
+    entries: { 'sse-feed': 'SSE', 'ws-feed': 'WebSocket', 'socketio-feed': 'Socket.IO' },
     skip: ['msgsPerSec'],
-    note: 'throughput is left out: the server publishes at a fixed rate to both',
+    note: 'throughput is left out: the server publishes at a fixed rate to each',
   },
   {
     id: 'fanout',

@@ -53,6 +53,13 @@ export const duplicates = new Counter('rtb_duplicates');
 /** After a dropped connection: connection lost → first message received again, in ms. */
 export const recoveryTime = new Trend('rtb_recovery_time', true);
 
+/**
+ * A subscriber's stream resumed after a lost connection; `via` says how: `recovery` (Socket.IO's
+ * connection state recovery restored the session) or `resubscribe` (subscribed again after the
+ * last sequence number). Socket.IO's feed counts it.
+ */
+export const resumes = new Counter('rtb_resumes');
+
 /** Protocol-level failures, tagged with `reason` (close code, gRPC status, timeout). */
 export const errors = new Counter('rtb_errors');
 

@@ -11,13 +11,21 @@
 // taken from before the WebSocket is created to the ack frame's timestamp (when k6 read it).
 // Server pings are answered with pongs. Binary values (ArrayBuffer) in emits and acks travel as
 // Socket.IO binary attachments. Protocol problems count in rtb_errors with a `reason`.
+//
+// Connection state recovery (a server with socket.io's `connectionStateRecovery`), when given a
+// Recovery to keep across connections: the CONNECT ack carries the session's `pid`, and every event
+// the server emits without an ack carries an offset as its last argument (left in the listener's
+// arguments, as the official client does); a later connection sends {pid, offset} as its CONNECT's
+// auth. The server then replays the events it sent after that offset (they may arrive before the
+// CONNECT ack) and acks with the same pid: `recovered` is true, the session (id, rooms, data) is
+// the old one. Otherwise the ack brings a new pid and the caller starts over.
 import type { WebSocket } from 'k6/websockets';
 import { now } from '../monitor/clock.ts';
 import { setTimeout } from 'k6/timers';
 import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
-import { connectTime, errors } from '../monitor/metrics.ts';
+import { connectTime, errors, resumes } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';
 import {
   PacketError,
@@ -35,11 +43,27 @@ import {
 /** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
 export type Listener = (args: unknown[], atMs: number) => void;
 
+/** A session to recover, kept across connections: the last pid the server gave and the offset of the last event read. */
+export interface Recovery {
+  pid: string;
+  offset: string;
+}
+
+export interface SocketIOOptions {
+  namespace?: string;
+  /** The caller reconnects and resumes when the server drops the connection: not an error then. */
+  resumes?: boolean;
+  /** Speak connection state recovery with this session (updated as packets arrive). */
+  recovery?: Recovery;
+}
+
 export class SocketIO {
   /** The Engine.IO handshake, once the open packet arrived. */
   handshake: Handshake | null = null;
   /** The namespace socket's id, once connected. */
   sid = '';
+  /** The server restored the session given in `recovery` (connection state recovery). */
+  recovered = false;
   private readonly ws: WebSocket;
   private readonly decoder = new SocketDecoder();
   private readonly acks = new Map<number, Listener>();
@@ -48,14 +72,20 @@ export class SocketIO {
   private nextAckId = 0;
   private connected = false;
   private closing = false;
+  private readonly namespace: string;
+  private readonly resumes: boolean;
+  private readonly recovery: Recovery | undefined;
+  /** The pid this connection asked to recover ('' = none). */
+  private askedPid = '';
 
   constructor(
     origin: string,
     private readonly onConnect: (sio: SocketIO, atMs: number) => void,
-    private readonly namespace = '/',
-    /** The caller reconnects and resumes when the server drops the connection: not an error then. */
-    private readonly resumes = false,
+    { namespace = '/', resumes = false, recovery }: SocketIOOptions = {},
   ) {
+    this.namespace = namespace;
+    this.resumes = resumes;
+    this.recovery = recovery;
     const started = now();
     const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false, countDrops: !resumes });
     this.ws = socket.ws;
@@ -116,8 +146,7 @@ export class SocketIO {
     switch (engine.type) {
       case 'open':
         this.handshake = parseHandshake(engine.data);
-        for (const frame of socketFrames({ type: SocketType.CONNECT, nsp: this.namespace })) this.ws.send(frame);
-        return;
+        return this.connect();
       case 'ping':
         return this.ws.send(encodeEngine('pong', engine.data));
       case 'message':
@@ -129,24 +158,47 @@ export class SocketIO {
     }
   }
 
+  /** Joins the namespace: CONNECT, with {pid, offset} as auth when there is a session to recover. */
+  private connect(): void {
+    const r = this.recovery;
+    const packet: SocketPacket = { type: SocketType.CONNECT, nsp: this.namespace };
+    if (r && r.pid !== '' && r.offset !== '') {
+      this.askedPid = r.pid;
+      packet.data = { pid: r.pid, offset: r.offset };
+    }
+    for (const frame of socketFrames(packet)) this.ws.send(frame);
+  }
+
   private packet(packet: SocketPacket | null, atMs: number, started: number): void {
     if (!packet) return; // a binary packet still waiting for attachments
     if (packet.nsp !== this.namespace)
       throw new PacketError(`packet for namespace ${packet.nsp}, connected to ${this.namespace}`);
     const args = packet.data as unknown[];
     switch (packet.type) {
-      case SocketType.CONNECT:
+      case SocketType.CONNECT: {
         this.connected = true;
-        this.sid = String((packet.data as { sid?: unknown } | undefined)?.sid ?? '');
+        const ack = packet.data as { sid?: unknown; pid?: unknown } | undefined;
+        this.sid = String(ack?.sid ?? '');
+        const pid = typeof ack?.pid === 'string' ? ack.pid : '';
+        this.recovered = this.askedPid !== '' && pid === this.askedPid;
+        if (this.recovery) {
+          if (!this.recovered) this.recovery.offset = ''; // a new session: offsets start again
+          this.recovery.pid = pid;
+        }
         connectTime.add(atMs - started);
         return this.onConnect(this, atMs);
+      }
       case SocketType.CONNECT_ERROR:
         return this.fail(`socketio connect_error: ${JSON.stringify(packet.data)}`);
       case SocketType.DISCONNECT:
         return this.fail('socketio disconnected by server');
       case SocketType.EVENT:
-      case SocketType.BINARY_EVENT:
+      case SocketType.BINARY_EVENT: {
+        // With a session (a pid), an event's last argument is its offset, as the official client reads it.
+        const last = args[args.length - 1];
+        if (this.recovery?.pid && args.length > 1 && typeof last === 'string') this.recovery.offset = last;
         return this.listeners.get(args[0] as string)?.(args.slice(1), atMs);
+      }
       case SocketType.ACK:
       case SocketType.BINARY_ACK: {
         const ack = this.acks.get(packet.id!);
@@ -167,26 +219,34 @@ export function connectSocketIO(
   onConnect: (sio: SocketIO, atMs: number) => void,
   namespace = '/',
 ): SocketIO {
-  return new SocketIO(origin, onConnect, namespace);
+  return new SocketIO(origin, onConnect, { namespace });
 }
 
 /**
  * The feed over Socket.IO (servers/socketio-feed.ts), the counterpart of subscribeWs: emits
- * `subscribe` for `channel` and feeds `sub` from the server's `feed` events; when the connection
- * drops it reconnects with exponential backoff (100 ms doubling to 5 s) and resumes after the last
- * sequence number `sub` saw. A connection that never joined counts in rtb_errors ('connect
- * failed'); a refused subscription too, and is not retried.
+ * `subscribe` for `channel` and feeds `sub` from the server's `feed` events. When the connection
+ * drops it reconnects with exponential backoff (100 ms doubling to 5 s) and resumes through
+ * Socket.IO's connection state recovery: the server restores the session, replays the events this
+ * client missed and goes on with the subscription, no second `subscribe`. If the server does not
+ * restore it (expired, or recovery off), it subscribes again after the last sequence number `sub`
+ * saw. Each resume counts in rtb_resumes with `via`: recovery or resubscribe. A connection that
+ * never joined counts in rtb_errors ('connect failed'); a refused subscription too, and is not retried.
  */
 export function subscribeSocketIo(origin: string, channel: string, sub: Subscription): { close(): void } {
   let sio: SocketIO;
   let closing = false;
   let attempt = 0;
+  let connects = 0;
+  const recovery: Recovery = { pid: '', offset: '' };
   const connect = () => {
+    if (closing) return; // closed while waiting to reconnect
     let joined = false;
     sio = new SocketIO(
       origin,
       (s) => {
         joined = true;
+        if (connects++ > 0) resumes.add(1, { via: s.recovered ? 'recovery' : 'resubscribe' });
+        if (s.recovered) return void (attempt = 0);
         s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
           const reply = args[0] as { error?: string } | undefined;
           if (reply?.error === undefined) return void (attempt = 0);
@@ -195,8 +255,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
           s.close();
         });
       },
-      '/',
-      true,
+      { resumes: true, recovery },
     );
     sio.on('feed', (args, atMs) => sub.message(JSON.parse(args[0] as string) as FeedMessage, atMs));
     sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
