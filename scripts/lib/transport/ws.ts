@@ -93,6 +93,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
   const stopProbe = lagProbe(); // for the subscription's life, reconnections included
   let opened = false; // this attempt
   const connect = () => {
+    if (closing) return; // closed while a reconnect was waiting: open nothing more
     opened = false;
     const started = now();
     const headers = authHeaders();
