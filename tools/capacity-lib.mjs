@@ -9,11 +9,24 @@ import { parseArgs } from 'node:util';
  * /stats protocol whose `connections` are the held connections (gRPC: SubscribeOrders streams).
  */
 export const TRANSPORTS = {
-  ws: { script: 'ws-hold.js', only: 'ws', stat: 'ws' },
-  sse: { script: 'sse-hold.js', only: 'sse', stat: 'sse' },
-  socketio: { script: 'socketio-hold.js', only: 'socketio', stat: 'socketio' },
-  grpc: { script: 'grpc-hold.js', only: 'grpc', stat: 'grpc-stream' },
-  'grpc-ws': { script: 'grpc-ws-hold.js', only: 'grpc,grpc-ws', stat: 'grpc-ws' },
+  ws: { script: 'ws-hold.js', only: 'ws', stat: 'ws', churn: 'ws-churn.js', churnStat: 'ws' },
+  sse: { script: 'sse-hold.js', only: 'sse', stat: 'sse', churn: 'sse-churn.js', churnStat: 'sse' },
+  socketio: {
+    script: 'socketio-hold.js',
+    only: 'socketio',
+    stat: 'socketio',
+    churn: 'socketio-churn.js',
+    churnStat: 'socketio',
+  },
+  // churn: a new HTTP/2 connection each time, which /stats counts as a 'grpc' connection
+  grpc: { script: 'grpc-hold.js', only: 'grpc', stat: 'grpc-stream', churn: 'grpc-churn.js', churnStat: 'grpc' },
+  'grpc-ws': {
+    script: 'grpc-ws-hold.js',
+    only: 'grpc,grpc-ws',
+    stat: 'grpc-ws',
+    churn: 'grpc-ws-churn.js',
+    churnStat: 'grpc-ws',
+  },
 };
 
 /** The transports whose clients reconnect and resume (the feed), so a reconnect storm can lose nothing. */
@@ -166,6 +179,73 @@ export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output,
   return { held: true, reason: '', limit: null };
 }
 
+/** A churn rate holds when this share of the target rate was achieved. */
+export const CHURN_ACHIEVED = 0.95;
+
+/**
+ * Whether a churn rate held: at least 95 % of `rate` connections a second made (connected and
+ * given their first message) over the window, connections that failed at most `maxErrorRate` of
+ * those started, connect p99 within the SLO, no failed check, and the server's open connections
+ * back at their baseline after the window (else connections leak). Every condition that failed is
+ * named; so is a resource that ran out (from the output) and, when the loopback's TIME_WAIT
+ * sockets came near the local port range, that.
+ * @param {{ rate: number, windowMs: number, sloMs: number, maxErrorRate: number, summary: any,
+ *   exitCode: number | null, output: string, fileLimit: number | null,
+ *   baseline: number | null, after: number | null, timeWaitPeak?: number | null, portRange?: number | null }} run
+ * @returns {Verdict & { achieved: number | null, made: number, failed: number, dropped: number }}
+ */
+export function churnVerdict(run) {
+  const { rate, windowMs, sloMs, maxErrorRate, summary, exitCode, output, fileLimit, baseline, after } = run;
+  const limitHit = LIMITS.find((l) => l.re.test(output));
+  let limit = limitHit
+    ? limitHit.name === 'open-file limit' && fileLimit
+      ? `open-file limit (${fileLimit})`
+      : limitHit.name
+    : null;
+  const tw = run.timeWaitPeak ?? null;
+  const ports = run.portRange ?? null;
+  if (!limit && tw !== null && ports !== null && tw >= 0.8 * ports)
+    limit = `local ports: ${tw} sockets in TIME_WAIT against ${ports} ephemeral ports`;
+  const reasons = [];
+  if (!summary) reasons.push(`k6 ended without a summary (exit ${exitCode})`);
+  const m = summary?.metrics ?? {};
+  const num = (/** @type {string} */ k, /** @type {string} */ s) => (typeof m[k]?.[s] === 'number' ? m[k][s] : 0);
+  const started = num('rtb_connections', 'count');
+  const made = num('rtb_first_message_time', 'count');
+  const dropped = num('dropped_iterations', 'count');
+  const failed = Math.max(0, started - made);
+  const achieved = summary ? made / (windowMs / 1000) : null;
+  if (achieved !== null && achieved < CHURN_ACHIEVED * rate)
+    reasons.push(
+      `achieved ${achieved.toFixed(0)} of ${rate} connections/s (< ${CHURN_ACHIEVED * 100} %)` +
+        (dropped > 0 ? `; k6 had no free VU for ${dropped} connections (they lived longer than VUs ÷ rate)` : ''),
+    );
+  if (summary && started > 0 && failed / started > maxErrorRate)
+    reasons.push(
+      `${failed} of ${started} connections failed (${((100 * failed) / started).toFixed(2)} % > ${(100 * maxErrorRate).toFixed(2)} %)`,
+    );
+  const p99 = m.rtb_connect_time?.['p(99)'];
+  if (summary && typeof p99 !== 'number') reasons.push('no connect time recorded');
+  else if (typeof p99 === 'number' && p99 > sloMs) reasons.push(`connect p99 ${p99.toFixed(0)} ms > SLO ${sloMs} ms`);
+  if (baseline !== null && (after === null || after > baseline))
+    reasons.push(
+      after === null
+        ? 'the server could not be asked for its connections after the window'
+        : `the server still held ${after} connections after the window (${baseline} before): a leak`,
+    );
+  let failedChecks = 0;
+  const walk = (/** @type {any} */ g) => {
+    for (const c of Array.isArray(g.checks) ? g.checks : Object.values(g.checks ?? {})) failedChecks += c.fails;
+    for (const sub of Array.isArray(g.groups) ? g.groups : Object.values(g.groups ?? {})) walk(sub);
+  };
+  if (summary?.root_group) walk(summary.root_group);
+  if (failedChecks > 0) reasons.push(`${failedChecks} failed checks (a first message that was not the one pushed)`);
+  if (summary && reasons.length === 0 && exitCode !== 0 && exitCode !== 99) reasons.push(`k6 exited ${exitCode}`);
+  const held = reasons.length === 0;
+  const reason = held ? '' : limit ? `${reasons.join('; ')}; ${limit} reached` : reasons.join('; ');
+  return { held, reason, limit: held ? null : limit, achieved, made, failed, dropped };
+}
+
 /** @param {string} name @param {string} raw @returns {number} ms */
 function duration(name, raw) {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
@@ -188,7 +268,11 @@ export function parseOptions(argv) {
     args: argv,
     options: {
       transports: { type: 'string', default: Object.keys(TRANSPORTS).join(',') },
-      levels: { type: 'string', default: '1000,2000,5000,10000,19000' },
+      levels: { type: 'string' },
+      churn: { type: 'boolean', default: false },
+      rates: { type: 'string' },
+      window: { type: 'string', default: '10s' },
+      vus: { type: 'string' },
       slo: { type: 'string', default: '250ms' },
       'max-errors': { type: 'string', default: '0.1' },
       hold: { type: 'string', default: '30s' },
@@ -204,6 +288,11 @@ export function parseOptions(argv) {
     strict: true,
   });
   const storm = values.storm;
+  const churn = values.churn;
+  if (churn && storm) throw new Error('--churn and --storm: choose one');
+  if (churn && values.levels !== undefined) throw new Error('--levels: churn steps --rates (connections/s) instead');
+  if (!churn && values.rates !== undefined) throw new Error('--rates: only with --churn (a hold steps --levels)');
+  if (!churn && values.vus !== undefined) throw new Error('--vus: only with --churn');
   if (storm && values.transports === Object.keys(TRANSPORTS).join(',')) values.transports = STORM_TRANSPORTS.join(',');
   const transports = values.transports
     .split(',')
@@ -218,8 +307,15 @@ export function parseOptions(argv) {
     throw new Error(
       `--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`,
     );
-  const levels = values.levels.split(',').map((l) => whole('--levels', l, 1, 100_000));
-  if (levels.some((l, i) => i > 0 && l <= levels[i - 1])) throw new Error(`--levels: '${values.levels}' must rise`);
+  const rising = (/** @type {string} */ name, /** @type {string} */ raw) => {
+    const list = raw.split(',').map((l) => whole(name, l, 1, 100_000));
+    if (list.some((l, i) => i > 0 && l <= list[i - 1])) throw new Error(`${name}: '${raw}' must rise`);
+    return list;
+  };
+  const levels = rising('--levels', values.levels ?? '1000,2000,5000,10000,19000');
+  const rates = rising('--rates', values.rates ?? '100,200,500,1000,2000');
+  const windowMs = duration('--window', values.window);
+  if (windowMs < 1000) throw new Error(`--window: '${values.window}' is shorter than 1s`);
   const maxErrors = Number(values['max-errors']);
   if (!/^\d+(\.\d+)?$/.test(values['max-errors']) || maxErrors > 100)
     throw new Error(`--max-errors: '${values['max-errors']}' is not a percentage from 0 to 100`);
@@ -236,6 +332,10 @@ export function parseOptions(argv) {
     bytes: whole('--bytes', values.bytes, 0, 65_536),
     keepGoing: values['keep-going'],
     storm,
+    churn,
+    rates,
+    windowMs,
+    vus: values.vus === undefined ? null : whole('--vus', values.vus, 1, 10_000),
     results: values.results,
   };
 }

@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { root } from './paths.mjs';
 import { k6Bin, runK6, startServers } from './harness.mjs';
-import { TRANSPORTS, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
+import { TRANSPORTS, churnVerdict, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
 
 const USAGE = `usage: npm run capacity -- [options]
 Steps the number of held connections per transport until one level does not hold, and reports
@@ -33,6 +33,15 @@ the largest level that held, what a connection costs (server and k6) and why the
                        socketio: their clients resume); a level holds with 0 lost, every connection
                        recovered and errors within --max-errors (no latency SLO: replayed messages
                        carry their first send time)
+  --churn              connection churn instead: for each rate in --rates, new connections at that
+                       rate for --window, each connecting, subscribing, reading the first message the
+                       server pushes and closing; a rate holds when ≥ 95 % of it was achieved, failed
+                       connections ≤ --max-errors, connect p99 ≤ --slo, and the server's open
+                       connections are back at their baseline afterwards
+  --rates LIST         churn: connections per second to step through (default 100,200,500,1000,2000)
+  --window D           churn: how long each rate runs (default 10s)
+  --vus N              churn: k6 VUs allocated up front (default rate ÷ 10, at least 20; k6 adds
+                       more, up to one per connection/s, when connections outlive them)
   --results DIR        where to write capacity.json/.txt and each run's k6 summary (default results/capacity-<time>)
   --help               this text`;
 
@@ -68,6 +77,25 @@ function procUsage(pid) {
     };
   } catch {
     return { rss: null, cpuMs: null };
+  }
+}
+
+/** Sockets in TIME_WAIT on this machine (all processes), from /proc/net/sockstat; null without /proc. */
+function timeWait() {
+  try {
+    return Number(/^TCP:.*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? NaN) || 0;
+  } catch {
+    return null;
+  }
+}
+
+/** How many local (ephemeral) ports a client may bind, from /proc/sys/net/ipv4/ip_local_port_range. */
+function portRange() {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return hi >= lo ? hi - lo + 1 : null;
+  } catch {
+    return null;
   }
 }
 
@@ -210,6 +238,131 @@ async function runLevel(transport, level, o, dir, files) {
   };
 }
 
+/**
+ * One churn rate of one transport against fresh servers: the server's open connections before,
+ * during and after the window, the TIME_WAIT sockets on the machine, and the verdict.
+ * @param {keyof typeof TRANSPORTS} transport @param {number} rate @param {ReturnType<typeof parseOptions>} o
+ * @param {string} dir @param {number | null} files
+ */
+async function runChurn(transport, rate, o, dir, files) {
+  const t = TRANSPORTS[transport];
+  const servers = await startServers(['--only', t.only], 20_000, {
+    raiseFileLimit: true,
+    env: { RTBENCH_MAX_CONNECTIONS: '100000' },
+  });
+  running.stopServers = servers.stop;
+  const loadBefore = load();
+  /** Open connections the server reports for the transport, or null when /stats did not answer. */
+  const open = async () => {
+    try {
+      const s = await (await fetch(`${servers.httpUrl}/stats`, { signal: AbortSignal.timeout(2000) })).json();
+      return { conns: s.protocols?.[t.churnStat]?.connections ?? 0, cpuMs: s.cpuUserMs + s.cpuSystemMs };
+    } catch {
+      return null;
+    }
+  };
+  const before = await open();
+  const baseline = before?.conns ?? null;
+  /** @type {Array<{ t: number, conns: number, cpuMs: number, tw: number | null, k6CpuMs: number | null }>} */
+  const samples = [];
+  /** @type {number | undefined} */
+  let k6Pid;
+  const started = Date.now();
+  const timer = setInterval(async () => {
+    const s = await open();
+    if (s) samples.push({ t: Date.now() - started, ...s, tw: timeWait(), k6CpuMs: procUsage(k6Pid).cpuMs });
+  }, 1000);
+  const env = {
+    ...servers.env(),
+    CONNECT_RATE: String(rate),
+    WINDOW: `${o.windowMs}ms`,
+    PAYLOAD_BYTES: String(o.bytes),
+    MONITOR: 'off',
+    ...(o.vus ? { VUS: String(o.vus) } : {}),
+  };
+  let res;
+  /** @type {number | null} */
+  let after = null;
+  try {
+    res = await runK6(t.churn, env, {
+      dir,
+      timeoutMs: o.windowMs + 180_000,
+      raiseFileLimit: true,
+      onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)),
+    });
+    // every connection closed on the client side: the server should let go of each within a few seconds
+    for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
+      after = (await open())?.conns ?? null;
+      if ((after !== null && baseline !== null && after <= baseline) || Date.now() > until) break;
+    }
+  } finally {
+    clearInterval(timer);
+    running.k6 = null;
+    await servers.stop();
+    running.stopServers = null;
+  }
+  writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
+  const tws = samples.map((x) => x.tw).filter((x) => x !== null);
+  const timeWaitPeak = tws.length ? Math.max(.../** @type {number[]} */ (tws)) : null;
+  const v = churnVerdict({
+    rate,
+    windowMs: o.windowMs,
+    sloMs: o.sloMs,
+    maxErrorRate: o.maxErrorRate,
+    summary: res.summary,
+    exitCode: res.code,
+    output: res.stderr + servers.output(),
+    fileLimit: files,
+    baseline,
+    after,
+    timeWaitPeak,
+    portRange: portRange(),
+  });
+  const m = res.summary?.metrics ?? {};
+  const pct = (/** @type {string} */ k) =>
+    m[k] ? { p50: m[k].med, p95: m[k]['p(95)'], p99: m[k]['p(99)'], max: m[k].max } : null;
+  // CPU (% of one core) over the samples taken while k6 ran
+  const cpu = (/** @type {'cpuMs' | 'k6CpuMs'} */ key) => {
+    const xs = samples.filter((x) => x[key] !== null);
+    if (xs.length < 2) return null;
+    const a = xs[0];
+    const b = xs[xs.length - 1];
+    return b.t > a.t ? (100 * (Number(b[key]) - Number(a[key]))) / (b.t - a.t) : null;
+  };
+  return {
+    transport,
+    rate,
+    ...v,
+    started: m.rtb_connections?.count ?? 0,
+    errors: m.rtb_errors?.count ?? 0,
+    connect: pct('rtb_connect_time'),
+    firstMessage: pct('rtb_first_message_time'),
+    vusMax: m.vus_max?.max ?? null,
+    peakOpen: Math.max(0, ...samples.map((x) => x.conns)),
+    baseline,
+    after,
+    timeWaitPeak,
+    serverCpu: cpu('cpuMs'),
+    k6Cpu: cpu('k6CpuMs'),
+    load: { before: loadBefore, after: load() },
+    seconds: Math.round((Date.now() - started) / 1000),
+  };
+}
+
+/** @param {Awaited<ReturnType<typeof runChurn>>} r */
+function describeChurn(r) {
+  const ms = (/** @type {number | undefined} */ x) => (x === undefined ? '–' : x.toFixed(0));
+  const c = r.connect;
+  const f = r.firstMessage;
+  return (
+    `${r.achieved === null ? '–' : r.achieved.toFixed(0)}/s made, ${r.failed} failed, ${r.dropped} without a VU; ` +
+    `connect p50/p95/p99 ${ms(c?.p50)}/${ms(c?.p95)}/${ms(c?.p99)} ms, first message p50/p95/p99 ${ms(f?.p50)}/${ms(f?.p95)}/${ms(f?.p99)} ms; ` +
+    `server open ${r.baseline} → peak ${r.peakOpen} → ${r.after} after; TIME_WAIT peak ${r.timeWaitPeak ?? '–'}; ` +
+    `CPU server ${r.serverCpu === null ? '–' : r.serverCpu.toFixed(0)} %, k6 ${r.k6Cpu === null ? '–' : r.k6Cpu.toFixed(0)} % of a core`
+  );
+}
+
 /** @param {Awaited<ReturnType<typeof runLevel>>} r */
 function describe(r) {
   const c = r.cost;
@@ -246,6 +399,7 @@ async function main() {
   execFileSync(process.execPath, [join(root, 'build.mjs'), '--quiet'], { stdio: 'inherit' });
   console.log('▶ checking k6');
   await k6Bin();
+  if (o.churn) return churnSearch(o, resultsDir, files, machine);
   console.log(
     `▶ capacity: ${o.transports.join(', ')} at ${o.levels.join(', ')} connections; SLO p99 ≤ ${o.sloMs} ms, errors ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, 0 lost; ${o.msgRate} msg/s of ${o.bytes} B each, hold ${o.holdMs / 1000} s; ${machine}`,
   );
@@ -329,6 +483,86 @@ async function main() {
   console.log(`\n${table}\n${notes}`);
   writeFileSync(join(resultsDir, 'capacity.txt'), `${table}\n${notes}\n`);
   writeFileSync(join(resultsDir, 'capacity.json'), JSON.stringify({ options: o, machine, runs }, null, 2));
+  console.log(`\nresults: ${resultsDir}`);
+}
+
+/** A table with a header, padded columns and the last column free. @param {string[]} head @param {string[][]} rows */
+function table(head, rows) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (/** @type {string[]} */ r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * --churn: every transport through the rising rates until one does not hold; the largest rate
+ * that held, and why the next failed.
+ * @param {ReturnType<typeof parseOptions>} o @param {string} resultsDir @param {number | null} files @param {string} machine
+ */
+async function churnSearch(o, resultsDir, files, machine) {
+  const ports = portRange();
+  console.log(
+    `▶ churn: ${o.transports.join(', ')} at ${o.rates.join(', ')} connections/s for ${o.windowMs / 1000} s each; a rate holds with ≥ 95 % achieved, failed ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, connect p99 ≤ ${o.sloMs} ms, server connections back to baseline; ${machine}; ${ports ?? 'unknown'} local ports`,
+  );
+  /** @type {Array<Awaited<ReturnType<typeof runChurn>>>} */
+  const runs = [];
+  const summary = [];
+  for (const transport of o.transports) {
+    /** @type {Awaited<ReturnType<typeof runChurn>> | null} */
+    let held = null;
+    /** @type {Awaited<ReturnType<typeof runChurn>> | null} */
+    let broke = null;
+    for (const rate of o.rates) {
+      const dir = join(resultsDir, `${transport}-churn-${rate}`);
+      mkdirSync(dir, { recursive: true });
+      console.log(`▶ ${transport}: ${rate} connections/s for ${o.windowMs / 1000} s (load ${load()})`);
+      const r = await runChurn(transport, rate, o, dir, files);
+      runs.push(r);
+      console.log(
+        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describeChurn(r)}; ${r.seconds} s, load ${r.load.after}`,
+      );
+      if (r.held) held = r;
+      else {
+        broke ??= r;
+        if (!o.keepGoing) break;
+      }
+    }
+    summary.push({ transport, held, broke });
+  }
+  const ms = (/** @type {number | undefined} */ x) => (x === undefined ? '–' : x.toFixed(0));
+  const rows = summary.map(({ transport, held, broke }) => {
+    const r = held ?? broke;
+    return [
+      transport,
+      held ? `${held.rate}/s` : `< ${o.rates[0]}/s`,
+      r?.achieved == null ? '–' : `${r.achieved.toFixed(0)}/s`,
+      `${ms(r?.connect?.p50)}/${ms(r?.connect?.p95)}/${ms(r?.connect?.p99)}`,
+      `${ms(r?.firstMessage?.p50)}/${ms(r?.firstMessage?.p95)}/${ms(r?.firstMessage?.p99)}`,
+      r ? `${r.failed}` : '–',
+      r ? `${r.baseline} → ${r.after}` : '–',
+      broke ? `${broke.rate}/s: ${broke.reason}` : `all rates held (up to ${o.rates.at(-1)}/s)`,
+    ];
+  });
+  const text = table(
+    [
+      'transport',
+      'held',
+      'made',
+      'connect p50/p95/p99 ms',
+      'first msg p50/p95/p99 ms',
+      'failed',
+      'server conns before → after',
+      'next rate failed',
+    ],
+    rows,
+  );
+  const notes = `${machine}; ${ports ?? 'unknown'} local ports; load average (1/5/15 min) at the end ${load()}. Figures for the largest rate that held (else the first that failed). Connect: the transport's connect time (rtb_connect_time); first msg: start of connecting → the first pushed message read (rtb_first_message_time).`;
+  console.log(`\n${text}\n${notes}`);
+  writeFileSync(join(resultsDir, 'churn.txt'), `${text}\n${notes}\n`);
+  writeFileSync(
+    join(resultsDir, 'churn.json'),
+    JSON.stringify({ options: o, machine, portRange: ports, runs }, null, 2),
+  );
   console.log(`\nresults: ${resultsDir}`);
 }
 

@@ -1,8 +1,8 @@
 // The capacity search's pure parts: the least-squares fit, the cost per connection from a run's
-// samples, the verdict on a level and its reason, and the command line's errors.
+// samples, the verdict on a level and its reason, the verdict on a churn rate, and the command line's errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { costPerConnection, leastSquares, parseOptions, verdict } from '../../tools/capacity-lib.mjs';
+import { churnVerdict, costPerConnection, leastSquares, parseOptions, verdict } from '../../tools/capacity-lib.mjs';
 
 test('leastSquares fits a line and refuses what cannot be fitted', () => {
   const fit = leastSquares([0, 1, 2, 3], [10, 12, 14, 16])!;
@@ -108,4 +108,102 @@ test('npm run capacity names the bad option value', () => {
   assert.deepEqual(o.levels, [10, 20]);
   assert.equal(o.sloMs, 1000);
   assert.deepEqual(o.transports, ['ws', 'sse', 'socketio', 'grpc', 'grpc-ws']);
+});
+
+// A churn run of 500 connections/s for 10 s that made every connection.
+const churned = {
+  rtb_connections: { count: 5000 },
+  rtb_first_message_time: { count: 5000, med: 3, 'p(99)': 20 },
+  rtb_connect_time: { count: 5000, med: 2, 'p(95)': 5, 'p(99)': 12 },
+  rtb_errors: { count: 0 },
+};
+const judgeChurn = (
+  m: Record<string, Record<string, number>>,
+  extra: Partial<Parameters<typeof churnVerdict>[0]> = {},
+  fails = 0,
+) =>
+  churnVerdict({
+    rate: 500,
+    windowMs: 10_000,
+    sloMs: 250,
+    maxErrorRate: 0.001,
+    summary: summary(m, fails),
+    exitCode: 0,
+    output: '',
+    fileLimit: 20000,
+    baseline: 0,
+    after: 0,
+    timeWaitPeak: 3000,
+    portRange: 28232,
+    ...extra,
+  });
+
+test('a churn rate holds at 95 % of the rate, within the error budget and SLO, with no connection left behind', () => {
+  const ok = judgeChurn(churned);
+  assert.equal(ok.held, true, ok.reason);
+  assert.equal(ok.achieved, 500);
+  // 4,750 of 5,000 in 10 s is exactly 95 %: holds; one fewer does not
+  const edge = { ...churned, rtb_first_message_time: { ...churned.rtb_first_message_time, count: 4750 } };
+  assert.equal(judgeChurn({ ...edge, rtb_connections: { count: 4750 } }).held, true);
+  const short = judgeChurn({
+    ...churned,
+    rtb_connections: { count: 4749 },
+    rtb_first_message_time: { count: 4749, 'p(99)': 20 },
+    dropped_iterations: { count: 251 },
+  });
+  assert.equal(short.held, false);
+  assert.match(short.reason, /achieved 475 of 500 connections\/s \(< 95 %\); k6 had no free VU for 251 connections/);
+  // failed connections: started but never given their first message (6 of 5,000 = 0.12 % > 0.1 %)
+  const failed = judgeChurn({ ...churned, rtb_first_message_time: { count: 4994, 'p(99)': 20 } });
+  assert.equal(failed.failed, 6);
+  assert.match(failed.reason, /6 of 5000 connections failed \(0\.12 % > 0\.10 %\)/);
+  assert.equal(judgeChurn({ ...churned, rtb_first_message_time: { count: 4995, 'p(99)': 20 } }).held, true, '0.1 %');
+  assert.match(
+    judgeChurn({ ...churned, rtb_connect_time: { 'p(99)': 300 } }).reason,
+    /^connect p99 300 ms > SLO 250 ms$/,
+  );
+  assert.match(
+    judgeChurn(churned, { baseline: 2, after: 40 }).reason,
+    /the server still held 40 connections after the window \(2 before\): a leak/,
+  );
+  assert.equal(judgeChurn(churned, { baseline: 2, after: 1 }).held, true, 'fewer than before is no leak');
+  assert.match(judgeChurn(churned, { after: null }).reason, /could not be asked/);
+  assert.match(judgeChurn(churned, {}, 3).reason, /3 failed checks/);
+  assert.match(judgeChurn({}, { summary: null, exitCode: 107 }).reason, /k6 ended without a summary \(exit 107\)/);
+});
+
+test('a churn rate names every condition that failed and the resource behind it', () => {
+  const v = judgeChurn(
+    { ...churned, rtb_first_message_time: { count: 3000, 'p(99)': 900 }, rtb_connect_time: { 'p(99)': 800 } },
+    { output: 'dial tcp 127.0.0.1:8080: connect: cannot assign requested address' },
+  );
+  assert.equal(v.held, false);
+  assert.equal(v.limit, 'local ports (EADDRNOTAVAIL)');
+  assert.match(
+    v.reason,
+    /achieved 300 of 500.*; 2000 of 5000 connections failed.*; connect p99 800 ms.*; local ports \(EADDRNOTAVAIL\) reached$/,
+  );
+  // TIME_WAIT sockets near the port range are named even without an error line
+  const tw = judgeChurn({ ...churned, rtb_connect_time: { 'p(99)': 800 } }, { timeWaitPeak: 27_000 });
+  assert.equal(tw.limit, 'local ports: 27000 sockets in TIME_WAIT against 28232 ephemeral ports');
+  assert.equal(judgeChurn(churned, { timeWaitPeak: 27_000 }).limit, null, 'a rate that held names no limit');
+});
+
+test('npm run capacity --churn reads its rates and refuses what belongs to the other modes', () => {
+  const o = parseOptions(['--churn', '--rates', '100,200,500', '--window', '5s', '--vus', '50']);
+  assert.equal(o.churn, true);
+  assert.deepEqual(o.rates, [100, 200, 500]);
+  assert.equal(o.windowMs, 5000);
+  assert.equal(o.vus, 50);
+  assert.deepEqual(o.transports, ['ws', 'sse', 'socketio', 'grpc', 'grpc-ws'], 'churn runs on every transport');
+  assert.deepEqual(parseOptions(['--churn']).rates, [100, 200, 500, 1000, 2000]);
+  assert.equal(parseOptions(['--churn']).vus, null);
+  assert.throws(() => parseOptions(['--churn', '--rates', '500,200']), /--rates: '500,200' must rise/);
+  assert.throws(() => parseOptions(['--churn', '--rates', 'fast']), /--rates: 'fast' is not a whole number/);
+  assert.throws(() => parseOptions(['--churn', '--window', '500ms']), /--window: '500ms' is shorter than 1s/);
+  assert.throws(() => parseOptions(['--churn', '--storm']), /--churn and --storm: choose one/);
+  assert.throws(() => parseOptions(['--churn', '--levels', '1000']), /--levels: churn steps --rates/);
+  assert.throws(() => parseOptions(['--rates', '100']), /--rates: only with --churn/);
+  assert.throws(() => parseOptions(['--vus', '10']), /--vus: only with --churn/);
+  assert.throws(() => parseOptions(['--churn', '--vus', '0']), /--vus: '0' is not a whole number from 1/);
 });

@@ -267,7 +267,8 @@ export function resolveExecutor(settings: LoadSettings): Executor {
     executor: 'ramping-arrival-rate',
     startRate: settings.stages ? 0 : Math.round(profile.start * peakTarget),
     timeUnit: '1s',
-    preAllocatedVUs: Math.min(maxVUs, Math.max(1, peakTarget)),
+    // VUS in the open model: the VUs allocated up front (default: one per iteration/s at the peak)
+    preAllocatedVUs: Math.min(maxVUs, settings.vus ?? Math.max(1, peakTarget)),
     maxVUs,
     stages,
   };

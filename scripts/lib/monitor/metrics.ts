@@ -41,6 +41,12 @@ export const payloadBytes = new Counter('rtb_payload_bytes');
 /** Connection set-up time in ms (TCP + handshake up to the first usable moment). */
 export const connectTime = new Trend('rtb_connect_time', true);
 
+/**
+ * Connection churn: from the start of connecting to the first message read on the new connection
+ * (connect, subscribe, the server's first push), in ms; one sample per connection that got one.
+ */
+export const firstMessageTime = new Trend('rtb_first_message_time', true);
+
 /** Connections a workload set out to open (the hold workload's denominator for its error rate). */
 export const connections = new Counter('rtb_connections');
 
