@@ -179,6 +179,41 @@ export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output,
   return { held: true, reason: '', limit: null };
 }
 
+/**
+ * The reconnect storm's timing, from the server's open connections polled during a run: the storm
+ * starts the first time the server holds every one of `level` connections (not at a fixed time,
+ * which a slow ramp makes early or late); then it follows the fewest open and when the server
+ * held all of them again.
+ */
+export class StormWatch {
+  /** @param {number} level */
+  constructor(level) {
+    this.level = level;
+    /** @type {number | null} when the storm started, ms into the run */
+    this.atMs = null;
+    /** @type {number | null} the fewest connections open after it */
+    this.lowest = null;
+    /** @type {number | null} from the storm to the first poll with every connection open again, ms */
+    this.allBackMs = null;
+  }
+
+  /**
+   * One poll: `conns` open at `tMs`. True when the storm should start now (once).
+   * @param {number} tMs @param {number} conns
+   */
+  sample(tMs, conns) {
+    if (this.atMs === null) {
+      if (conns < this.level) return false;
+      this.atMs = tMs;
+      return true;
+    }
+    if (tMs <= this.atMs || this.allBackMs !== null) return false;
+    this.lowest = Math.min(this.lowest ?? Infinity, conns);
+    if (this.lowest < this.level && conns >= this.level) this.allBackMs = tMs - this.atMs;
+    return false;
+  }
+}
+
 /** A churn rate holds when this share of the target rate was achieved. */
 export const CHURN_ACHIEVED = 0.95;
 

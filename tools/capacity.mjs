@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { root } from './paths.mjs';
 import { k6Bin, runK6, startServers } from './harness.mjs';
-import { TRANSPORTS, churnVerdict, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
+import { StormWatch, TRANSPORTS, churnVerdict, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
 
 const USAGE = `usage: npm run capacity -- [options]
 Steps the number of held connections per transport until one level does not hold, and reports
@@ -28,9 +28,10 @@ the largest level that held, what a connection costs (server and k6) and why the
   --msg-rate N         messages per second on each connection (default 1)
   --bytes N            payload bytes per message (default 64)
   --keep-going         run every level even after one failed
-  --storm              a reconnect storm instead: at half the hold the server cuts every connection
-                       at once; reports the time until every one is back and receiving (ws, sse,
-                       socketio: their clients resume); a level holds with 0 lost, every connection
+  --storm              a reconnect storm instead: as soon as the server holds every connection it
+                       cuts them all at once (POST /feed/drop?all=true); reports the time until every
+                       one is back and receiving (ws, sse, socketio: their clients resume, with
+                       jittered backoff); a level holds with 0 lost, every connection
                        recovered and errors within --max-errors (no latency SLO: replayed messages
                        carry their first send time)
   --churn              connection churn instead: for each rate in --rates, new connections at that
@@ -40,7 +41,7 @@ the largest level that held, what a connection costs (server and k6) and why the
                        connections are back at their baseline afterwards
   --rates LIST         churn: connections per second to step through (default 100,200,500,1000,2000)
   --window D           churn: how long each rate runs (default 10s)
-  --vus N              churn: k6 VUs allocated up front (default rate ÷ 10, at least 20; k6 adds
+  --vus N              churn: k6 VUs allocated up front (default rate ÷ 4, at least 20; k6 adds
                        more, up to one per connection/s, when connections outlive them)
   --results DIR        where to write capacity.json/.txt and each run's k6 summary (default results/capacity-<time>)
   --help               this text`;
@@ -135,6 +136,24 @@ async function runLevel(transport, level, o, dir, files) {
   let k6Pid;
   const started = Date.now();
   let lastPrint = 0;
+  // --storm: the server cuts every connection once it holds all of them (StormWatch)
+  const storm = new StormWatch(level);
+  /** @type {number | null} how many the server said it cut */
+  let dropped = null;
+  const cutEverything = async () => {
+    console.log(`    storm: every one of ${level} connections open; cutting them all at once`);
+    try {
+      const res = await fetch(`${servers.httpUrl}/feed/drop?all=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+        signal: AbortSignal.timeout(30_000),
+      });
+      dropped = res.ok ? Number((await res.json()).dropped) : null;
+    } catch {
+      dropped = null;
+    }
+  };
   const poll = async () => {
     try {
       const s = await (await fetch(`${servers.httpUrl}/stats`, { signal: AbortSignal.timeout(2000) })).json();
@@ -149,6 +168,7 @@ async function runLevel(transport, level, o, dir, files) {
         k6CpuMs: k6.cpuMs,
       };
       samples.push(sample);
+      if (o.storm && storm.sample(sample.t, sample.conns)) void cutEverything();
       if (Date.now() - lastPrint >= 5000) {
         lastPrint = Date.now();
         const mb = (/** @type {number | null} */ b) => (b === null ? '–' : `${(b / 1e6).toFixed(0)} MB`);
@@ -175,9 +195,10 @@ async function runLevel(transport, level, o, dir, files) {
         HOLD: `${o.holdMs}ms`,
         MSG_RATE: String(o.msgRate),
         PAYLOAD_BYTES: String(o.bytes),
-        SLO: `${o.sloMs}ms`,
+        // a storm has no latency SLO (replayed messages carry their first send time): the end check allows 10 s
+        SLO: o.storm ? '10s' : `${o.sloMs}ms`,
         MONITOR: 'off',
-        ...(o.storm ? { STORM_AT: `${Math.round(o.holdMs / 2)}ms` } : {}),
+        ...(o.storm ? { STORM_AT: 'external' } : {}),
       },
       {
         dir,
@@ -204,6 +225,10 @@ async function runLevel(transport, level, o, dir, files) {
     output: res.stderr + servers.output(),
     fileLimit: files,
   });
+  if (o.storm && v.held && storm.atMs === null)
+    Object.assign(v, { held: false, reason: `never all ${level} connections open at once: no storm` });
+  else if (o.storm && v.held && (dropped ?? 0) < level)
+    Object.assign(v, { held: false, reason: `the server cut ${dropped ?? 'an unknown number'} of ${level}` });
   const m = res.summary?.metrics ?? {};
   // how long opening every connection really took, as the server saw them arrive
   const first = samples.find((x) => x.conns > 0);
@@ -221,6 +246,15 @@ async function runLevel(transport, level, o, dir, files) {
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
     /** storm: connection lost → first message again, per connection (its max: all are back) */
     storm: o.storm,
+    /** --storm: when the server cut them (s into the run), how many, and when it held them all again (poll resolution, 1 s) */
+    cut: o.storm
+      ? {
+          atSeconds: storm.atMs === null ? null : storm.atMs / 1000,
+          dropped,
+          lowestOpen: storm.lowest,
+          serverAllBackSeconds: storm.allBackMs === null ? null : storm.allBackMs / 1000,
+        }
+      : null,
     recovery: m.rtb_recovery_time
       ? {
           med: m.rtb_recovery_time.med,
@@ -368,7 +402,12 @@ function describe(r) {
   const c = r.cost;
   if (r.storm && r.recovery) {
     const s = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
-    return `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors`;
+    const cut = r.cut;
+    const server =
+      cut?.serverAllBackSeconds == null
+        ? 'never held them all again'
+        : `held them all again after ${cut.serverAllBackSeconds} s`;
+    return `cut ${cut?.dropped ?? '?'} at ${cut?.atSeconds ?? '?'} s; ${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors; the server ${server}`;
   }
   const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
   const ramp =
@@ -478,7 +517,7 @@ async function main() {
     r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   const table = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
   const notes = o.storm
-    ? `${machine}; load average (1/5/15 min) at the end ${load()}. Storm: the server cut every connection at once after ${o.holdMs / 2000} s of the hold; "all back": the longest time from a connection's loss to its first message again.`
+    ? `${machine}; load average (1/5/15 min) at the end ${load()}. Storm: the server cut every connection at once as soon as it held all of them; "all back": the longest time from a connection's loss to its first message again.`
     : `${machine}; load average (1/5/15 min) at the end ${load()}. Costs: least-squares slope over the ramp at the largest level that held (else the first that failed); CPU: % of one core per 1,000 connections while all were held.`;
   console.log(`\n${table}\n${notes}`);
   writeFileSync(join(resultsDir, 'capacity.txt'), `${table}\n${notes}\n`);

@@ -1,8 +1,17 @@
 // The capacity search's pure parts: the least-squares fit, the cost per connection from a run's
-// samples, the verdict on a level and its reason, the verdict on a churn rate, and the command line's errors.
+// samples, the verdict on a level and its reason, the verdict on a churn rate, the storm's timing,
+// the reconnect backoff, and the command line's errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { churnVerdict, costPerConnection, leastSquares, parseOptions, verdict } from '../../tools/capacity-lib.mjs';
+import {
+  StormWatch,
+  churnVerdict,
+  costPerConnection,
+  leastSquares,
+  parseOptions,
+  verdict,
+} from '../../tools/capacity-lib.mjs';
+import { reconnectDelay } from '../../scripts/lib/transport/backoff.ts';
 
 test('leastSquares fits a line and refuses what cannot be fitted', () => {
   const fit = leastSquares([0, 1, 2, 3], [10, 12, 14, 16])!;
@@ -206,4 +215,51 @@ test('npm run capacity --churn reads its rates and refuses what belongs to the o
   assert.throws(() => parseOptions(['--rates', '100']), /--rates: only with --churn/);
   assert.throws(() => parseOptions(['--vus', '10']), /--vus: only with --churn/);
   assert.throws(() => parseOptions(['--churn', '--vus', '0']), /--vus: '0' is not a whole number from 1/);
+});
+
+test('the storm starts once the server holds every connection, then times how long until it holds them all again', () => {
+  const w = new StormWatch(1000);
+  // the ramp: no storm yet, however long it takes
+  assert.equal(w.sample(1000, 400), false);
+  assert.equal(w.sample(2000, 999), false);
+  assert.equal(w.atMs, null);
+  assert.equal(w.sample(3000, 1000), true, 'all open: cut them now');
+  assert.equal(w.sample(3000, 1000), false, 'once');
+  // the cut reaches /stats a poll later; all open again only after the count went down
+  assert.equal(w.sample(4000, 1000), false);
+  assert.equal(w.allBackMs, null, 'still open before the cut showed is not "back"');
+  w.sample(5000, 120);
+  w.sample(6000, 870);
+  w.sample(7000, 1000);
+  assert.equal(w.lowest, 120);
+  assert.equal(w.allBackMs, 4000);
+  w.sample(8000, 10);
+  assert.equal(w.allBackMs, 4000, 'the first time back counts');
+});
+
+test('reconnect backoff has full jitter: anywhere from 0 to the doubling cap, so cut clients do not retry together', () => {
+  const draws = Array.from({ length: 2000 }, () => reconnectDelay(0));
+  assert.ok(
+    draws.every((d) => d >= 0 && d < 100),
+    'attempt 0: within 100 ms',
+  );
+  // spread over the window, not bunched at one point: every tenth of it is hit
+  const tenths = new Set(draws.map((d) => Math.floor(d / 10)));
+  assert.equal(tenths.size, 10, `tenths hit: ${[...tenths].sort().join(',')}`);
+  assert.ok(
+    Array.from({ length: 200 }, () => reconnectDelay(3)).every((d) => d < 800),
+    'attempt 3: within 800 ms',
+  );
+  assert.ok(
+    Array.from({ length: 200 }, () => reconnectDelay(3)).some((d) => d > 400),
+    'attempt 3 reaches past 400 ms',
+  );
+  assert.ok(
+    Array.from({ length: 200 }, () => reconnectDelay(20)).every((d) => d < 5000),
+    'capped at 5 s',
+  );
+  assert.ok(
+    Array.from({ length: 200 }, () => reconnectDelay(20, 100, 2000)).every((d) => d < 2000),
+    'own cap',
+  );
 });

@@ -10,6 +10,7 @@ import { now } from '../monitor/clock.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
 import { grpcAuth } from './auth.ts';
+import { reconnectDelay } from './backoff.ts';
 
 /** A client with the given proto files loaded from the repo's proto/ folder (relative to dist/). */
 export function grpcClient(...protoFiles: string[]): grpc.Client {
@@ -93,7 +94,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * A server stream that outlives its connection: when the call fails in transport (UNAVAILABLE:
- * the connection went away), it reconnects with backoff (100 ms doubling to 2 s, for at most
+ * the connection went away), it reconnects with backoff (a random time up to 100 ms, doubling to 2 s, for at most
  * 30 s) and opens the call again with `request()`, which should resume after the last message
  * seen. `onLost` hears when each connection was lost. Resolves with how the last call ended.
  */
@@ -121,7 +122,7 @@ export async function resumableStream<T>(
 async function reconnect(client: grpc.Client, addr: string): Promise<boolean> {
   const until = Date.now() + RECONNECT_FOR_MS;
   for (let attempt = 0; Date.now() < until; attempt++) {
-    await sleep(Math.min(100 * 2 ** attempt, 2000));
+    await sleep(reconnectDelay(attempt, 100, 2000));
     try {
       client.connect(addr, { plaintext: true, timeout: '5s' });
       return true;

@@ -27,6 +27,7 @@ import type { Subscription } from '../workload/feed.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors, resumes } from '../monitor/metrics.ts';
 import { on, openSocket } from './ws.ts';
+import { reconnectDelay } from './backoff.ts';
 import {
   PacketError,
   SocketDecoder,
@@ -225,7 +226,8 @@ export function connectSocketIO(
 /**
  * The feed over Socket.IO (servers/socketio-feed.ts), the counterpart of subscribeWs: emits
  * `subscribe` for `channel` and feeds `sub` from the server's `feed` events. When the connection
- * drops it reconnects with exponential backoff (100 ms doubling to 5 s) and resumes through
+ * drops it reconnects with exponential backoff with full jitter (a random wait up to 100 ms, the bound
+ * doubling to 5 s; backoff.ts) and resumes through
  * Socket.IO's connection state recovery: the server restores the session, replays the events this
  * client missed and goes on with the subscription, no second `subscribe`. If the server does not
  * restore it (expired, or recovery off), it subscribes again after the last sequence number `sub`
@@ -263,7 +265,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
       if (closing) return;
       if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
       sub.disconnected(atMs);
-      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
+      setTimeout(connect, reconnectDelay(attempt++));
     });
   };
   connect();

@@ -10,6 +10,7 @@ import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
 import { authHeaders } from './auth.ts';
+import { reconnectDelay } from './backoff.ts';
 
 interface CloseEvent {
   code?: number;
@@ -81,7 +82,7 @@ export function deadline(ms: number, onExpire: () => void): () => void {
 
 /**
  * The feed over WebSocket: subscribes to `channel` at `url` (/feed) and keeps the subscription
- * alive: when the connection drops it reconnects with exponential backoff (100 ms doubling to 5 s)
+ * alive: when the connection drops it reconnects with exponential backoff with full jitter (a random time up to 100 ms, doubling to 5 s; backoff.ts)
  * and asks to resume after the last sequence number `sub` saw. rtb_connect_time is the first
  * connect only; an attempt that closes before it opened counts in rtb_errors ('connect failed'). Wire shapes: contracts/feed.ts.
  */
@@ -120,7 +121,7 @@ export function subscribeWs(url: string, channel: string, sub: Subscription): { 
         return; // the server refused the subscription: retrying would not help
       }
       sub.disconnected(e.timestamp);
-      setTimeout(connect, Math.min(100 * 2 ** attempt++, 5000));
+      setTimeout(connect, reconnectDelay(attempt++));
     });
   };
   connect();

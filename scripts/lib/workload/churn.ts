@@ -36,8 +36,8 @@ export const CHURN_CHANNEL = `churn-b${churn.bytes}`;
 
 /**
  * The open model at CONNECT_RATE from the first moment to the end of WINDOW (a 0 s stage jumps to
- * the rate). VUs up front: enough for every connection to live 100 ms (at least 20); at most
- * enough for 1 s each. Override with VUS / MAX_VUS.
+ * the rate). VUs up front: enough for every connection to live 250 ms (at least 20; k6 starting
+ * VUs mid-run is slow on a busy machine); at most enough for 1 s each. Override with VUS / MAX_VUS.
  */
 export function churnScenario(protocol: string): ScenarioDefaults {
   return {
@@ -46,7 +46,7 @@ export function churnScenario(protocol: string): ScenarioDefaults {
       { duration: '0s', target: churn.rate },
       { duration: formatDuration(churn.windowMs), target: churn.rate },
     ],
-    vus: Math.max(20, Math.ceil(churn.rate / 10)),
+    vus: Math.max(20, Math.ceil(churn.rate / 4)),
     maxVUs: Math.max(20, churn.rate),
     tags: { protocol, pattern: 'churn', payload: `${churn.bytes}B`, measure: 'connect' },
     thresholds: {
