@@ -400,14 +400,19 @@ function describeChurn(r) {
 /** @param {Awaited<ReturnType<typeof runLevel>>} r */
 function describe(r) {
   const c = r.cost;
-  if (r.storm && r.recovery) {
+  if (r.storm) {
     const s = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
     const cut = r.cut;
     const server =
       cut?.serverAllBackSeconds == null
         ? 'never held them all again'
         : `held them all again after ${cut.serverAllBackSeconds} s`;
-    return `cut ${cut?.dropped ?? '?'} at ${cut?.atSeconds ?? '?'} s; ${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)}), ${r.lost} lost, ${r.errors} errors; the server ${server}`;
+    if (cut?.atSeconds == null)
+      return `never all ${r.level} open at once, so no storm; ${r.lost} lost, ${r.errors} errors`;
+    const back = r.recovery
+      ? `${r.recovery.count} of ${r.level} recovered, all back and receiving after ${s(r.recovery.max)} (median ${s(r.recovery.med)})`
+      : 'none recovered';
+    return `cut ${cut.dropped ?? '?'} at ${cut.atSeconds} s; ${back}, ${r.lost} lost, ${r.errors} errors; the server ${server}`;
   }
   const cpu = c.serverCpu ? `${(c.serverCpu.perConn * 1000).toFixed(1)} %/1k` : '–';
   const ramp =

@@ -62,6 +62,38 @@ for (const script of ['ws-hold.js', 'sse-hold.js', 'socketio-hold.js']) {
   });
 }
 
+test('ws-hold STORM_AT=external: cut from outside once the server holds every connection, all come back', async () => {
+  // what npm run capacity -- --storm does: poll /stats, cut everything once all 200 are open
+  const env = { CONNS: '200', PER_VU: '100', CONNECT_RATE: '400', HOLD: '10s', STORM_AT: 'external', MONITOR: 'off' };
+  let dropped = 0;
+  const cut = (async () => {
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const s = (await (await fetch(`${servers.httpUrl}/stats`)).json()) as {
+        protocols: Record<string, { connections: number }>;
+      };
+      if ((s.protocols.ws?.connections ?? 0) >= 200) {
+        const res = await fetch(`${servers.httpUrl}/feed/drop?all=true`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        dropped = ((await res.json()) as { dropped: number }).dropped;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const run = await runK6('ws-hold.js', { ...servers.env(), ...env });
+  await cut;
+  assert.equal(dropped, 200, 'the server cut every connection');
+  const checks = allChecksPassed(run, ['back and receiving after the storm', 'no messages lost']);
+  assert.deepEqual(checks['back and receiving after the storm'], { passes: 200, fails: 0 });
+  const m = run.summary.metrics;
+  assert.equal(m.rtb_lost?.count ?? 0, 0);
+  assert.equal(m.rtb_recovery_time.count, 200, 'one recovery per connection');
+});
+
 test('a storm is refused at init for streams that cannot resume', async () => {
   const run = await runK6('grpc-hold.js', { ...servers.env(), STORM_AT: '1s' });
   assert.notEqual(run.code, 0);

@@ -22,6 +22,7 @@ import { Subscription } from './feed.ts';
 import { b64encode } from 'k6/encoding';
 import { patternBytes } from '../../../contracts/payload.ts';
 import { authHeaders } from '../transport/auth.ts';
+import { reconnectDelay } from '../transport/backoff.ts';
 
 export const hold = {
   conns: envCount('CONNS', 200, { min: 1, max: 100_000 }),
@@ -167,6 +168,9 @@ export function orderArrived(conn: Held, order: StreamedOrder, atMs: number, who
   conn.sub.arrived(Number(order.seq), sent, atMs, order.note === NOTE_B64, hold.bytes);
 }
 
+/** Times a channel declaration is sent when it fails in transport. */
+const DECLARE_TRIES = 3;
+
 /**
  * A hold connection on the push feed: declares the feed channel of connection `conn` (idempotent:
  * a later run reuses it) without blocking the event loop, then subscribes with `subscribe`.
@@ -182,15 +186,22 @@ export function onFeedChannel(
     bytes: hold.bytes,
   };
   let subscription: { close(): void } | undefined;
-  http
-    .asyncRequest('POST', `${origin}/feed/channels`, JSON.stringify(spec), {
-      headers: { 'content-type': 'application/json', ...authHeaders() },
-      tags: { control: 'feed' },
-    })
-    .then((res) => {
-      if (res.status === 200 || res.status === 201) subscription = subscribe(spec.name);
-      else conn.failed(`declaring channel: HTTP ${res.status} ${String(res.body).slice(0, 60)}`);
-    });
+  // A declaration is idempotent: one that failed in transport (status 0, e.g. a reused keep-alive
+  // connection the busy server had just closed: "connection reset by peer") is tried again.
+  const declare = (attempt: number): void => {
+    http
+      .asyncRequest('POST', `${origin}/feed/channels`, JSON.stringify(spec), {
+        headers: { 'content-type': 'application/json', ...authHeaders() },
+        tags: { control: 'feed' },
+      })
+      .then((res) => {
+        if (res.status === 200 || res.status === 201) subscription = subscribe(spec.name);
+        else if (res.status === 0 && attempt < DECLARE_TRIES - 1)
+          setTimeout(() => declare(attempt + 1), reconnectDelay(attempt + 1));
+        else conn.failed(`declaring channel: HTTP ${res.status} ${String(res.error || res.body).slice(0, 60)}`);
+      });
+  };
+  declare(0);
   return { close: () => subscription?.close() };
 }
 
