@@ -82,7 +82,7 @@ export function holdScenario(protocol: string, { resumes = false } = {}): Scenar
 
 /** One connection of the hold, as the transport wiring sees it. */
 export class Held {
-  readonly sub = new Subscription();
+  readonly sub = new Subscription(undefined, true);
   constructor(
     /** 0 … CONNS-1, in the order connections open across the test. */
     readonly index: number,
