@@ -6,14 +6,22 @@
 import { scenarioOptions } from './lib/load/options.ts';
 import { SOCKETIO_URL } from './lib/transport/addresses.ts';
 import { subscribeSocketIo } from './lib/transport/socketio.ts';
-import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true }));
+// setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
+export const options = {
+  ...scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true })),
+  setupTimeout: '5m',
+};
+
+export function setup() {
+  declareHoldChannels(SOCKETIO_URL);
+}
 
 export default function () {
   return holdWindow(
-    (conn) => onFeedChannel(SOCKETIO_URL, conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
+    (conn) => onFeedChannel(conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
     SOCKETIO_URL,
   );
 }

@@ -7,15 +7,20 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { SSE_URL } from './lib/transport/addresses.ts';
 import { subscribeSse } from './lib/transport/sse.ts';
 import { httpOrigin } from './lib/workload/feed.ts';
-import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('sse-hold', holdScenario('sse', { resumes: true }));
+// setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
+export const options = { ...scenarioOptions('sse-hold', holdScenario('sse', { resumes: true })), setupTimeout: '5m' };
 const origin = httpOrigin(SSE_URL);
+
+export function setup() {
+  declareHoldChannels(origin);
+}
 
 export default function () {
   return holdWindow(
-    (conn) => onFeedChannel(origin, conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
+    (conn) => onFeedChannel(conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
     origin,
   );
 }

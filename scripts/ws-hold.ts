@@ -7,15 +7,20 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
 import { subscribeWs } from './lib/transport/ws.ts';
 import { httpOrigin } from './lib/workload/feed.ts';
-import { holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
-export const options = scenarioOptions('ws-hold', holdScenario('ws', { resumes: true }));
+// setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
+export const options = { ...scenarioOptions('ws-hold', holdScenario('ws', { resumes: true })), setupTimeout: '5m' };
 const origin = httpOrigin(WS_URL);
+
+export function setup() {
+  declareHoldChannels(origin);
+}
 
 export default function () {
   return holdWindow(
-    (conn) => onFeedChannel(origin, conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
+    (conn) => onFeedChannel(conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
     origin,
   );
 }

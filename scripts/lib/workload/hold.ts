@@ -22,7 +22,6 @@ import { Subscription } from './feed.ts';
 import { b64encode } from 'k6/encoding';
 import { patternBytes } from '../../../contracts/payload.ts';
 import { authHeaders } from '../transport/auth.ts';
-import { reconnectDelay } from '../transport/backoff.ts';
 
 export const hold = {
   conns: envCount('CONNS', 200, { min: 1, max: 100_000 }),
@@ -168,41 +167,45 @@ export function orderArrived(conn: Held, order: StreamedOrder, atMs: number, who
   conn.sub.arrived(Number(order.seq), sent, atMs, order.note === NOTE_B64, hold.bytes);
 }
 
-/** Times a channel declaration is sent when it fails in transport. */
-const DECLARE_TRIES = 3;
+/** The feed channel of connection `index`. */
+const holdChannel = (index: number) => `hold-r${hold.rate}-b${hold.bytes}-${index}`;
+
+/** Declarations sent at once in setup (k6's http.batch, a few connections to the host). */
+const DECLARE_BATCH = 200;
 
 /**
- * A hold connection on the push feed: declares the feed channel of connection `conn` (idempotent:
- * a later run reuses it) without blocking the event loop, then subscribes with `subscribe`.
+ * setup(): declares the feed channel of every connection (idempotent: a later run reuses them),
+ * before any connection opens. Declaring each channel as its connection opened put one more HTTP
+ * request beside every handshake: at 10,000 connections the busy server reset 400 of those
+ * requests and let 288 time out, and their connections never opened. A declaration that fails in
+ * transport (status 0) is sent again, up to 3 times; any other failure stops the test.
  */
-export function onFeedChannel(
-  origin: string,
-  conn: Held,
-  subscribe: (channel: string) => { close(): void },
-): { close(): void } {
-  const spec: ChannelSpec = {
-    name: `hold-r${hold.rate}-b${hold.bytes}-${conn.index}`,
-    rate: hold.rate,
-    bytes: hold.bytes,
+export function declareHoldChannels(origin: string): void {
+  const params = {
+    headers: { 'content-type': 'application/json', ...authHeaders() },
+    tags: { control: 'feed' },
   };
-  let subscription: { close(): void } | undefined;
-  // A declaration is idempotent: one that failed in transport (status 0, e.g. a reused keep-alive
-  // connection the busy server had just closed: "connection reset by peer") is tried again.
-  const declare = (attempt: number): void => {
-    http
-      .asyncRequest('POST', `${origin}/feed/channels`, JSON.stringify(spec), {
-        headers: { 'content-type': 'application/json', ...authHeaders() },
-        tags: { control: 'feed' },
-      })
-      .then((res) => {
-        if (res.status === 200 || res.status === 201) subscription = subscribe(spec.name);
-        else if (res.status === 0 && attempt < DECLARE_TRIES - 1)
-          setTimeout(() => declare(attempt + 1), reconnectDelay(attempt + 1));
-        else conn.failed(`declaring channel: HTTP ${res.status} ${String(res.error || res.body).slice(0, 60)}`);
-      });
-  };
-  declare(0);
-  return { close: () => subscription?.close() };
+  for (let from = 0; from < hold.conns; from += DECLARE_BATCH) {
+    let todo = Array.from({ length: Math.min(DECLARE_BATCH, hold.conns - from) }, (_, i) => from + i);
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      const specs = todo.map((k): ChannelSpec => ({ name: holdChannel(k), rate: hold.rate, bytes: hold.bytes }));
+      const res = http.batch(
+        specs.map((spec) => ['POST', `${origin}/feed/channels`, JSON.stringify(spec), params] as const),
+      );
+      const failed = res.flatMap((r, i) => (r.status === 200 || r.status === 201 ? [] : [{ r, k: todo[i]! }]));
+      const fatal = failed.find(({ r }) => r.status !== 0 || attempt >= 2);
+      if (fatal)
+        throw new Error(
+          `declaring channel ${holdChannel(fatal.k)}: HTTP ${fatal.r.status} ${String(fatal.r.error || fatal.r.body).slice(0, 120)}`,
+        );
+      todo = failed.map(({ k }) => k);
+    }
+  }
+}
+
+/** A hold connection on the push feed: subscribes with `subscribe` to connection `conn`'s channel (declared in setup). */
+export function onFeedChannel(conn: Held, subscribe: (channel: string) => { close(): void }): { close(): void } {
+  return subscribe(holdChannel(conn.index));
 }
 
 /**
