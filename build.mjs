@@ -2,7 +2,7 @@
 // Builds everything rtbench runs:
 //   scripts/*.ts      → dist/<name>.js          k6 scenarios (ESM, k6 modules external)
 //   servers/*.ts      → dist/servers/<name>.js   Node servers
-//   test/<tier>/*.test.ts → dist/test/<tier>/<name>.js  node:test suites (tiers: unit, servers, e2e, browser)
+//   test/<tier>/*.test.ts → dist/test/<tier>/<name>.js  node:test suites (tiers: unit, servers, e2e, browser, nginx)
 //   dashboards/src/generate.ts → dist/dashboards/src/generate.js   `npm run dashboards`
 //   tools/png.mjs     → dist/assets/image-533k.png  the deterministic test image
 //   browser/page.ts + index.html → dist/browser/   the browser test page the servers serve at /browser/
@@ -29,7 +29,7 @@ const entries = (dir, keep) =>
 const scenarios = entries('scripts', (f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
 const servers = [join(root, 'servers', 'main.ts')];
 const tools = [join(root, 'dashboards', 'src', 'generate.ts')]; // `npm run dashboards`
-const TEST_TIERS = ['unit', 'servers', 'e2e', 'browser'];
+const TEST_TIERS = ['unit', 'servers', 'e2e', 'browser', 'nginx'];
 const tests = TEST_TIERS.flatMap((tier) => entries(join('test', tier), (f) => f.endsWith('.test.ts')));
 const fixtures = entries(join('test', 'fixtures'), (f) => f.endsWith('.ts')); // suites the tests run as children
 

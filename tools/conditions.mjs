@@ -11,7 +11,7 @@ import {
   startShapedServers,
   startToxiproxy,
 } from './network.mjs';
-import { PROXIES, behindProxy, startProxy } from './proxy.mjs';
+import { PROXIES, behindProxy, nginxBin, startProxy } from './proxy.mjs';
 
 /**
  * Checks --network, --proxy and -e FAULT together; throws an error naming the bad value.
@@ -22,6 +22,14 @@ export function checkConditions({ network, proxy, fault }) {
   const shape = network ? resolveShape(network, knownShapes()) : null;
   if (proxy !== undefined && !PROXIES.includes(proxy))
     throw new NetworkError(`--proxy: unknown proxy '${proxy}' (known: ${PROXIES.join(', ')})`);
+  if (proxy === 'nginx') {
+    // an optional extra: say what to install before anything is built or started
+    try {
+      nginxBin();
+    } catch (err) {
+      throw new NetworkError(`--proxy nginx: ${/** @type {Error} */ (err).message}`);
+    }
+  }
   if (parseFaults(fault ?? '').length && (!shape || shape.direct)) {
     throw new NetworkError(`-e FAULT needs a network shape with a proxy (--network lan, wan, …)`);
   }

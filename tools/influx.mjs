@@ -13,31 +13,21 @@
 // The tests and `npm start -- --influx` use startInflux() from here.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from './daemon.mjs';
 import { killOnExit } from './harness.mjs';
 import { goTool, goToolPath } from './k6.mjs';
 import { root } from './paths.mjs';
+
+export { freePort }; // moved to tools/daemon.mjs; still importable from here
 
 export class InfluxError extends Error {}
 
 const HOST = '127.0.0.1';
 const MODULE_DIR = 'tools/go/influxd';
-
-/** A free loopback TCP port (there is a short window in which another process could take it). */
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolvePort(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The InfluxDB version pinned in tools/go/influxd/go.mod, e.g. '1.8.10'. */
 export function pinnedVersion() {

@@ -16,12 +16,13 @@
 //
 // Faults (an outage, a reset) use toxiproxy too: `disable` closes the proxy's listener and every
 // connection through it until `enable`; `reset_peer` makes every connection end with a TCP RST.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { isAbsolute, join } from 'node:path';
+import { freePort, startDaemon } from './daemon.mjs';
 import { goTool } from './k6.mjs';
 import { root } from './paths.mjs';
+
+export { freePort }; // moved to tools/daemon.mjs; still importable from here
 
 export const TOXIPROXY_PKG = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 export const TOXIPROXY_MODULE = 'tools/go/toxiproxy';
@@ -220,18 +221,6 @@ export function toxicsFor(shape) {
   return out;
 }
 
-/** A free loopback TCP port (there is a small window in which another process could take it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
 /**
  * @typedef {object} Toxiproxy
  * @property {string} apiUrl   e.g. http://127.0.0.1:8474
@@ -246,20 +235,8 @@ export function freePort() {
  */
 export async function startToxiproxy({ apiPort = 0, log = console.error, timeoutMs = 10_000 } = {}) {
   const bin = await goTool(TOXIPROXY_PKG, { dir: TOXIPROXY_MODULE, log });
-  const port = apiPort || /** @type {number} */ (await freePort());
+  const port = apiPort || (await freePort());
   const apiUrl = `http://127.0.0.1:${port}`;
-  const proc = spawn(bin, ['-host', '127.0.0.1', '-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out = (out + d).slice(-4000)));
-  proc.stderr.on('data', (d) => (out = (out + d).slice(-4000)));
-  /** @type {Promise<void>} */
-  const exited = new Promise((resolve) => proc.on('exit', () => resolve()));
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
   /** @param {string} method @param {string} path @param {unknown} [body] */
   const api = async (method, path, body) => {
     const res = await fetch(apiUrl + path, {
@@ -271,23 +248,14 @@ export async function startToxiproxy({ apiPort = 0, log = console.error, timeout
     if (!res.ok) throw new NetworkError(`toxiproxy ${method} ${path}: HTTP ${res.status} ${text.trim()}`);
     return text ? JSON.parse(text) : null;
   };
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null)
-      throw new NetworkError(
-        `toxiproxy exited with ${proc.exitCode} before its API answered (port ${port} in use?):\n${out}`,
-      );
-    try {
-      await api('GET', '/version');
-      break;
-    } catch {
-      if (Date.now() > until) {
-        await stop();
-        throw new NetworkError(`toxiproxy's API did not answer on ${apiUrl} within ${timeoutMs} ms:\n${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const { stop } = await startDaemon('toxiproxy', bin, ['-host', '127.0.0.1', '-port', String(port)], {
+    ready: async () => (await api('GET', '/version'), true),
+    timeoutMs,
+    killAfterMs: 3000,
+    pollMs: 50,
+    ErrorClass: NetworkError,
+    notReady: `on ${apiUrl} (port ${port} in use?)`,
+  });
   return { apiUrl, api, stop };
 }
 

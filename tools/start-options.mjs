@@ -90,8 +90,8 @@ about ${Math.round((COMPARISON.length * DEFAULT_REPEATS * 34) / 60)} minutes wit
                      shape in turn (servers started once; repeats and the random order within each
                      shape) and prints per workload how each protocol's p50, p95 and msgs/s change
                      from the first shape (also in comparison.txt and report.html)
-  --proxy NAMES      every run through this reverse proxy in front of the servers (${PROXIES.join(', ')}); the
-                     table gains the proxy's own CPU per 1,000 messages. A list with none, e.g.
+  --proxy NAMES      every run through this reverse proxy in front of the servers (${PROXIES.join(', ')};
+                     nginx is an optional extra, the system package nginx); the table gains the proxy's own CPU per 1,000 messages. A list with none, e.g.
                      caddy,none, runs everything with and then without the proxy (under each
                      shape) and prints what the proxy adds per entry: latency, throughput, CPU
   -h, --help         this text

@@ -17,14 +17,16 @@ import { parseArgs } from 'node:util';
 import { EXTENSIONS } from './k6.mjs';
 import { root } from './paths.mjs';
 import { chromium } from './chromium.mjs';
+import { nginxBin } from './proxy.mjs';
 
 export const TIERS = ['unit', 'servers', 'e2e'];
-/** Tiers that need an optional extra and run only when named: browser needs Chromium. */
-export const OPTIONAL_TIERS = ['browser'];
+/** Tiers that need an optional extra and run only when named: browser needs Chromium, nginx nginx. */
+export const OPTIONAL_TIERS = ['browser', 'nginx'];
 const HELP = `usage: node tools/test.mjs [options] [name …]
 
   --tier T          unit | servers | e2e | all (default all); unit needs neither k6 nor influxd;
                     browser (not in all) needs Chromium, an optional extra: \`npm run test:browser\`
+                    nginx (not in all) needs nginx, an optional extra: \`npm run test:nginx\`
   --test-timeout S  seconds one test may take before it fails (default 600)
   --max-minutes M   bound on the whole run; past it everything it started is killed (default 60)
   -h, --help        this text
@@ -65,6 +67,16 @@ if (tiers.includes('browser') && !chromium()) {
       'or point CHROMIUM_BIN at a Chromium or Chrome binary, then run `npm run test:browser` again.',
   );
   process.exit(1);
+}
+if (tiers.includes('nginx')) {
+  try {
+    nginxBin();
+  } catch (err) {
+    console.error(
+      `test: the nginx tier needs nginx. ${/** @type {Error} */ (err).message} Then run \`npm run test:nginx\` again.`,
+    );
+    process.exit(1);
+  }
 }
 if (tiers.includes('browser')) {
   // The browser scenarios' tests run k6/browser on the same Chromium.

@@ -122,12 +122,20 @@ test('npm start names a bad shape, proxy or fault schedule', () => {
   assert.match(shape.stderr, /unknown network shape 'wam'/);
   const proxy = run('--proxy', 'haproxy');
   assert.equal(proxy.status, 2);
-  assert.match(proxy.stderr, /--proxy: unknown proxy 'haproxy' \(known: caddy/);
+  assert.match(proxy.stderr, /--proxy: unknown proxy 'haproxy' \(known: caddy, nginx/);
   // in a list, a bad shape stops everything before anything starts, by name
   const list = run('--network', 'loopback,lan,mobile-5g');
   assert.equal(list.status, 2);
   assert.match(list.stderr, /unknown network shape 'mobile-5g'/);
   assert.doesNotMatch(list.stdout, /building|starting/);
+  // nginx is an optional extra: without it, --proxy nginx says what to install (nothing is started)
+  const noNginx = spawnSync(process.execPath, [start, '--proxy', 'nginx'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, NGINX_BIN: join(tmpdir(), 'no-such-nginx') },
+  });
+  assert.equal(noNginx.status, 2);
+  assert.match(noNginx.stderr, /--proxy nginx: NGINX_BIN=\S+no-such-nginx: no such file/);
   const fault = run('--network', 'lan', '-e', 'FAULT=outage@5s');
   assert.equal(fault.status, 2);
   assert.match(fault.stderr, /an outage needs its length/);
