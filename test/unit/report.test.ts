@@ -14,6 +14,7 @@ import {
   type RunRow,
 } from '../../tools/report/verdicts.mjs';
 import { compareResults } from '../../tools/report/compare.mjs';
+import { formatStatsTable } from '../../tools/report.mjs';
 import { chartData, reportHtml } from '../../tools/report/html.mjs';
 import { COMPARISON, parseOptions, selectEntries } from '../../tools/start-options.mjs';
 import { parseOptions as parseCompareOptions } from '../../tools/report/compare-options.mjs';
@@ -137,6 +138,19 @@ test('judge: a clear winner with its margin; overlapping spreads are no clear di
 
   const missing = judge(figure('connect'), [statsOf('A', [1, 2]), statsOf('B', [3, 4])]);
   assert.equal(missing.outcome, 'not-measured');
+});
+
+test("stats table: a proxy CPU column only when runs went through a --proxy, each entry's median and spread", () => {
+  const direct = new Map([['ws-echo', entryStats([run('ws-echo', 1, { p50: 1 }), run('ws-echo', 2, { p50: 2 })])]]);
+  assert.doesNotMatch(formatStatsTable(direct), /proxy CPU/);
+  const proxied = new Map([
+    // 1, 2 and 3 ms of proxy CPU for 100 messages each: 10, 20 and 30 ms per 1,000
+    ['ws-echo', entryStats([1, 2, 3].map((i) => run('ws-echo', i, { p50: 1 }, { proxyCpuMs: i })))],
+  ]);
+  const [head, , row] = formatStatsTable(proxied).split('\n');
+  const col = head!.indexOf('proxy CPU ms/1k');
+  assert.ok(col > 0, head);
+  assert.match(row!, /20 \[10–30\]/);
 });
 
 test('judge: a generator-bound row never wins', () => {
