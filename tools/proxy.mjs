@@ -23,10 +23,12 @@
 //   - WebSocket: nginx speaks HTTP/1.0 to upstreams and drops hop-by-hop headers unless told:
 //     proxy_http_version 1.1 and Upgrade/Connection passed on; an upgraded connection is then
 //     copied both ways, closed after proxy_read_timeout without traffic (default 60 s), so 1 h.
-//   - SSE: proxy_buffering is on by default, and then nginx holds a response back until one of
-//     its proxy_buffers is full, unless the response says `X-Accel-Buffering: no` (our SSE server
-//     does); off, it passes each read on at once. `buffering: N` writes the misconfiguration:
-//     buffering on with buffers of N bytes and that header ignored (`bufferingHint: true` obeys it).
+//   - SSE: proxy_buffering off passes each read on at once. It is on by default, yet does not
+//     delay our stream on its own: the server sends `X-Accel-Buffering: no`, which turns it off
+//     per response, and over HTTP/1.1 nginx forwards every complete chunk even while buffering.
+//     `buffering: N` writes the misconfiguration that does hold SSE back: a bare proxy_pass
+//     (HTTP/1.0 upstream, so an unchunked stream) with buffers of N bytes and that header ignored
+//     (`bufferingHint: true` obeys it).
 //   - gRPC: `listen … http2` accepts h2c, grpc_pass grpc:// forwards over h2c, unbuffered by
 //     nature; grpc_read_timeout/grpc_send_timeout (default 60 s) would cut a quiet stream, so 1 h,
 //     and a stream's body is unbounded (client_max_body_size 0): the servers bound each message.
@@ -36,8 +38,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startDaemon, treeCpuMs } from './daemon.mjs';
 import { goTool } from './k6.mjs';
-
-export { processCpuMs } from './daemon.mjs';
 
 export const CADDY_PKG = 'github.com/caddyserver/caddy/v2/cmd/caddy';
 export const CADDY_MODULE = 'tools/go/caddy';
