@@ -38,7 +38,7 @@ test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers
   const results = mkdtempSync(join(tmpdir(), 'rtbench-results-'));
   const res = start([
     '--only',
-    'ws-echo,socketio,sse-feed,ws-feed',
+    'ws-echo,socketio-echo,sse-feed,ws-feed',
     '--repeats',
     '2',
     '--duration',
@@ -75,7 +75,7 @@ test("npm start: repeats, verdicts, a report whose charts hold the runs' numbers
   assert.equal(json.seed, 7);
   assert.match(
     json.command,
-    /^npm start -- --only ws-echo,socketio,sse-feed,ws-feed --repeats 2 --duration 2s --seed 7 --results /,
+    /^npm start -- --only ws-echo,socketio-echo,sse-feed,ws-feed --repeats 2 --duration 2s --seed 7 --results /,
   );
   for (let r = 1; r <= 2; r++)
     assert.deepEqual(
