@@ -26,7 +26,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CLOSE, closeReason } from '../contracts/close-codes.ts';
 import { HttpError, readJson, sendJson, type HttpHost } from './lib/http.ts';
-import { DEFAULT_FEED_LIMITS, Feed, FeedError, type FeedLimits, type Subscriber } from './lib/feed.ts';
+import {
+  DEFAULT_FEED_LIMITS,
+  Feed,
+  FeedError,
+  type Channel,
+  type FeedLimits,
+  type FeedMessage,
+  type Subscriber,
+} from './lib/feed.ts';
+import type { ResetInfo } from '../contracts/feed.ts';
 import { exemptFromIdle, guardWebSockets, isolated } from './lib/ws-guard.ts';
 import { statsFor } from './lib/stats.ts';
 
@@ -77,8 +86,55 @@ function resumeAfter(raw: string | string[] | null | undefined): number | undefi
   return Number(v);
 }
 
-function sseStream(feed: Feed, opts: FeedOptions): Handler {
-  return (req, res, url) => {
+// A held connection costs the server what Node's socket and request objects cost plus what is
+// written below, so the per-stream part is kept small: one subscriber object whose methods live
+// on its class, listeners shared by every connection (they take the socket from `this`), and one
+// heartbeat timer for all SSE streams instead of one per stream (test/servers/held-memory.test.ts).
+
+/** One SSE stream as the feed sees it. */
+class SseSubscriber implements Subscriber {
+  constructor(
+    readonly res: ServerResponse,
+    private readonly channel: Channel,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  private write(text: string): void {
+    this.res.write(text);
+    sseStats.sent(Buffer.byteLength(text));
+  }
+  deliver(msg: FeedMessage): boolean {
+    if (this.res.writableLength > this.maxBufferedBytes) {
+      sseStats.errors++;
+      this.res.destroy();
+      return false;
+    }
+    this.write(`id: ${msg.seq}\ndata: ${msg.json}\n\n`);
+    return true;
+  }
+  reset(info: ResetInfo & { reason: string }): void {
+    this.write(`event: reset\ndata: ${JSON.stringify(info)}\n\n`);
+  }
+  drop(): void {
+    this.res.destroy();
+  }
+  close(): void {
+    this.res.end();
+  }
+  /** The response closed, however: the stream is over. */
+  closed(): void {
+    this.channel.unsubscribe(this);
+  }
+}
+
+function sseStream(feed: Feed, opts: FeedOptions): { handler: Handler; stop: () => void } {
+  const streams = new Set<SseSubscriber>();
+  // One heartbeat for every stream: a comment every heartbeatMs keeps idle proxies from cutting them.
+  const heartbeat = setInterval(() => {
+    for (const sub of streams) sub.res.write(': hb\n\n');
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+  const handler: Handler = (req, res, url) => {
     const channel = feed.channel(url.searchParams.get('channel'));
     const after = resumeAfter(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId'));
     const retryRaw = url.searchParams.get('retry');
@@ -92,32 +148,48 @@ function sseStream(feed: Feed, opts: FeedOptions): Handler {
     });
     res.write(`retry: ${retryRaw ?? opts.retryMs}\n\n`);
     sseStats.opened();
-    const write = (text: string) => {
-      res.write(text);
-      sseStats.sent(Buffer.byteLength(text));
-    };
-    const sub: Subscriber = {
-      deliver: (msg) => {
-        if (res.writableLength > opts.maxBufferedBytes) {
-          sseStats.errors++;
-          res.destroy();
-          return false;
-        }
-        write(`id: ${msg.seq}\ndata: ${msg.json}\n\n`);
-        return true;
-      },
-      reset: (info) => write(`event: reset\ndata: ${JSON.stringify(info)}\n\n`),
-      drop: () => res.destroy(),
-      close: () => res.end(),
-    };
-    const heartbeat = setInterval(() => res.write(': hb\n\n'), opts.heartbeatMs);
+    const sub = new SseSubscriber(res, channel, opts.maxBufferedBytes);
+    streams.add(sub);
     res.on('close', () => {
-      clearInterval(heartbeat);
-      channel.unsubscribe(sub);
+      streams.delete(sub);
+      sub.closed();
       sseStats.closed();
     });
     channel.subscribe(sub, after);
   };
+  return { handler, stop: () => clearInterval(heartbeat) };
+}
+
+/** One WebSocket subscription as the feed sees it. */
+class WsSubscriber implements Subscriber {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly channel: Channel,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  send(text: string): void {
+    this.ws.send(text);
+    wsStats.sent(Buffer.byteLength(text));
+  }
+  deliver(msg: FeedMessage): boolean {
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      wsStats.errors++;
+      this.ws.terminate();
+      return false;
+    }
+    this.send(msg.json);
+    return true;
+  }
+  reset(info: ResetInfo & { reason: string }): void {
+    this.send(JSON.stringify({ op: 'reset', ...info }));
+  }
+  drop(): void {
+    this.ws.terminate();
+  }
+  close(): void {
+    this.ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down'));
+  }
 }
 
 function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
@@ -127,69 +199,53 @@ function wsFeed(feed: Feed, opts: FeedOptions): WebSocketServer {
     { idleMs: opts.idleMs, handshakeMs: opts.handshakeMs, maxBufferedBytes: opts.maxBufferedBytes },
     wsStats,
   );
+  const subscriptions = new WeakMap<WebSocket, WsSubscriber>();
   const refuse = (ws: WebSocket, code: number, reason: string) => {
     wsStats.errors++;
     ws.close(code, closeReason(reason));
   };
+  const onMessage = isolated(wsStats, (ws, data: RawData, isBinary: boolean) => {
+    wsStats.received((data as Buffer).length ?? 0);
+    let req: { op?: unknown; channel?: unknown; after?: unknown };
+    try {
+      if (isBinary) throw new Error();
+      req = JSON.parse(String(data));
+    } catch {
+      return refuse(ws, CLOSE.INVALID_DATA, 'expected a JSON text frame {"op":"subscribe","channel":…}');
+    }
+    if (typeof req !== 'object' || req === null || req.op !== 'subscribe')
+      return refuse(
+        ws,
+        CLOSE.POLICY,
+        `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`,
+      );
+    if (subscriptions.has(ws)) return refuse(ws, CLOSE.POLICY, 'already subscribed on this connection');
+    if (typeof req.channel !== 'string') return refuse(ws, CLOSE.POLICY, 'channel must be a string');
+    if (req.after !== undefined && (!Number.isSafeInteger(req.after) || (req.after as number) < 0))
+      return refuse(ws, CLOSE.POLICY, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
+    let channel;
+    try {
+      channel = feed.channel(req.channel);
+    } catch (err) {
+      return refuse(ws, CLOSE.POLICY, (err as Error).message);
+    }
+    const sub = new WsSubscriber(ws, channel, opts.maxBufferedBytes);
+    exemptFromIdle(ws);
+    sub.send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
+    channel.subscribe(sub, req.after as number | undefined);
+    subscriptions.set(ws, sub);
+  });
+  function onClose(this: WebSocket): void {
+    const sub = subscriptions.get(this);
+    sub?.channel.unsubscribe(sub);
+    wsStats.closed();
+  }
+  const onError = () => wsStats.errors++;
   wss.on('connection', (ws: WebSocket) => {
     wsStats.opened();
-    let subscribed: (() => void) | null = null;
-    const send = (text: string) => {
-      ws.send(text);
-      wsStats.sent(Buffer.byteLength(text));
-    };
-    ws.on(
-      'message',
-      isolated(ws, wsStats, (data: RawData, isBinary: boolean) => {
-        wsStats.received((data as Buffer).length ?? 0);
-        let req: { op?: unknown; channel?: unknown; after?: unknown };
-        try {
-          if (isBinary) throw new Error();
-          req = JSON.parse(String(data));
-        } catch {
-          return refuse(ws, CLOSE.INVALID_DATA, 'expected a JSON text frame {"op":"subscribe","channel":…}');
-        }
-        if (typeof req !== 'object' || req === null || req.op !== 'subscribe')
-          return refuse(
-            ws,
-            CLOSE.POLICY,
-            `unknown op ${JSON.stringify((req as { op?: unknown })?.op)} (expected "subscribe")`,
-          );
-        if (subscribed) return refuse(ws, CLOSE.POLICY, 'already subscribed on this connection');
-        if (typeof req.channel !== 'string') return refuse(ws, CLOSE.POLICY, 'channel must be a string');
-        if (req.after !== undefined && (!Number.isSafeInteger(req.after) || (req.after as number) < 0))
-          return refuse(ws, CLOSE.POLICY, `after must be a sequence number, got ${JSON.stringify(req.after)}`);
-        let channel;
-        try {
-          channel = feed.channel(req.channel);
-        } catch (err) {
-          return refuse(ws, CLOSE.POLICY, (err as Error).message);
-        }
-        const sub: Subscriber = {
-          deliver: (msg) => {
-            if (ws.bufferedAmount > opts.maxBufferedBytes) {
-              wsStats.errors++;
-              ws.terminate();
-              return false;
-            }
-            send(msg.json);
-            return true;
-          },
-          reset: (info) => send(JSON.stringify({ op: 'reset', ...info })),
-          drop: () => ws.terminate(),
-          close: () => ws.close(CLOSE.GOING_AWAY, closeReason('server shutting down')),
-        };
-        exemptFromIdle(ws);
-        send(JSON.stringify({ op: 'subscribed', channel: channel.spec.name }));
-        channel.subscribe(sub, req.after as number | undefined);
-        subscribed = () => channel.unsubscribe(sub);
-      }),
-    );
-    ws.on('close', () => {
-      subscribed?.();
-      wsStats.closed();
-    });
-    ws.on('error', () => wsStats.errors++);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', onError);
   });
   return wss;
 }
@@ -237,13 +293,23 @@ export function mountFeed(host: HttpHost, opts: FeedOptions): { feed: Feed; path
     { control: true },
   );
   const paths: string[] = [];
+  let stopSse = () => {};
   if (opts.sse) {
-    host.route('GET', '/sse', guarded(sseStream(feed, opts)));
+    const sse = sseStream(feed, opts);
+    host.route('GET', '/sse', guarded(sse.handler));
+    stopSse = sse.stop;
     paths.push('/sse');
   }
   if (opts.ws) {
     host.webSocket('/feed', wsFeed(feed, opts));
     paths.push('/feed');
   }
-  return { feed, paths, stop: () => feed.close() };
+  return {
+    feed,
+    paths,
+    stop: () => {
+      stopSse();
+      feed.close();
+    },
+  };
 }

@@ -42,7 +42,10 @@ async function main(): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
   const http = new HttpHost({ access, limits });
   http.route('GET', '/healthz', (_req, res) => sendJson(res, 200, { ok: true }), { open: true });
-  http.route('GET', '/stats', (_req, res) => sendJson(res, 200, snapshot()));
+  // ?gc=true: collect garbage first, only in a server started with node --expose-gc (tests)
+  http.route('GET', '/stats', (_req, res, url) =>
+    sendJson(res, 200, snapshot({ collect: url.searchParams.get('gc') === 'true' })),
+  );
   const wsPaths = cfg.only.has('ws') ? mountWebSockets(http, limits) : [];
   const feed =
     cfg.only.has('ws') || cfg.only.has('sse') || cfg.only.has('socketio')

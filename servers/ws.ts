@@ -37,14 +37,19 @@ function toBuffer(data: RawData): Buffer {
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
+// Listeners shared by every socket: no closure per held connection.
+const countReceived = (data: RawData) => stats.received(byteLength(data));
+const countClosed = () => stats.closed();
+const countError = () => stats.errors++; // a protocol error (ws closes with its code) or a reset
+
 /** Count traffic and connections for /stats on every socket of an endpoint. */
 function counted(wss: WebSocketServer, opts: WsOptions): WebSocketServer {
   guardWebSockets(wss, { idleMs: opts.idleMs, maxBufferedBytes: opts.maxBufferedBytes }, stats); // no first-message rule: an idle open socket is legitimate until idleMs
   wss.on('connection', (ws: WebSocket) => {
     stats.opened();
-    ws.on('message', (data) => stats.received(byteLength(data)));
-    ws.on('close', () => stats.closed());
-    ws.on('error', () => stats.errors++); // a protocol error (ws closes with its code) or a reset
+    ws.on('message', countReceived);
+    ws.on('close', countClosed);
+    ws.on('error', countError);
   });
   return wss;
 }
@@ -61,7 +66,7 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
     let pending: ImageClaim | null = null;
     ws.on(
       'message',
-      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
+      isolated(stats, (ws, data: RawData, isBinary: boolean) => {
         const receivedAt = nowMs();
         if (!isBinary) {
           if (pending)
@@ -98,17 +103,13 @@ function imageEndpoint(opts: WsOptions): WebSocketServer {
 
 function echoEndpoint(opts: WsOptions): WebSocketServer {
   const wss = counted(new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes }), opts);
-  wss.on('connection', (ws: WebSocket) => {
-    ws.on(
-      'message',
-      isolated(ws, stats, (data: RawData, isBinary: boolean) => {
-        const frame = toBuffer(data);
-        stats.sent(frame.length);
-        // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
-        replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
-      }),
-    );
+  const echo = isolated(stats, (ws, data: RawData, isBinary: boolean) => {
+    const frame = toBuffer(data);
+    stats.sent(frame.length);
+    // ws has already checked that a text frame is valid UTF-8, so its bytes go back as they came.
+    replyTo(ws, frame, isBinary, opts.maxBufferedBytes);
   });
+  wss.on('connection', (ws: WebSocket) => ws.on('message', echo));
   return wss;
 }
 

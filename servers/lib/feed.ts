@@ -74,6 +74,17 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Shortest time between two ticks of a channel's publishing timer. */
 const TICK_MS = 10;
 
+/** The payload of `bytes` characters, one string per size for every channel (a channel per held connection is common). */
+const fillers = new Map<number, string>();
+function filler(bytes: number): string {
+  let f = fillers.get(bytes);
+  if (f === undefined) {
+    if (fillers.size >= 64) fillers.clear(); // sizes vary little; never hold more than a few
+    fillers.set(bytes, (f = 'x'.repeat(bytes)));
+  }
+  return f;
+}
+
 export class Channel {
   private seq = 0;
   /**
@@ -100,7 +111,7 @@ export class Channel {
     private readonly replayShare: () => number,
   ) {
     this.allowance = limits.channelBytesPerSec;
-    this.filler = 'x'.repeat(spec.bytes);
+    this.filler = filler(spec.bytes);
     // A slow channel ticks once per message (1 msg/s: once a second), not every TICK_MS: with
     // thousands of channels the timers would otherwise cost the server more than the sending.
     if (spec.rate > 0) this.timer = setInterval(() => this.tick(), Math.max(TICK_MS, Math.floor(1000 / spec.rate)));

@@ -39,6 +39,13 @@ export interface HttpHostOptions {
 
 const stats = statsFor('http');
 
+// Listeners shared by every socket (`this` is the socket): a closure per socket would cost memory
+// per held connection, and one made inside `upgrade` would keep the upgrade request (its headers
+// and parser state) alive for the WebSocket's whole life through the closure's scope.
+function destroyOnError(this: Duplex): void {
+  this.destroy(); // a reset before a WebSocket takes the socket over
+}
+
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -105,9 +112,13 @@ export class HttpHost {
     this.server.setTimeout(limits.idleMs, (socket) => socket.destroy());
     this.server.on('request', (req, res) => this.request(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket as Socket, head));
+    const connections = this.connections;
+    function forget(this: Socket): void {
+      connections.delete(this);
+    }
     this.server.on('connection', (socket: Socket) => {
-      this.connections.add(socket);
-      socket.once('close', () => this.connections.delete(socket));
+      connections.add(socket);
+      socket.on('close', forget); // 'close' comes once
     });
     this.server.on('connect', (_req, socket: Duplex) => {
       stats.errors++;
@@ -231,7 +242,7 @@ export class HttpHost {
   }
 
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', () => socket.destroy()); // a reset before a WebSocket takes the socket over
+    socket.on('error', destroyOnError);
     const url = parseTarget(req.url);
     if (!url) {
       stats.errors++;

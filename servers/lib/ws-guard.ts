@@ -30,6 +30,19 @@ interface State {
 const states = new WeakMap<WebSocket, State>();
 const SWEEP_MS = 1000;
 
+// Listeners shared by every connection (`this` is the socket): no closure per held connection.
+function gotMessage(this: WebSocket): void {
+  const s = states.get(this);
+  if (!s) return;
+  s.gotMessage = true;
+  s.lastActivity = Date.now();
+}
+
+function gotPong(this: WebSocket): void {
+  const s = states.get(this);
+  if (s) s.awaitingPong = false;
+}
+
 /** Guards every connection of `wss`; returns a function that stops the sweeper. */
 export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats: ProtocolStats): () => void {
   const pingMs = Math.max(1000, Math.min(30_000, Math.floor(opts.idleMs / 2)));
@@ -44,11 +57,8 @@ export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats:
       paused: false,
     };
     states.set(ws, state);
-    ws.on('message', () => {
-      state.gotMessage = true;
-      state.lastActivity = Date.now();
-    });
-    ws.on('pong', () => (state.awaitingPong = false));
+    ws.on('message', gotMessage);
+    ws.on('pong', gotPong);
   });
   let lastPing = Date.now();
   const sweeper = setInterval(() => {
@@ -116,20 +126,21 @@ export function replyTo(
 }
 
 /**
- * Wraps a connection's event handler so that an unexpected error ends only that connection:
- * close 1011 with the error's message, counted in `stats.errors`.
+ * Wraps an event handler so that an unexpected error ends only the connection it came from:
+ * close 1011 with the error's message, counted in `stats.errors`. The result is a listener that
+ * takes its socket from `this` (as EventEmitter calls it), so one wrapper can serve every
+ * connection of an endpoint: `ws.on('message', handler)` without a closure per connection.
  */
 export function isolated<A extends unknown[]>(
-  ws: WebSocket,
   stats: ProtocolStats,
-  fn: (...args: A) => void,
-): (...args: A) => void {
-  return (...args: A) => {
+  fn: (ws: WebSocket, ...args: A) => void,
+): (this: WebSocket, ...args: A) => void {
+  return function (this: WebSocket, ...args: A) {
     try {
-      fn(...args);
+      fn(this, ...args);
     } catch (err) {
       stats.errors++;
-      ws.close(CLOSE.INTERNAL_ERROR, closeReason(`internal error: ${(err as Error)?.message ?? String(err)}`));
+      this.close(CLOSE.INTERNAL_ERROR, closeReason(`internal error: ${(err as Error)?.message ?? String(err)}`));
     }
   };
 }
