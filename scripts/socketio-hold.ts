@@ -6,7 +6,13 @@
 import { scenarioOptions } from './lib/load/options.ts';
 import { SOCKETIO_URL } from './lib/transport/addresses.ts';
 import { subscribeSocketIo } from './lib/transport/socketio.ts';
-import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import {
+  declareHoldChannels,
+  holdScenario,
+  holdWindow,
+  onFeedChannel,
+  type SubscribeHeld,
+} from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 // setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
@@ -19,9 +25,8 @@ export function setup() {
   declareHoldChannels(SOCKETIO_URL);
 }
 
+const subscribe: SubscribeHeld = (channel, sub) => subscribeSocketIo(SOCKETIO_URL, channel, sub);
+
 export default function () {
-  return holdWindow(
-    (conn) => onFeedChannel(conn, (channel) => subscribeSocketIo(SOCKETIO_URL, channel, conn.sub)),
-    SOCKETIO_URL,
-  );
+  return holdWindow((conn) => onFeedChannel(conn, subscribe), SOCKETIO_URL);
 }

@@ -7,7 +7,13 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { SSE_URL } from './lib/transport/addresses.ts';
 import { subscribeSse } from './lib/transport/sse.ts';
 import { httpOrigin } from './lib/workload/feed.ts';
-import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import {
+  declareHoldChannels,
+  holdScenario,
+  holdWindow,
+  onFeedChannel,
+  type SubscribeHeld,
+} from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 // setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
@@ -18,9 +24,8 @@ export function setup() {
   declareHoldChannels(origin);
 }
 
+const subscribe: SubscribeHeld = (channel, sub) => subscribeSse(`${SSE_URL}?channel=${channel}`, sub);
+
 export default function () {
-  return holdWindow(
-    (conn) => onFeedChannel(conn, (channel) => subscribeSse(`${SSE_URL}?channel=${channel}`, conn.sub)),
-    origin,
-  );
+  return holdWindow((conn) => onFeedChannel(conn, subscribe), origin);
 }

@@ -7,7 +7,13 @@ import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
 import { subscribeWs } from './lib/transport/ws.ts';
 import { httpOrigin } from './lib/workload/feed.ts';
-import { declareHoldChannels, holdScenario, holdWindow, onFeedChannel } from './lib/workload/hold.ts';
+import {
+  declareHoldChannels,
+  holdScenario,
+  holdWindow,
+  onFeedChannel,
+  type SubscribeHeld,
+} from './lib/workload/hold.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
 // setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
@@ -18,9 +24,8 @@ export function setup() {
   declareHoldChannels(origin);
 }
 
+const subscribe: SubscribeHeld = (channel, sub) => subscribeWs(`${WS_URL}/feed`, channel, sub);
+
 export default function () {
-  return holdWindow(
-    (conn) => onFeedChannel(conn, (channel) => subscribeWs(`${WS_URL}/feed`, channel, conn.sub)),
-    origin,
-  );
+  return holdWindow((conn) => onFeedChannel(conn, subscribe), origin);
 }

@@ -16,10 +16,12 @@ interface CloseEvent {
   code?: number;
   reason?: string;
   timestamp: number;
+  /** The socket the event is for (k6 sets it on every event). */
+  target?: unknown;
 }
 
 interface Events {
-  open: { timestamp: number };
+  open: { timestamp: number; target?: unknown };
   message: MessageEvent;
   error: ErrorEvent;
   close: CloseEvent;
@@ -87,49 +89,87 @@ export function deadline(ms: number, onExpire: () => void): () => void {
  * connect only; an attempt that closes before it opened counts in rtb_errors ('connect failed'). Wire shapes: contracts/feed.ts.
  */
 export function subscribeWs(url: string, channel: string, sub: Subscription): { close(): void } {
-  let ws: WebSocket;
-  let closing = false;
-  let attempt = 0;
-  let first = true;
-  const stopProbe = lagProbe(); // for the subscription's life, reconnections included
-  let opened = false; // this attempt
-  const connect = () => {
-    if (closing) return; // closed while a reconnect was waiting: open nothing more
-    opened = false;
-    const started = now();
+  return new WsFeedSubscription(url, channel, sub);
+}
+
+// A held subscription costs k6 memory for as long as it lives, and in k6's JavaScript runtime
+// every function object is a few hundred bytes: the listeners below are shared by every
+// subscription of the VU and find theirs from the event's socket (`target`).
+const feedSockets = new Map<WebSocket, WsFeedSubscription>();
+const subscriptionOf = (e: object) => feedSockets.get((e as { target?: unknown }).target as WebSocket);
+
+class WsFeedSubscription {
+  private ws!: WebSocket;
+  private closing = false;
+  private attempt = 0;
+  private first = true;
+  /** This attempt opened. */
+  private opened = false;
+  private started = 0;
+  private readonly stopProbe = lagProbe(); // for the subscription's life, reconnections included
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly sub: Subscription,
+  ) {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.closing) return; // closed while a reconnect was waiting: open nothing more
+    this.opened = false;
+    this.started = now();
     const headers = authHeaders();
-    ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
-    on(ws, 'open', (e) => {
-      if (first) connectTime.add(e.timestamp - started);
-      first = false;
-      opened = true;
-      const request: SubscribeRequest = { op: 'subscribe', channel, after: sub.lastSeq || undefined };
-      ws.send(JSON.stringify(request));
-    });
-    on(ws, 'message', (e) => {
-      const m = JSON.parse(e.data as string) as FeedMessage & ResetInfo & { op?: string };
-      if (m.op === 'subscribed') attempt = 0;
-      else if (m.op === 'reset') sub.reset(m);
-      else if (m.op === undefined) sub.message(m, e.timestamp);
-    });
-    on(ws, 'close', (e) => {
-      if (closing) return;
-      if (!opened) errors.add(1, { reason: `connect failed: ws close ${e.code ?? CLOSE.NO_STATUS}` });
-      if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
-        errors.add(1, { reason: `ws close ${e.code}` });
-        stopProbe();
-        return; // the server refused the subscription: retrying would not help
-      }
-      sub.disconnected(e.timestamp);
-      setTimeout(connect, reconnectDelay(attempt++));
-    });
-  };
-  connect();
-  return {
-    close: () => {
-      closing = true;
-      stopProbe();
-      ws.close();
-    },
-  };
+    const ws = Object.keys(headers).length > 0 ? new WebSocket(this.url, null, { headers }) : new WebSocket(this.url);
+    this.ws = ws;
+    feedSockets.set(ws, this);
+    on(ws, 'open', onFeedOpen);
+    on(ws, 'message', onFeedMessage);
+    on(ws, 'close', onFeedClose);
+  }
+
+  open(atMs: number): void {
+    if (this.first) connectTime.add(atMs - this.started);
+    this.first = false;
+    this.opened = true;
+    const request: SubscribeRequest = { op: 'subscribe', channel: this.channel, after: this.sub.lastSeq || undefined };
+    this.ws.send(JSON.stringify(request));
+  }
+
+  message(data: string, atMs: number): void {
+    const m = JSON.parse(data) as FeedMessage & ResetInfo & { op?: string };
+    if (m.op === 'subscribed') this.attempt = 0;
+    else if (m.op === 'reset') this.sub.reset(m);
+    else if (m.op === undefined) this.sub.message(m, atMs);
+  }
+
+  closed(ws: WebSocket, e: CloseEvent): void {
+    feedSockets.delete(ws);
+    if (this.closing) return;
+    if (!this.opened) errors.add(1, { reason: `connect failed: ws close ${e.code ?? CLOSE.NO_STATUS}` });
+    if (e.code === CLOSE.INVALID_DATA || e.code === CLOSE.POLICY) {
+      errors.add(1, { reason: `ws close ${e.code}` });
+      this.stopProbe();
+      return; // the server refused the subscription: retrying would not help
+    }
+    this.sub.disconnected(e.timestamp);
+    setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
+  }
+
+  close(): void {
+    this.closing = true;
+    this.stopProbe();
+    this.ws.close();
+  }
+}
+
+function onFeedOpen(e: Events['open']): void {
+  subscriptionOf(e)?.open(e.timestamp);
+}
+function onFeedMessage(e: Events['message']): void {
+  subscriptionOf(e)?.message(e.data as string, e.timestamp);
+}
+function onFeedClose(e: Events['close']): void {
+  subscriptionOf(e)?.closed(e.target as WebSocket, e);
 }

@@ -97,6 +97,10 @@ export class Held {
   private done = false;
   private guardTimer: ReturnType<typeof setTimeout> | undefined;
 
+  get isEnded(): boolean {
+    return this.done;
+  }
+
   /** The connection is over (called once; later calls are ignored). */
   ended(): void {
     if (this.done) return;
@@ -105,12 +109,15 @@ export class Held {
     this.onEnd(this);
   }
 
-  /** For a stream that ends by itself: if it has not ended within `ms`, it counts as an error and ends. */
+  /** A stream that ends by itself did not end in time: an error, and it ends. */
+  timedOut(): void {
+    errors.add(1, { reason: 'stream did not end in time' });
+    this.ended();
+  }
+
+  /** For a stream that ends by itself: if it has not ended within `ms`, it times out. */
   guard(ms: number): void {
-    this.guardTimer = setTimeout(() => {
-      errors.add(1, { reason: 'stream did not end in time' });
-      this.ended();
-    }, ms);
+    this.guardTimer = setTimeout(() => this.timedOut(), ms);
   }
 
   /** Messages still due before closeAt at MSG_RATE, the first one at once (a SubscribeOrders `count`). */
@@ -203,9 +210,16 @@ export function declareHoldChannels(origin: string): void {
   }
 }
 
-/** A hold connection on the push feed: subscribes with `subscribe` to connection `conn`'s channel (declared in setup). */
-export function onFeedChannel(conn: Held, subscribe: (channel: string) => { close(): void }): { close(): void } {
-  return subscribe(holdChannel(conn.index));
+/** How a feed connection subscribes: `subscribeWs`, `subscribeSse`, … with the scenario's address. */
+export type SubscribeHeld = (channel: string, sub: Subscription) => { close(): void };
+
+/**
+ * A hold connection on the push feed: subscribes with `subscribe` to connection `conn`'s channel
+ * (declared in setup). `subscribe` is one function per scenario, not one per connection: every
+ * closure made per connection is k6 memory for as long as the connection is held.
+ */
+export function onFeedChannel(conn: Held, subscribe: SubscribeHeld): { close(): void } {
+  return subscribe(holdChannel(conn.index), conn.sub);
 }
 
 /**
@@ -213,34 +227,61 @@ export function onFeedChannel(conn: Held, subscribe: (channel: string) => { clos
  * CONNECT_RATE (VU i opens connections i-1, i-1+VUs, …, so the whole test opens them evenly),
  * and closes every one HOLD after the last is due; the promise resolves when all are closed.
  * With STORM_AT, the first VU has the server at `feedOrigin` cut every connection at that time.
+ * One timer opens the connections as they fall due and one closes them all (not two timers and
+ * closures per connection).
  */
 export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
   const vu = exec.vu.idInTest - 1;
   const started = Date.now();
   const closeAt = started + rampMs + hold.holdMs;
   if (vu === 0 && hold.stormAtMs !== null && feedOrigin) setTimeout(() => storm(feedOrigin), rampMs + hold.stormAtMs);
-  const mine: number[] = [];
-  for (let k = vu; k < hold.conns; k += holdVus) mine.push(k);
+  const count = vu < hold.conns ? Math.ceil((hold.conns - vu) / holdVus) : 0;
+  const dueAt = (i: number) => started + ((vu + i * holdVus) * 1000) / hold.connectRate;
   return new Promise((resolve) => {
-    let left = mine.length;
+    let left = count;
     if (left === 0) return resolve();
     const onEnd = (conn: Held) => {
       conn.finish(Date.now());
       if (--left === 0) resolve();
     };
-    for (const k of mine) {
-      setTimeout(
-        () => {
-          connections.add(1);
-          const conn = new Held(k, closeAt, onEnd, started + rampMs);
-          const handle = open(conn);
-          const wait = Math.max(0, closeAt - Date.now());
-          if (handle) setTimeout(() => (handle.close(), conn.ended()), wait);
-          else conn.guard(wait + CLOSE_GRACE_MS);
-        },
-        (k * 1000) / hold.connectRate,
-      );
-    }
+    const closable: Array<{ conn: Held; handle: { close(): void } }> = [];
+    const streams: Held[] = []; // streams that end by themselves
+    let closed = false;
+    let guarded = false;
+    const openOne = (i: number) => {
+      connections.add(1);
+      const conn = new Held(vu + i * holdVus, closeAt, onEnd, started + rampMs);
+      const handle = open(conn);
+      if (handle && closed) {
+        // opened after the end was due (a lagging loop): closed at once
+        handle.close();
+        conn.ended();
+      } else if (handle) closable.push({ conn, handle });
+      else if (guarded) conn.guard(CLOSE_GRACE_MS);
+      else streams.push(conn);
+    };
+    let next = 0;
+    const openDue = () => {
+      for (const now = Date.now(); next < count && dueAt(next) <= now; next++) openOne(next);
+      if (next < count) setTimeout(openDue, Math.max(0, dueAt(next) - Date.now()));
+    };
+    openDue();
+    setTimeout(() => {
+      closed = true;
+      for (const { conn, handle } of closable) {
+        handle.close();
+        conn.ended();
+      }
+      closable.length = 0;
+    }, closeAt - Date.now());
+    setTimeout(
+      () => {
+        guarded = true;
+        for (const conn of streams) if (!conn.isEnded) conn.timedOut();
+        streams.length = 0;
+      },
+      closeAt - Date.now() + CLOSE_GRACE_MS,
+    );
   });
 }
 
