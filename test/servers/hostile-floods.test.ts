@@ -188,12 +188,23 @@ describe('floods', () => {
       const calls = Promise.all(
         Array.from({ length: 64 }, () => grpcRaw(client, '/rtbench.echo.v1.EchoService/Echo', 'unary', [big])),
       );
-      const sampler = setInterval(() => void rssMiB().then((r) => (peak = Math.max(peak, r))), 250);
+      // Best-effort samples: while 512 MiB of calls are copied the event loop can stall past the
+      // 3 s header timeout this suite sets, and that /stats read ends in a 408. The server must be
+      // healthy again afterwards (asserted below).
+      let missed = 0;
+      const sampler = setInterval(
+        () =>
+          void rssMiB().then(
+            (r) => (peak = Math.max(peak, r)),
+            () => missed++,
+          ),
+        250,
+      );
       const results = await calls;
       await sleep(2000); // the bridged streams keep pushing into sockets nobody reads
       clearInterval(sampler);
       peak = Math.max(peak, await rssMiB());
-      t.diagnostic(`peak RSS ${peak} MiB`);
+      t.diagnostic(`peak RSS ${peak} MiB (${missed} samples missed)`);
       assert.ok(
         results.every((r) => r.code === 0 || r.code === grpc.status.DEADLINE_EXCEEDED),
         `calls end OK (or wait their turn past the deadline): ${[...new Set(results.map((r) => r.code))]}`,
