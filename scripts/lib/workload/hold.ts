@@ -240,9 +240,12 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
   return new Promise((resolve) => {
     let left = count;
     if (left === 0) return resolve();
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
     const onEnd = (conn: Held) => {
       conn.finish(Date.now());
-      if (--left === 0) resolve();
+      if (--left > 0) return;
+      for (const t of timers) clearTimeout(t); // every connection ended: nothing left to close or guard
+      resolve();
     };
     const closable: Array<{ conn: Held; handle: { close(): void } }> = [];
     const streams: Held[] = []; // streams that end by themselves
@@ -266,21 +269,25 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
       if (next < count) setTimeout(openDue, Math.max(0, dueAt(next) - Date.now()));
     };
     openDue();
-    setTimeout(() => {
-      closed = true;
-      for (const { conn, handle } of closable) {
-        handle.close();
-        conn.ended();
-      }
-      closable.length = 0;
-    }, closeAt - Date.now());
-    setTimeout(
-      () => {
-        guarded = true;
-        for (const conn of streams) if (!conn.isEnded) conn.timedOut();
-        streams.length = 0;
-      },
-      closeAt - Date.now() + CLOSE_GRACE_MS,
+    timers.push(
+      setTimeout(() => {
+        closed = true;
+        for (const { conn, handle } of closable) {
+          handle.close();
+          conn.ended();
+        }
+        closable.length = 0;
+      }, closeAt - Date.now()),
+    );
+    timers.push(
+      setTimeout(
+        () => {
+          guarded = true;
+          for (const conn of streams) if (!conn.isEnded) conn.timedOut();
+          streams.length = 0;
+        },
+        closeAt - Date.now() + CLOSE_GRACE_MS,
+      ),
     );
   });
 }
