@@ -27,7 +27,10 @@ const RATE = 50;
 const WINDOW_S = 3;
 for (const [script, protocol] of [
   ['ws-churn.js', 'ws'],
+  ['sse-churn.js', 'sse'],
+  ['socketio-churn.js', 'socketio'],
   ['grpc-churn.js', 'grpc'],
+  ['grpc-ws-churn.js', 'grpc-ws'],
 ] as const) {
   test(`${script}: ${RATE} connections/s for ${WINDOW_S} s, each given its first message, none left open`, async () => {
     const baseline = await open(protocol);
