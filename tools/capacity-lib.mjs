@@ -63,6 +63,7 @@ export function leastSquares(xs, ys) {
  * @property {number} cpuMs      server CPU time so far, ms
  * @property {number | null} k6Rss   k6's RSS, bytes (null when it could not be read)
  * @property {number | null} k6CpuMs k6's CPU time so far, ms
+ * @property {number | null} [lagMs] the server's event-loop lag since the last poll, its max, ms
  */
 
 /**

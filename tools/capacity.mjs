@@ -166,6 +166,7 @@ async function runLevel(transport, level, o, dir, files) {
         cpuMs: s.cpuUserMs + s.cpuSystemMs,
         k6Rss: k6.rss,
         k6CpuMs: k6.cpuMs,
+        lagMs: s.eventLoopLagMs?.max ?? null,
       };
       samples.push(sample);
       if (o.storm && storm.sample(sample.t, sample.conns)) void cutEverything();

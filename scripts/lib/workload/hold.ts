@@ -11,7 +11,7 @@
 //   -e CONNS=1000 -e PER_VU=100 -e CONNECT_RATE=500 -e HOLD=30s -e MSG_RATE=1 -e PAYLOAD_BYTES=64 -e SLO=250ms
 import http from 'k6/http';
 import { check } from 'k6';
-import { clearTimeout, setTimeout } from 'k6/timers';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
 import exec from 'k6/execution';
 import { envCount, envDuration } from '../load/env.ts';
 import { formatDuration } from '../load/settings.ts';
@@ -22,6 +22,7 @@ import { Subscription } from './feed.ts';
 import { b64encode } from 'k6/encoding';
 import { patternBytes } from '../../../contracts/payload.ts';
 import { authHeaders } from '../transport/auth.ts';
+import { recordGenerator } from '../monitor/generator.ts';
 
 export const hold = {
   conns: envCount('CONNS', 200, { min: 1, max: 100_000 }),
@@ -241,10 +242,15 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
     let left = count;
     if (left === 0) return resolve();
     const timers: Array<ReturnType<typeof setTimeout>> = [];
+    // the generator's own cost, sampled on the first VU while it holds connections (the monitor
+    // scenario needs a planned length; a hold ends when its connections do)
+    let generatorAt = vu === 0 ? recordGenerator(null, {}) : null;
+    const sampler = vu === 0 ? setInterval(() => (generatorAt = recordGenerator(generatorAt, {})), 1000) : null;
     const onEnd = (conn: Held) => {
       conn.finish(Date.now());
       if (--left > 0) return;
       for (const t of timers) clearTimeout(t); // every connection ended: nothing left to close or guard
+      if (sampler !== null) clearInterval(sampler);
       resolve();
     };
     const closable: Array<{ conn: Held; handle: { close(): void } }> = [];
