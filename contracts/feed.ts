@@ -33,3 +33,41 @@ export interface ResetInfo {
   /** Why the resume point could not be served (e.g. it is ahead of the channel, or fell out of replay). */
   reason?: string;
 }
+
+// How a server writes a message: JSON.stringify({ seq, t, ch, p }), keys in that order; channel
+// names are [A-Za-z0-9_.-] and payloads plain characters, so nothing in them is escaped.
+const SEQ = '{"seq":';
+const T = ',"t":';
+const CH = ',"ch":"';
+const P = '","p":"';
+
+/**
+ * Reads a message body. The generator reads one per message, and at 10,000 messages a second
+ * k6's JSON.parse was a tenth of its CPU and a quarter of the garbage it made: a body as the
+ * servers write it is read by position instead, and anything else (other key order, escapes,
+ * a control message) goes to JSON.parse. Returns the parsed value either way.
+ */
+export function readFeedMessage(text: string): FeedMessage {
+  if (text.startsWith(SEQ) && text.endsWith('"}')) {
+    const t = text.indexOf(T, SEQ.length);
+    const ch = t < 0 ? -1 : text.indexOf(CH, t + T.length);
+    const p = ch < 0 ? -1 : text.indexOf(P, ch + CH.length);
+    if (p >= 0) {
+      const seq = Number(text.slice(SEQ.length, t));
+      const sent = Number(text.slice(t + T.length, ch));
+      const name = text.slice(ch + CH.length, p);
+      const payload = text.slice(p + P.length, text.length - 2);
+      if (
+        t > SEQ.length &&
+        ch > t + T.length &&
+        Number.isFinite(seq) &&
+        Number.isFinite(sent) &&
+        !name.includes('"') &&
+        !payload.includes('"') &&
+        !payload.includes('\\')
+      )
+        return { seq, t: sent, ch: name, p: payload };
+    }
+  }
+  return JSON.parse(text) as FeedMessage;
+}

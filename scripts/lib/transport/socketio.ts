@@ -22,7 +22,7 @@
 import type { WebSocket } from 'k6/websockets';
 import { now } from '../monitor/clock.ts';
 import { setTimeout } from 'k6/timers';
-import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+import { readFeedMessage, type ResetInfo } from '../../../contracts/feed.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors, resumes } from '../monitor/metrics.ts';
@@ -259,7 +259,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
       },
       { resumes: true, recovery },
     );
-    sio.on('feed', (args, atMs) => sub.message(JSON.parse(args[0] as string) as FeedMessage, atMs));
+    sio.on('feed', (args, atMs) => sub.message(readFeedMessage(args[0] as string), atMs));
     sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
     sio.onClosed((_reason, atMs) => {
       if (closing) return;

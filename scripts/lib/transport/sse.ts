@@ -3,7 +3,7 @@
 // `retry` and resumes with Last-Event-ID; a resume too far back arrives as an `event: reset`.
 import { EventSource, type ErrorEvent, type MessageEvent, type OpenEvent } from 'k6/x/sse';
 import { now } from '../monitor/clock.ts';
-import type { FeedMessage, ResetInfo } from '../../../contracts/feed.ts';
+import { readFeedMessage, type ResetInfo } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
@@ -63,7 +63,7 @@ function onStreamOpen(e: OpenEvent): void {
   streams.get(e.target)?.open(e.timestamp);
 }
 function onStreamMessage(e: MessageEvent): void {
-  streams.get(e.target)?.sub.message(JSON.parse(e.data) as FeedMessage, e.timestamp);
+  streams.get(e.target)?.sub.message(readFeedMessage(e.data), e.timestamp);
 }
 function onStreamReset(e: MessageEvent): void {
   streams.get(e.target)?.sub.reset(JSON.parse(e.data) as ResetInfo);

@@ -5,7 +5,7 @@ import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import { now } from '../monitor/clock.ts';
 import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
-import type { FeedMessage, ResetInfo, SubscribeRequest } from '../../../contracts/feed.ts';
+import { readFeedMessage, type FeedMessage, type ResetInfo, type SubscribeRequest } from '../../../contracts/feed.ts';
 import { connectTime, errors } from '../monitor/metrics.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
@@ -138,7 +138,7 @@ class WsFeedSubscription {
   }
 
   message(data: string, atMs: number): void {
-    const m = JSON.parse(data) as FeedMessage & ResetInfo & { op?: string };
+    const m = readFeedMessage(data) as FeedMessage & ResetInfo & { op?: string };
     if (m.op === 'subscribed') this.attempt = 0;
     else if (m.op === 'reset') this.sub.reset(m);
     else if (m.op === undefined) this.sub.message(m, atMs);

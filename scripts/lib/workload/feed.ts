@@ -102,6 +102,10 @@ export function dropConnections(origin: string, channel: string): void {
  * Sequence accounting for one subscriber; the transport calls message, reset and disconnected
  * and reads lastSeq to resume. In fan-out mode every message also goes to the VU's FanOut.
  */
+// the hold workload's phase tags, one object each (not one per message)
+const RAMP = { phase: 'ramp' };
+const HOLD = { phase: 'hold' };
+
 export class Subscription {
   lastSeq = 0;
   received = 0;
@@ -156,7 +160,7 @@ export class Subscription {
    * (the gRPC order stream of the hold workload).
    */
   arrived(seq: number, sentAt: number, readAt: number, intact: boolean, bytes: number): void {
-    latency.add(readAt - sentAt, this.holdFrom ? { phase: readAt < this.holdFrom ? 'ramp' : 'hold' } : undefined);
+    latency.add(readAt - sentAt, this.holdFrom ? (readAt < this.holdFrom ? RAMP : HOLD) : undefined);
     if (this.lastSeq !== 0 && seq <= this.lastSeq) {
       this.dups++;
       duplicates.add(1);
