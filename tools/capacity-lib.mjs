@@ -117,6 +117,71 @@ export function costPerConnection(samples) {
   };
 }
 
+/**
+ * @typedef {object} Bottleneck  which side was busy while every connection was held
+ * @property {'cpu' | 'generator' | 'server' | 'unclear'} side
+ * @property {string} text   the finding, in words, with its figures
+ */
+
+/**
+ * Which side a level's delivery latency waited on, from the harness's samples while every
+ * connection was held (k6's and the servers' CPU, the servers' event-loop lag) and the k6 run's
+ * own rtb_generator_* metrics (the hold's first VU samples them: how late the VUs' event loops
+ * and a plain Go timer ran, the machine's idle CPU). Latency is stamped in k6 when a message is
+ * read, so a busy k6 delays it as surely as a busy server:
+ *  - cpu: the machine had under 15 % of one core idle (median), so both compete for it;
+ *  - generator: k6's event loops ran at least 50 ms (and half the p99) late at worst while the
+ *    server's loop lagged at most half of that;
+ *  - server: the server's loop lagged at least 50 ms (and half the p99) at worst;
+ *  - unclear: neither.
+ * @param {Sample[]} samples @param {any} summary k6 summary export @param {number | null} p99 ms
+ * @returns {Bottleneck}
+ */
+export function bottleneck(samples, summary, p99) {
+  const peak = Math.max(0, ...samples.map((s) => s.conns));
+  const held = samples.filter((s) => peak > 0 && s.conns >= 0.98 * peak);
+  /** @param {(s: Sample) => number | null} cpu @returns {{ mean: number, max: number } | null} */
+  const cpuPercent = (cpu) => {
+    const per = [];
+    for (let i = 1; i < held.length; i++) {
+      const [a, b] = [held[i - 1], held[i]];
+      const [ca, cb] = [cpu(a), cpu(b)];
+      if (ca !== null && cb !== null && b.t > a.t) per.push({ ms: cb - ca, dt: b.t - a.t });
+    }
+    if (per.length === 0) return null;
+    const sum = per.reduce((acc, x) => ({ ms: acc.ms + x.ms, dt: acc.dt + x.dt }), { ms: 0, dt: 0 });
+    return { mean: (100 * sum.ms) / sum.dt, max: Math.max(...per.map((x) => (100 * x.ms) / x.dt)) };
+  };
+  const k6 = cpuPercent((s) => s.k6CpuMs);
+  const server = cpuPercent((s) => s.cpuMs);
+  const lags = held.map((s) => s.lagMs).filter((x) => typeof x === 'number');
+  const serverLag = lags.length > 0 ? Math.max(...lags) : null;
+  const m = summary?.metrics ?? {};
+  const num = (/** @type {string} */ k, /** @type {string} */ st) =>
+    typeof m[k]?.[st] === 'number' && Number.isFinite(m[k][st]) ? m[k][st] : null;
+  const loopLag = num('rtb_generator_loop_lag', 'max');
+  const timerLag = num('rtb_generator_timer_lag', 'max');
+  const idle = num('rtb_generator_host_idle_percent', 'med');
+  const cores = num('rtb_generator_cores', 'max');
+  const pct = (/** @type {{ mean: number, max: number } | null} */ c) =>
+    c ? `${c.mean.toFixed(0)} % of a core (peak ${c.max.toFixed(0)} %)` : 'unknown';
+  const ms = (/** @type {number | null} */ x) => (x === null ? 'unknown' : `${x.toFixed(0)} ms`);
+  const figures =
+    `k6 ${pct(k6)}, servers ${pct(server)}, machine idle ${idle === null ? 'unknown' : `${idle.toFixed(0)} %`}; ` +
+    `k6's event loops up to ${ms(loopLag)} late (a Go timer ${ms(timerLag)}), the server's ${ms(serverLag)}`;
+  const bar = Math.max(50, (p99 ?? 0) / 2);
+  if (idle !== null && idle < 15)
+    return {
+      side: 'cpu',
+      text: `CPU: ${cores === null ? 'every core' : `all ${cores} cores`} busy (${figures})`,
+    };
+  if (loopLag !== null && loopLag >= bar && (serverLag ?? 0) <= loopLag / 2)
+    return { side: 'generator', text: `the generator: k6, not the server, ran late (${figures})` };
+  if (serverLag !== null && serverLag >= bar)
+    return { side: 'server', text: `the server: its event loop ran late (${figures})` };
+  return { side: 'unclear', text: `neither side's event loop ran late by half the p99 (${figures})` };
+}
+
 /** Lines in k6's or the servers' output that say a resource, not the transport, ran out. */
 const LIMITS = [
   { re: /too many open files|EMFILE|ENFILE/i, name: 'open-file limit' },

@@ -13,7 +13,15 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { root } from './paths.mjs';
 import { k6Bin, runK6, startServers } from './harness.mjs';
-import { StormWatch, TRANSPORTS, churnVerdict, costPerConnection, parseOptions, verdict } from './capacity-lib.mjs';
+import {
+  StormWatch,
+  TRANSPORTS,
+  bottleneck,
+  churnVerdict,
+  costPerConnection,
+  parseOptions,
+  verdict,
+} from './capacity-lib.mjs';
 
 const USAGE = `usage: npm run capacity -- [options]
 Steps the number of held connections per transport until one level does not hold, and reports
@@ -233,6 +241,10 @@ async function runLevel(transport, level, o, dir, files) {
   else if (o.storm && v.held && (dropped ?? 0) < Math.ceil(level * (1 - o.maxErrorRate)))
     Object.assign(v, { held: false, reason: `the server cut only ${dropped ?? 'an unknown number'} of ${level}` });
   const m = res.summary?.metrics ?? {};
+  const p99 = (m['rtb_latency{phase:hold}'] ?? m.rtb_latency)?.['p(99)'] ?? null;
+  // what the latency waited on: named when a level fails on it, and kept for every level
+  const busy = bottleneck(samples, res.summary, p99);
+  if (!v.held && !v.limit && v.reason.startsWith('delivery p99')) v.reason += `; ${busy.text}`;
   // how long opening every connection really took, as the server saw them arrive
   const first = samples.find((x) => x.conns > 0);
   const full = samples.find((x) => x.conns >= 0.98 * level);
@@ -243,7 +255,8 @@ async function runLevel(transport, level, o, dir, files) {
     level,
     ...v,
     /** delivery p99 while every connection was held (phase=hold), and over the whole run */
-    p99: (m['rtb_latency{phase:hold}'] ?? m.rtb_latency)?.['p(99)'] ?? null,
+    p99,
+    bottleneck: busy,
     p99All: m.rtb_latency?.['p(99)'] ?? null,
     p50: m.rtb_latency?.med ?? null,
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
