@@ -464,33 +464,16 @@ async function main() {
     `▶ capacity: ${o.transports.join(', ')} at ${o.levels.join(', ')} connections; SLO p99 ≤ ${o.sloMs} ms, errors ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, 0 lost; ${o.msgRate} msg/s of ${o.bytes} B each, hold ${o.holdMs / 1000} s; ${machine}`,
   );
 
-  /** @type {Array<Awaited<ReturnType<typeof runLevel>>>} */
-  const runs = [];
-  const summary = [];
-  for (const transport of o.transports) {
-    /** @type {Awaited<ReturnType<typeof runLevel>> | null} */
-    let held = null;
-    /** @type {Awaited<ReturnType<typeof runLevel>> | null} */
-    let broke = null;
-    for (const level of o.levels) {
-      const dir = join(resultsDir, `${transport}-${level}`);
-      mkdirSync(dir, { recursive: true });
-      console.log(
-        `▶ ${transport}: ${level} connections (ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s; load ${load()})`,
-      );
-      const r = await runLevel(transport, level, o, dir, files);
-      runs.push(r);
-      console.log(
-        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describe(r)}; ${r.seconds} s, load ${r.load.after}`,
-      );
-      if (r.held) held = r;
-      else {
-        broke ??= r;
-        if (!o.keepGoing) break;
-      }
-    }
-    summary.push({ transport, held, broke });
-  }
+  const { runs, summary } = await stepUntilBroken(
+    o,
+    o.levels,
+    (transport, level) => ({
+      dir: join(resultsDir, `${transport}-${level}`),
+      title: `${transport}: ${level} connections, ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s`,
+    }),
+    (transport, level, dir) => runLevel(transport, level, o, dir, files),
+    describe,
+  );
 
   const secs = (/** @type {number | undefined} */ ms) => (ms === undefined ? '–' : (ms / 1000).toFixed(2));
   const nextStep = (/** @type {any} */ broke) =>
@@ -546,6 +529,46 @@ async function main() {
   console.log(`\nresults: ${resultsDir}`);
 }
 
+/**
+ * The search both modes share: for each transport, one run per step (a level, a churn rate) in
+ * rising order until one does not hold (every step with --keep-going); returns every run and,
+ * per transport, the largest step that held and the first that did not.
+ * @template {{ held: boolean, reason: string, seconds: number, load: { after: string } }} R
+ * @param {ReturnType<typeof parseOptions>} o @param {number[]} steps
+ * @param {(transport: keyof typeof TRANSPORTS, step: number) => { dir: string, title: string }} name
+ * @param {(transport: keyof typeof TRANSPORTS, step: number, dir: string) => Promise<R>} run
+ * @param {(r: R) => string} describeRun
+ */
+async function stepUntilBroken(o, steps, name, run, describeRun) {
+  /** @type {R[]} */
+  const runs = [];
+  /** @type {Array<{ transport: keyof typeof TRANSPORTS, held: R | null, broke: R | null }>} */
+  const summary = [];
+  for (const transport of o.transports) {
+    /** @type {R | null} */
+    let held = null;
+    /** @type {R | null} */
+    let broke = null;
+    for (const step of steps) {
+      const { dir, title } = name(transport, step);
+      mkdirSync(dir, { recursive: true });
+      console.log(`▶ ${title} (load ${load()})`);
+      const r = await run(transport, step, dir);
+      runs.push(r);
+      console.log(
+        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describeRun(r)}; ${r.seconds} s, load ${r.load.after}`,
+      );
+      if (r.held) held = r;
+      else {
+        broke ??= r;
+        if (!o.keepGoing) break;
+      }
+    }
+    summary.push({ transport, held, broke });
+  }
+  return { runs, summary };
+}
+
 /** A table with a header, padded columns and the last column free. @param {string[]} head @param {string[][]} rows */
 function table(head, rows) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -564,31 +587,16 @@ async function churnSearch(o, resultsDir, files, machine) {
   console.log(
     `▶ churn: ${o.transports.join(', ')} at ${o.rates.join(', ')} connections/s for ${o.windowMs / 1000} s each; a rate holds with ≥ 95 % achieved, failed ≤ ${(o.maxErrorRate * 100).toFixed(2)} %, connect p99 ≤ ${o.sloMs} ms, server connections back to baseline; ${machine}; ${ports ?? 'unknown'} local ports`,
   );
-  /** @type {Array<Awaited<ReturnType<typeof runChurn>>>} */
-  const runs = [];
-  const summary = [];
-  for (const transport of o.transports) {
-    /** @type {Awaited<ReturnType<typeof runChurn>> | null} */
-    let held = null;
-    /** @type {Awaited<ReturnType<typeof runChurn>> | null} */
-    let broke = null;
-    for (const rate of o.rates) {
-      const dir = join(resultsDir, `${transport}-churn-${rate}`);
-      mkdirSync(dir, { recursive: true });
-      console.log(`▶ ${transport}: ${rate} connections/s for ${o.windowMs / 1000} s (load ${load()})`);
-      const r = await runChurn(transport, rate, o, dir, files);
-      runs.push(r);
-      console.log(
-        `  ${r.held ? '✓ held' : `✗ did not hold: ${r.reason}`} — ${describeChurn(r)}; ${r.seconds} s, load ${r.load.after}`,
-      );
-      if (r.held) held = r;
-      else {
-        broke ??= r;
-        if (!o.keepGoing) break;
-      }
-    }
-    summary.push({ transport, held, broke });
-  }
+  const { runs, summary } = await stepUntilBroken(
+    o,
+    o.rates,
+    (transport, rate) => ({
+      dir: join(resultsDir, `${transport}-churn-${rate}`),
+      title: `${transport}: ${rate} connections/s for ${o.windowMs / 1000} s`,
+    }),
+    (transport, rate, dir) => runChurn(transport, rate, o, dir, files),
+    describeChurn,
+  );
   const ms = (/** @type {number | undefined} */ x) => (x === undefined ? '–' : x.toFixed(0));
   const rows = summary.map(({ transport, held, broke }) => {
     const r = held ?? broke;
