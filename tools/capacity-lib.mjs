@@ -135,9 +135,10 @@ export function costPerConnection(samples) {
  *  - server: the server's loop lagged at least 50 ms (and half the p99) at worst;
  *  - unclear: neither.
  * @param {Sample[]} samples @param {any} summary k6 summary export @param {number | null} p99 ms
+ * @param {number} cores the machine's
  * @returns {Bottleneck}
  */
-export function bottleneck(samples, summary, p99) {
+export function bottleneck(samples, summary, p99, cores) {
   const peak = Math.max(0, ...samples.map((s) => s.conns));
   const held = samples.filter((s) => peak > 0 && s.conns >= 0.98 * peak);
   /** @param {(s: Sample) => number | null} cpu @returns {{ mean: number, max: number } | null} */
@@ -162,7 +163,6 @@ export function bottleneck(samples, summary, p99) {
   const loopLag = num('rtb_generator_loop_lag', 'max');
   const timerLag = num('rtb_generator_timer_lag', 'max');
   const idle = num('rtb_generator_host_idle_percent', 'med');
-  const cores = num('rtb_generator_cores', 'max');
   const pct = (/** @type {{ mean: number, max: number } | null} */ c) =>
     c ? `${c.mean.toFixed(0)} % of a core (peak ${c.max.toFixed(0)} %)` : 'unknown';
   const ms = (/** @type {number | null} */ x) => (x === null ? 'unknown' : `${x.toFixed(0)} ms`);
@@ -173,7 +173,7 @@ export function bottleneck(samples, summary, p99) {
   if (idle !== null && idle < 15)
     return {
       side: 'cpu',
-      text: `CPU: ${cores === null ? 'every core' : `all ${cores} cores`} busy (${figures})`,
+      text: `CPU: all ${cores} cores busy (${figures})`,
     };
   if (loopLag !== null && loopLag >= bar && (serverLag ?? 0) <= loopLag / 2)
     return { side: 'generator', text: `the generator: k6, not the server, ran late (${figures})` };

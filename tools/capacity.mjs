@@ -243,7 +243,7 @@ async function runLevel(transport, level, o, dir, files) {
   const m = res.summary?.metrics ?? {};
   const p99 = (m['rtb_latency{phase:hold}'] ?? m.rtb_latency)?.['p(99)'] ?? null;
   // what the latency waited on: named when a level fails on it, and kept for every level
-  const busy = bottleneck(samples, res.summary, p99);
+  const busy = bottleneck(samples, res.summary, p99, cpus().length);
   if (!v.held && !v.limit && v.reason.startsWith('delivery p99')) v.reason += `; ${busy.text}`;
   // how long opening every connection really took, as the server saw them arrive
   const first = samples.find((x) => x.conns > 0);

@@ -283,22 +283,21 @@ test('a level that failed on latency names the side that ran late: the machine, 
       rtb_generator_loop_lag: { max: loopLag },
       rtb_generator_timer_lag: { max: 20 },
       rtb_generator_host_idle_percent: { med: idle },
-      rtb_generator_cores: { max: 2 },
     },
   });
-  const generator = bottleneck(samples(40), summary(250, 90), 300);
+  const generator = bottleneck(samples(40), summary(250, 90), 300, 2);
   assert.equal(generator.side, 'generator');
   assert.match(generator.text, /k6 90 % of a core \(peak 90 %\), servers 20 % of a core/);
   assert.match(generator.text, /k6's event loops up to 250 ms late \(a Go timer 20 ms\), the server's 40 ms/);
-  assert.equal(bottleneck(samples(300), summary(60, 90), 300).side, 'server');
-  assert.equal(bottleneck(samples(300), summary(250, 5), 300).side, 'cpu');
-  assert.match(bottleneck(samples(300), summary(250, 5), 300).text, /^CPU: all 2 cores busy/);
+  assert.equal(bottleneck(samples(300), summary(60, 90), 300, 2).side, 'server');
+  assert.equal(bottleneck(samples(300), summary(250, 5), 300, 2).side, 'cpu');
+  assert.match(bottleneck(samples(300), summary(250, 5), 300, 2).text, /^CPU: all 2 cores busy/);
   // late, but not by half the p99 on either side
-  assert.equal(bottleneck(samples(40), summary(60, 90), 300).side, 'unclear');
+  assert.equal(bottleneck(samples(40), summary(60, 90), 300, 2).side, 'unclear');
   // without the generator's metrics (an older k6), only the server's side can be named
-  assert.equal(bottleneck(samples(300), {}, 300).side, 'server');
-  assert.equal(bottleneck(samples(10), null, 300).side, 'unclear');
+  assert.equal(bottleneck(samples(300), {}, 300, 2).side, 'server');
+  assert.equal(bottleneck(samples(10), null, 300, 2).side, 'unclear');
   // samples while connections were still opening do not count: only those at the peak
   const ramp = [{ t: 0, conns: 10, rss: 1, heap: 1, cpuMs: 0, k6Rss: 1, k6CpuMs: 0, lagMs: 900 }, ...samples(10)];
-  assert.equal(bottleneck(ramp, summary(60, 90), 300).side, 'unclear');
+  assert.equal(bottleneck(ramp, summary(60, 90), 300, 2).side, 'unclear');
 });
