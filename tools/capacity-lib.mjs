@@ -382,6 +382,7 @@ export function parseOptions(argv) {
       'msg-rate': { type: 'string', default: '1' },
       bytes: { type: 'string', default: '64' },
       'keep-going': { type: 'boolean', default: false },
+      generators: { type: 'string', default: 'auto' },
       storm: { type: 'boolean', default: false },
       results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -432,6 +433,8 @@ export function parseOptions(argv) {
     msgRate: whole('--msg-rate', values['msg-rate'], 1, 100),
     bytes: whole('--bytes', values.bytes, 0, 65_536),
     keepGoing: values['keep-going'],
+    /** k6 processes per level: a number, or null for one per PER_GENERATOR connections */
+    generators: values.generators === 'auto' ? null : whole('--generators', values.generators, 1, 16),
     storm,
     churn,
     rates,
@@ -439,4 +442,77 @@ export function parseOptions(argv) {
     vus: values.vus === undefined ? null : whole('--vus', values.vus, 1, 10_000),
     results: values.results,
   };
+}
+
+/** `--generators auto`: one k6 process per this many held connections. */
+export const PER_GENERATOR = 5000;
+
+/** How many k6 processes hold `level` connections: `generators`, or one per PER_GENERATOR (null). @param {number | null} generators @param {number} level */
+export function generatorsFor(generators, level) {
+  return generators ?? Math.max(1, Math.ceil(level / PER_GENERATOR));
+}
+
+/**
+ * k6's execution segment for process `i` of `n` (k6 splits the VUs and iterations between them;
+ * `exec.vu.idInTest` stays unique across the processes, so each opens its own share of the
+ * connections): the arguments to add to its `k6 run`, none for a single process.
+ * @param {number} i @param {number} n @returns {string[]}
+ */
+export function segmentArgs(i, n) {
+  if (n === 1) return [];
+  const at = (/** @type {number} */ k) => (k === 0 ? '0' : k === n ? '1' : `${k}/${n}`);
+  const sequence = Array.from({ length: n + 1 }, (_, k) => at(k)).join(',');
+  return ['--execution-segment', `${at(i)}:${at(i + 1)}`, '--execution-segment-sequence', sequence];
+}
+
+/**
+ * One summary from the summary exports of several k6 processes that ran one level together.
+ * Counters add up; a Rate adds its passes and fails; a Trend's count adds up, its avg is weighted
+ * by count, its min is the least and every percentile (med, p(90), …) and max the highest of the
+ * processes' — an upper bound of the whole run's: if no process has more than 1 % of its samples
+ * above x, the run has not either; a Gauge keeps its highest. Checks add up by name. Thresholds
+ * are left out (each process judged only its share).
+ * @param {any[]} summaries @returns {any}
+ */
+export function mergeSummaries(summaries) {
+  const present = summaries.filter(Boolean);
+  if (present.length === 0) return null;
+  if (present.length === 1) return present[0];
+  /** @type {Record<string, any>} */
+  const metrics = {};
+  for (const name of new Set(present.flatMap((s) => Object.keys(s.metrics ?? {})))) {
+    const all = present.map((s) => s.metrics?.[name]).filter(Boolean);
+    /** @type {Record<string, number>} */
+    const out = {};
+    const keys = new Set(all.flatMap((v) => Object.keys(v).filter((k) => typeof v[k] === 'number')));
+    const sum = (/** @type {string} */ k) => all.reduce((acc, v) => acc + (v[k] ?? 0), 0);
+    const trend = keys.has('med') || [...keys].some((k) => k.startsWith('p('));
+    for (const k of keys) {
+      const vals = all.map((v) => v[k]).filter((x) => typeof x === 'number');
+      if (k === 'min') out[k] = Math.min(...vals);
+      else if (k === 'count' || k === 'passes' || k === 'fails' || (k === 'rate' && !trend)) out[k] = sum(k);
+      else if (k === 'avg' && keys.has('count')) {
+        const n = sum('count');
+        out[k] = n > 0 ? all.reduce((acc, v) => acc + (v.avg ?? 0) * (v.count ?? 0), 0) / n : 0;
+      } else out[k] = Math.max(...vals);
+    }
+    if (keys.has('passes') && keys.has('fails')) {
+      const n = out.passes + out.fails;
+      out.value = n > 0 ? out.passes / n : 0;
+    }
+    metrics[name] = out;
+  }
+  /** @type {Record<string, { name: string, passes: number, fails: number }>} */
+  const checks = {};
+  /** @param {any} group */
+  const walk = (group) => {
+    for (const c of Array.isArray(group.checks) ? group.checks : Object.values(group.checks ?? {})) {
+      const prev = (checks[c.name] ??= { name: c.name, passes: 0, fails: 0 });
+      prev.passes += c.passes;
+      prev.fails += c.fails;
+    }
+    for (const sub of Array.isArray(group.groups) ? group.groups : Object.values(group.groups ?? {})) walk(sub);
+  };
+  for (const s of present) if (s.root_group) walk(s.root_group);
+  return { metrics, root_group: { name: '', path: '', checks: Object.values(checks), groups: [] } };
 }

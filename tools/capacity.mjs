@@ -19,7 +19,11 @@ import {
   bottleneck,
   churnVerdict,
   costPerConnection,
+  PER_GENERATOR,
+  generatorsFor,
+  mergeSummaries,
   parseOptions,
+  segmentArgs,
   verdict,
 } from './capacity-lib.mjs';
 
@@ -36,6 +40,11 @@ the largest level that held, what a connection costs (server and k6) and why the
   --msg-rate N         messages per second on each connection (default 1)
   --bytes N            payload bytes per message (default 64)
   --keep-going         run every level even after one failed
+  --generators N|auto  k6 processes holding each level, the connections split between them (k6
+                       execution segments); auto: one per ${PER_GENERATOR} connections (default auto).
+                       One k6 process alone stalls every one of its connections while its Go garbage
+                       collector marks a heap that grows with them; with several, a level's
+                       latency percentiles are the highest process's (an upper bound)
   --storm              a reconnect storm instead: as soon as the server holds every connection it
                        cuts them all at once (POST /feed/drop?all=true); reports the time until every
                        one is back and receiving (ws, sse, socketio: their clients resume, with
@@ -89,6 +98,19 @@ function procUsage(pid) {
   }
 }
 
+/** `n thing` or `n things`. @param {number} n @param {string} one @param {string} many */
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** What the k6 processes holding a level use together: RSS and CPU summed (nulls if any cannot be read). @param {number[]} pids */
+function k6Usage(pids) {
+  const each = pids.map(procUsage);
+  const total = (/** @type {'rss' | 'cpuMs'} */ k) =>
+    each.length > 0 && each.every((u) => u[k] !== null)
+      ? each.reduce((acc, u) => acc + /** @type {number} */ (u[k]), 0)
+      : null;
+  return { rss: total('rss'), cpuMs: total('cpuMs') };
+}
+
 /** Sockets in TIME_WAIT on this machine (all processes), from /proc/net/sockstat; null without /proc. */
 function timeWait() {
   try {
@@ -115,11 +137,11 @@ const load = () =>
     .join(' ');
 
 /** What runs now, stopped if the search is interrupted. */
-/** @type {{ k6: import('node:child_process').ChildProcess | null, stopServers: (() => Promise<unknown>) | null }} */
-const running = { k6: null, stopServers: null };
+/** @type {{ k6: import('node:child_process').ChildProcess[], stopServers: (() => Promise<unknown>) | null }} */
+const running = { k6: [], stopServers: null };
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.on(signal, () => {
-    running.k6?.kill('SIGTERM');
+    for (const p of running.k6) p.kill('SIGTERM');
     Promise.resolve(running.stopServers?.()).finally(() => process.exit(130));
   });
 }
@@ -140,8 +162,8 @@ async function runLevel(transport, level, o, dir, files) {
   const loadBefore = load();
   /** @type {import('./capacity-lib.mjs').Sample[]} */
   const samples = [];
-  /** @type {number | undefined} */
-  let k6Pid;
+  /** @type {number[]} the k6 processes holding this level */
+  const k6Pids = [];
   const started = Date.now();
   let lastPrint = 0;
   // --storm: the server cuts every connection once it holds all of them (StormWatch)
@@ -165,7 +187,7 @@ async function runLevel(transport, level, o, dir, files) {
   const poll = async () => {
     try {
       const s = await (await fetch(`${servers.httpUrl}/stats`, { signal: AbortSignal.timeout(2000) })).json();
-      const k6 = procUsage(k6Pid);
+      const k6 = k6Usage(k6Pids);
       const sample = {
         t: Date.now() - started,
         conns: s.protocols?.[t.stat]?.connections ?? 0,
@@ -192,36 +214,57 @@ async function runLevel(transport, level, o, dir, files) {
   await poll(); // the baseline: the servers before any connection
   const timer = setInterval(poll, 1000);
   const rampMs = Math.ceil((level * 1000) / o.connectRate);
-  let res;
+  const generators = generatorsFor(o.generators, level);
+  // one process: its files in the level's folder; several: a folder each (k6-1, k6-2, …)
+  const dirs = Array.from({ length: generators }, (_, i) => (generators === 1 ? dir : join(dir, `k6-${i + 1}`)));
+  for (const d of dirs) mkdirSync(d, { recursive: true });
+  /** @type {Array<import('./harness.mjs').K6Run>} */
+  let parts;
   try {
-    res = await runK6(
-      t.script,
-      {
-        ...servers.env(),
-        CONNS: String(level),
-        PER_VU: String(o.perVu),
-        CONNECT_RATE: String(o.connectRate),
-        HOLD: `${o.holdMs}ms`,
-        MSG_RATE: String(o.msgRate),
-        PAYLOAD_BYTES: String(o.bytes),
-        // a storm has no latency SLO (replayed messages carry their first send time): the end check allows 10 s
-        SLO: o.storm ? '10s' : `${o.sloMs}ms`,
-        MONITOR: 'off',
-        ...(o.storm ? { STORM_AT: 'external' } : {}),
-      },
-      {
-        dir,
-        timeoutMs: rampMs + o.holdMs + 180_000,
-        raiseFileLimit: true,
-        onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)),
-      },
+    parts = await Promise.all(
+      Array.from({ length: generators }, (_, i) =>
+        runK6(
+          t.script,
+          {
+            ...servers.env(),
+            CONNS: String(level),
+            PER_VU: String(o.perVu),
+            CONNECT_RATE: String(o.connectRate),
+            HOLD: `${o.holdMs}ms`,
+            MSG_RATE: String(o.msgRate),
+            PAYLOAD_BYTES: String(o.bytes),
+            // a storm has no latency SLO (replayed messages carry their first send time): the end check allows 10 s
+            SLO: o.storm ? '10s' : `${o.sloMs}ms`,
+            MONITOR: 'off',
+            ...(o.storm ? { STORM_AT: 'external' } : {}),
+          },
+          {
+            dir: dirs[i],
+            args: segmentArgs(i, generators),
+            timeoutMs: rampMs + o.holdMs + 180_000,
+            raiseFileLimit: true,
+            onStart: (p) => {
+              running.k6.push(p);
+              if (p.pid) k6Pids.push(p.pid);
+            },
+          },
+        ),
+      ),
     );
   } finally {
     clearInterval(timer);
-    running.k6 = null;
+    running.k6 = [];
     await servers.stop();
     running.stopServers = null;
   }
+  // several k6 processes: one summary (percentiles: the highest process's, an upper bound)
+  const res = {
+    code: parts.map((p) => p.code).find((c) => c !== 0 && c !== 99) ?? parts[0].code,
+    stdout: parts.map((p) => p.stdout).join('\n'),
+    stderr: parts.map((p) => p.stderr).join('\n'),
+    summary: mergeSummaries(parts.map((p) => p.summary)),
+  };
+  if (generators > 1) writeFileSync(join(dir, 'summary.json'), JSON.stringify(res.summary, null, 2));
   writeFileSync(join(dir, 'k6.log'), res.stdout + res.stderr);
   writeFileSync(join(dir, 'samples.json'), JSON.stringify(samples));
   const cost = costPerConnection(samples);
@@ -249,6 +292,7 @@ async function runLevel(transport, level, o, dir, files) {
   const first = samples.find((x) => x.conns > 0);
   const full = samples.find((x) => x.conns >= 0.98 * level);
   return {
+    generators,
     rampSeconds: first && full ? Math.round((full.t - first.t) / 1000) : null,
     plannedRampSeconds: Math.ceil(rampMs / 1000),
     transport,
@@ -338,7 +382,7 @@ async function runChurn(transport, rate, o, dir, files) {
       dir,
       timeoutMs: o.windowMs + 180_000,
       raiseFileLimit: true,
-      onStart: (p) => ((running.k6 = p), (k6Pid = p.pid)),
+      onStart: (p) => ((running.k6 = [p]), (k6Pid = p.pid)),
     });
     // every connection closed on the client side: the server should let go of each within a few seconds
     for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
@@ -347,7 +391,7 @@ async function runChurn(transport, rate, o, dir, files) {
     }
   } finally {
     clearInterval(timer);
-    running.k6 = null;
+    running.k6 = [];
     await servers.stop();
     running.stopServers = null;
   }
@@ -469,7 +513,7 @@ async function main() {
     o.levels,
     (transport, level) => ({
       dir: join(resultsDir, `${transport}-${level}`),
-      title: `${transport}: ${level} connections, ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s`,
+      title: `${transport}: ${level} connections, ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s, ${plural(generatorsFor(o.generators, level), 'k6 process', 'k6 processes')}`,
     }),
     (transport, level, dir) => runLevel(transport, level, o, dir, files),
     describe,

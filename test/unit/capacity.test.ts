@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import {
   StormWatch,
   bottleneck,
+  generatorsFor,
+  mergeSummaries,
+  segmentArgs,
   churnVerdict,
   costPerConnection,
   leastSquares,
@@ -300,4 +303,44 @@ test('a level that failed on latency names the side that ran late: the machine, 
   // samples while connections were still opening do not count: only those at the peak
   const ramp = [{ t: 0, conns: 10, rss: 1, heap: 1, cpuMs: 0, k6Rss: 1, k6CpuMs: 0, lagMs: 900 }, ...samples(10)];
   assert.equal(bottleneck(ramp, summary(60, 90), 300, 2).side, 'unclear');
+});
+
+test('several k6 processes split a level by execution segment, and their summaries merge into an upper bound', () => {
+  assert.deepEqual(segmentArgs(0, 1), []);
+  assert.deepEqual(segmentArgs(0, 2), ['--execution-segment', '0:1/2', '--execution-segment-sequence', '0,1/2,1']);
+  assert.deepEqual(segmentArgs(2, 3), ['--execution-segment', '2/3:1', '--execution-segment-sequence', '0,1/3,2/3,1']);
+  assert.equal(generatorsFor(null, 1000), 1);
+  assert.equal(generatorsFor(null, 5000), 1);
+  assert.equal(generatorsFor(null, 19000), 4);
+  assert.equal(generatorsFor(2, 19000), 2);
+  assert.equal(parseOptions([]).generators, null);
+  assert.equal(parseOptions(['--generators', '3']).generators, 3);
+  assert.throws(() => parseOptions(['--generators', 'many']), /--generators: 'many' is not a whole number/);
+
+  const part = (p99: number, count: number, avg: number, lost: number, fails: number) => ({
+    metrics: {
+      rtb_latency: { 'p(99)': p99, med: p99 / 10, min: 1, max: p99 * 2, avg, count },
+      rtb_lost: { count: lost, rate: lost / 10 },
+      rtb_connections: { count: 5, rate: 1 },
+      checks: { passes: 10, fails, value: 10 / (10 + fails) },
+      rtb_generator_cores: { value: 2, min: 2, max: 2 },
+    },
+    root_group: { name: '', checks: [{ name: 'no messages lost', passes: 10, fails }], groups: [] },
+  });
+  const merged = mergeSummaries([part(100, 300, 10, 0, 0), part(200, 100, 30, 2, 1), null]);
+  assert.deepEqual(merged.metrics.rtb_latency, { 'p(99)': 200, med: 20, min: 1, max: 400, avg: 15, count: 400 });
+  assert.deepEqual(merged.metrics.rtb_lost, { count: 2, rate: 0.2 });
+  assert.equal(merged.metrics.rtb_connections.count, 10);
+  assert.deepEqual(merged.metrics.checks, { passes: 20, fails: 1, value: 20 / 21 });
+  assert.equal(merged.metrics.rtb_generator_cores.max, 2);
+  assert.deepEqual(merged.root_group.checks, [{ name: 'no messages lost', passes: 20, fails: 1 }]);
+  // a merged summary is judged like one: the lost messages and the failed check count
+  assert.match(
+    verdict({ level: 10, sloMs: 250, maxErrorRate: 0.001, summary: merged, exitCode: 0, output: '', fileLimit: null })
+      .reason,
+    /^2 messages lost/,
+  );
+  assert.equal(mergeSummaries([null, null]), null);
+  const one = part(1, 1, 1, 0, 0);
+  assert.equal(mergeSummaries([one]), one);
 });

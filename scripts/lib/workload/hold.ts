@@ -242,10 +242,11 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
     let left = count;
     if (left === 0) return resolve();
     const timers: Array<ReturnType<typeof setTimeout>> = [];
-    // the generator's own cost, sampled on the first VU while it holds connections (the monitor
-    // scenario needs a planned length; a hold ends when its connections do)
-    let generatorAt = vu === 0 ? recordGenerator(null, {}) : null;
-    const sampler = vu === 0 ? setInterval(() => (generatorAt = recordGenerator(generatorAt, {})), 1000) : null;
+    // the generator's own cost, sampled on the first VU of each k6 process while it holds
+    // connections (the monitor scenario needs a planned length; a hold ends when its connections do)
+    const sampling = exec.vu.idInInstance === 1;
+    let generatorAt = sampling ? recordGenerator(null, {}) : null;
+    const sampler = sampling ? setInterval(() => (generatorAt = recordGenerator(generatorAt, {})), 1000) : null;
     const onEnd = (conn: Held) => {
       conn.finish(Date.now());
       if (--left > 0) return;
