@@ -34,7 +34,45 @@ after(async () => {
 
 const RATE = 20;
 const WINDOW_S = 6;
-const FAULTS = { outage: { spec: 'outage@2500ms:1500ms', downMs: 1500 }, reset: { spec: 'reset@2500ms', downMs: 0 } };
+const FAULTS = {
+  outage: { spec: 'outage@2500ms:1500ms', downMs: 1500, actions: ['network down', 'network up'] },
+  reset: { spec: 'reset@2500ms', downMs: 0, actions: ['reset on', 'reset off'] },
+};
+type Fault = (typeof FAULTS)[keyof typeof FAULTS];
+
+/**
+ * Runs `script` once (one iteration, no monitor) through the lan proxy while `fault` happens to
+ * it; asserts the fault happened during the run and that the stream came through it with nothing
+ * lost, nothing twice and a recovery time. Returns the run, its metrics and the longest recovery.
+ */
+async function throughFault(
+  script: string,
+  fault: Fault,
+  env: Record<string, string>,
+  opts: { prepare?: (dir: string) => void } = {},
+) {
+  const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
+  const run = await runK6(
+    script,
+    { ...lan.env(), ITERATIONS: '1', MONITOR: 'off', FAULT: fault.spec, ...env },
+    { args: lan.k6Args, ...opts },
+  );
+  const done = await faults.stop();
+  assert.deepEqual(
+    done.map((d) => d.action),
+    fault.actions,
+    `the faults happened during the run: ${JSON.stringify(done)}`,
+  );
+  const m = run.summary.metrics;
+  assert.equal(m.rtb_lost?.count ?? 0, 0, 'nothing lost');
+  assert.equal(m.rtb_duplicates?.count ?? 0, 0, 'nothing twice');
+  assert.ok(m.rtb_recovery_time?.count >= 1, 'the stream was cut and a recovery time recorded');
+  return { run, m, recovery: m.rtb_recovery_time.max as number };
+}
+
+/** The order streams (gRPC SubscribeOrders, the bridge's ProcessOrders): 100 messages, one every 50 ms. */
+const ORDERS = 100;
+const ORDER_STREAM = { COUNT: String(ORDERS), INTERVAL: '50ms' };
 
 // Socket.IO's resume must be its own connection state recovery (the server restores the session
 // and replays what the client missed), not our fallback of subscribing again: k6 itself checks that
@@ -48,36 +86,18 @@ const VIA_RECOVERY = {
 };
 
 for (const script of ['sse-feed.js', 'ws-feed.js', 'socketio-feed.js']) {
-  for (const [kind, fault] of Object.entries(FAULTS)) {
+  for (const fault of Object.values(FAULTS)) {
     test(`${script} through lan, ${fault.spec}: resumes with 0 lost, 0 duplicated, recovery time reported`, async (t) => {
-      const env = {
-        ...lan.env(),
-        MODE: 'normal',
-        MSG_RATE: String(RATE),
-        WINDOW: `${WINDOW_S}s`,
-        ITERATIONS: '1',
-        MONITOR: 'off',
-        FAULT: fault.spec,
-      };
       const socketIo = script === 'socketio-feed.js';
+      const env = { MODE: 'normal', MSG_RATE: String(RATE), WINDOW: `${WINDOW_S}s` };
       const prepare = (dir: string) => writeFileSync(join(dir, 'config.json'), JSON.stringify(VIA_RECOVERY));
-      const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
-      const run = await runK6(script, socketIo ? { ...env, RTBENCH_CONFIG: 'config.json' } : env, {
-        args: lan.k6Args,
-        prepare,
-      });
-      const done = await faults.stop();
-      assert.deepEqual(
-        done.map((d) => d.action),
-        kind === 'outage' ? ['network down', 'network up'] : ['reset on', 'reset off'],
-        `the faults happened during the run: ${JSON.stringify(done)}`,
+      const { run, m, recovery } = await throughFault(
+        script,
+        fault,
+        socketIo ? { ...env, RTBENCH_CONFIG: 'config.json' } : env,
+        { prepare },
       );
       allChecksPassed(run, ['messages received', 'no messages lost', 'no duplicates', 'recovered after the drop']);
-      const m = run.summary.metrics;
-      assert.equal(m.rtb_lost.count, 0);
-      assert.equal(m.rtb_duplicates.count, 0);
-      assert.ok(m.rtb_recovery_time?.count >= 1, 'a recovery time was recorded');
-      const recovery = m.rtb_recovery_time.max as number;
       t.diagnostic(
         `${script} ${fault.spec}: ${m.rtb_messages.count} messages, recovery ${recovery.toFixed(0)} ms (max of ${m.rtb_recovery_time.count})`,
       );
@@ -101,32 +121,13 @@ for (const script of ['sse-feed.js', 'ws-feed.js', 'socketio-feed.js']) {
   }
 }
 
-for (const [kind, fault] of Object.entries(FAULTS)) {
+for (const fault of Object.values(FAULTS)) {
   test(`grpc-server-stream through lan, ${fault.spec}: SubscribeOrders resumes after the last seq, 0 lost, 0 duplicated`, async (t) => {
-    const COUNT = 100;
-    const env = {
-      ...lan.env(),
-      COUNT: String(COUNT),
-      INTERVAL: '50ms',
-      ITERATIONS: '1',
-      MONITOR: 'off',
-      FAULT: fault.spec,
-    };
-    const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
-    const run = await runK6('grpc-server-stream.js', env, { args: lan.k6Args });
-    const done = await faults.stop();
-    assert.equal(done.length, 2, `the faults happened during the run: ${JSON.stringify(done)}`);
+    const { run, m, recovery } = await throughFault('grpc-server-stream.js', fault, ORDER_STREAM);
     allChecksPassed(run, ['orders arrive in order, none missing', 'every message arrived', 'recovered after the drop']);
-    const m = run.summary.metrics;
-    assert.equal(m.rtb_messages.count, COUNT, 'every order exactly once');
-    assert.equal(m.rtb_lost?.count ?? 0, 0);
-    assert.equal(m.rtb_duplicates?.count ?? 0, 0);
-    assert.ok(m.rtb_recovery_time?.count >= 1, `the stream was cut and resumed (${kind})`);
-    t.diagnostic(`grpc-server-stream ${fault.spec}: recovery ${m.rtb_recovery_time.max.toFixed(0)} ms`);
-    assert.ok(
-      m.rtb_recovery_time.max >= fault.downMs - 100,
-      `recovery ${m.rtb_recovery_time.max} ms for a ${fault.downMs} ms outage`,
-    );
+    assert.equal(m.rtb_messages.count, ORDERS, 'every order exactly once');
+    t.diagnostic(`grpc-server-stream ${fault.spec}: recovery ${recovery.toFixed(0)} ms`);
+    assert.ok(recovery >= fault.downMs - 100, `recovery ${recovery} ms for a ${fault.downMs} ms outage`);
   });
 }
 
@@ -137,21 +138,9 @@ async function openNow(protocol: string): Promise<number> {
   return stats.protocols[protocol]?.connections ?? 0;
 }
 
-for (const [kind, fault] of Object.entries(FAULTS)) {
+for (const fault of Object.values(FAULTS)) {
   test(`grpc-ws-stream through lan, ${fault.spec}: the bidi call over the bridge reopens and resumes after the last result, 0 lost, 0 duplicated`, async (t) => {
-    const COUNT = 100;
-    const env = {
-      ...lan.env(),
-      COUNT: String(COUNT),
-      INTERVAL: '50ms',
-      ITERATIONS: '1',
-      MONITOR: 'off',
-      FAULT: fault.spec,
-    };
-    const faults = scheduleFaults(lan.network!, parseFaults(fault.spec));
-    const run = await runK6('grpc-ws-stream.js', env, { args: lan.k6Args });
-    const done = await faults.stop();
-    assert.equal(done.length, 2, `the faults happened during the run: ${JSON.stringify(done)}`);
+    const { run, m, recovery } = await throughFault('grpc-ws-stream.js', fault, ORDER_STREAM);
     allChecksPassed(run, [
       'result echoes its action',
       'messages received',
@@ -160,13 +149,8 @@ for (const [kind, fault] of Object.entries(FAULTS)) {
       'recovered after the drop',
       'every message arrived',
     ]);
-    const m = run.summary.metrics;
-    assert.equal(m.rtb_messages.count, COUNT, 'every result exactly once');
-    assert.equal(m.rtb_lost?.count ?? 0, 0);
-    assert.equal(m.rtb_duplicates?.count ?? 0, 0);
+    assert.equal(m.rtb_messages.count, ORDERS, 'every result exactly once');
     assert.equal(m.rtb_errors?.count ?? 0, 0, 'a lost connection that the call recovered from is not an error');
-    assert.ok(m.rtb_recovery_time?.count >= 1, `the call was cut and reopened (${kind})`);
-    const recovery = m.rtb_recovery_time.max as number;
     t.diagnostic(
       `grpc-ws-stream ${fault.spec}: recovery ${recovery.toFixed(0)} ms (max of ${m.rtb_recovery_time.count})`,
     );
