@@ -447,9 +447,14 @@ export function parseOptions(argv) {
 /** `--generators auto`: one k6 process per this many held connections. */
 export const PER_GENERATOR = 5000;
 
-/** How many k6 processes hold `level` connections: `generators`, or one per PER_GENERATOR (null). @param {number | null} generators @param {number} level */
-export function generatorsFor(generators, level) {
-  return generators ?? Math.max(1, Math.ceil(level / PER_GENERATOR));
+/**
+ * How many k6 processes hold `level` connections: `generators`, or one per PER_GENERATOR (null);
+ * never more than the level's VUs (`perVu` connections each), so each process has one.
+ * @param {number | null} generators @param {number} level @param {number} perVu
+ */
+export function generatorsFor(generators, level, perVu) {
+  const wanted = generators ?? Math.ceil(level / PER_GENERATOR);
+  return Math.max(1, Math.min(wanted, Math.ceil(level / perVu)));
 }
 
 /**

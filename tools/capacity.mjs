@@ -214,7 +214,7 @@ async function runLevel(transport, level, o, dir, files) {
   await poll(); // the baseline: the servers before any connection
   const timer = setInterval(poll, 1000);
   const rampMs = Math.ceil((level * 1000) / o.connectRate);
-  const generators = generatorsFor(o.generators, level);
+  const generators = generatorsFor(o.generators, level, o.perVu);
   // one process: its files in the level's folder; several: a folder each (k6-1, k6-2, …)
   const dirs = Array.from({ length: generators }, (_, i) => (generators === 1 ? dir : join(dir, `k6-${i + 1}`)));
   for (const d of dirs) mkdirSync(d, { recursive: true });
@@ -513,7 +513,7 @@ async function main() {
     o.levels,
     (transport, level) => ({
       dir: join(resultsDir, `${transport}-${level}`),
-      title: `${transport}: ${level} connections, ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s, ${plural(generatorsFor(o.generators, level), 'k6 process', 'k6 processes')}`,
+      title: `${transport}: ${level} connections, ramp ${Math.ceil(level / o.connectRate)} s at ${o.connectRate}/s, hold ${o.holdMs / 1000} s, ${plural(generatorsFor(o.generators, level, o.perVu), 'k6 process', 'k6 processes')}`,
     }),
     (transport, level, dir) => runLevel(transport, level, o, dir, files),
     describe,

@@ -309,10 +309,13 @@ test('several k6 processes split a level by execution segment, and their summari
   assert.deepEqual(segmentArgs(0, 1), []);
   assert.deepEqual(segmentArgs(0, 2), ['--execution-segment', '0:1/2', '--execution-segment-sequence', '0,1/2,1']);
   assert.deepEqual(segmentArgs(2, 3), ['--execution-segment', '2/3:1', '--execution-segment-sequence', '0,1/3,2/3,1']);
-  assert.equal(generatorsFor(null, 1000), 1);
-  assert.equal(generatorsFor(null, 5000), 1);
-  assert.equal(generatorsFor(null, 19000), 4);
-  assert.equal(generatorsFor(2, 19000), 2);
+  assert.equal(generatorsFor(null, 1000, 500), 1);
+  assert.equal(generatorsFor(null, 5000, 500), 1);
+  assert.equal(generatorsFor(null, 19000, 500), 4);
+  assert.equal(generatorsFor(2, 19000, 500), 2);
+  // never a process without a VU
+  assert.equal(generatorsFor(4, 1000, 500), 2);
+  assert.equal(generatorsFor(null, 19000, 10000), 2);
   assert.equal(parseOptions([]).generators, null);
   assert.equal(parseOptions(['--generators', '3']).generators, 3);
   assert.throws(() => parseOptions(['--generators', 'many']), /--generators: 'many' is not a whole number/);
