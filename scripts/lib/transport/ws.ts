@@ -130,6 +130,7 @@ class WsFeedSubscription {
   }
 
   open(atMs: number): void {
+    if (this.closing) return this.ws.close(); // closed while its handshake was under way (see close())
     if (this.first) connectTime.add(atMs - this.started);
     this.first = false;
     this.opened = true;
@@ -157,12 +158,20 @@ class WsFeedSubscription {
     setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
   }
 
+  /**
+   * Ends the subscription. A socket still connecting (a reconnect under way) is closed when it
+   * opens: k6's close() on a connecting socket blocks the VU's event loop until the handshake
+   * ends, and for ever if the handshake fails. A socket already closing or closed needs nothing.
+   */
   close(): void {
     this.closing = true;
     this.stopProbe();
-    this.ws.close();
+    if ((this.ws.readyState as number) === WS_OPEN) this.ws.close();
   }
 }
+
+/** WebSocket readyState: open (k6/websockets numbers them as the WHATWG standard does). */
+const WS_OPEN = 1;
 
 function onFeedOpen(e: Events['open']): void {
   subscriptionOf(e)?.open(e.timestamp);
