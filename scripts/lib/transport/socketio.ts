@@ -42,6 +42,9 @@ import {
 } from './socketio-packets.ts';
 
 /** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
+/** WebSocket readyState: open (k6/websockets follows the WHATWG numbering). */
+const OPEN = 1;
+
 export type Listener = (args: unknown[], atMs: number) => void;
 
 /** A session to recover, kept across connections: the last pid the server gave and the offset of the last event read. */
@@ -88,7 +91,11 @@ export class SocketIO {
     this.resumes = resumes;
     this.recovery = recovery;
     const started = now();
-    const socket = openSocket(engineUrl(origin), () => {}, { recordConnect: false, countDrops: !resumes });
+    // closed while its handshake was under way: it goes as soon as it opens (close() waits otherwise)
+    const socket = openSocket(engineUrl(origin), (ws) => this.closing && ws.close(), {
+      recordConnect: false,
+      countDrops: !resumes,
+    });
     this.ws = socket.ws;
     on(this.ws, 'message', (e) => {
       try {
@@ -127,10 +134,16 @@ export class SocketIO {
     this.closers.push(fn);
   }
 
-  /** Leaves the namespace (DISCONNECT) and closes the WebSocket. */
+  /**
+   * Leaves the namespace (DISCONNECT) and closes the WebSocket. A WebSocket still connecting is
+   * closed when it opens: k6's close() on a connecting socket blocks the VU's event loop until the
+   * handshake ends, and for ever if the handshake fails (nothing then takes the close frame).
+   */
   close(): void {
     if (this.closing) return;
     this.closing = true;
+    const state = this.ws.readyState as number;
+    if (state !== OPEN) return; // connecting: closed on open; closing or closed: nothing to do
     if (this.connected)
       for (const frame of socketFrames({ type: SocketType.DISCONNECT, nsp: this.namespace })) this.ws.send(frame);
     this.ws.close();
