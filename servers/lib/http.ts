@@ -89,6 +89,16 @@ function clientErrorStatus(code: string | undefined): number {
   return 400;
 }
 
+/**
+ * Connections the kernel completes and queues before the server accepts them (the kernel caps it
+ * at net.core.somaxconn, 4096 on current Linux). Node's default, 511, is too few for a reconnect
+ * storm: 10,000 clients cut at once come back within a few hundred ms, faster than a busy event
+ * loop accepts them, and past the queue the kernel drops their handshakes; they retry after 1, 3,
+ * 7, 15, 31 s, and a WebSocket client gives up on its handshake after 60 s (k6), long after it
+ * could have been served.
+ */
+export const LISTEN_BACKLOG = 65_535;
+
 export class HttpHost {
   readonly server: Server;
   private readonly routes = new Map<string, { handler: RouteHandler; opts: RouteOptions }>();
@@ -157,7 +167,7 @@ export class HttpHost {
   listen(host: string, port: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject);
         resolve(this.server.address() as AddressInfo);
       });
