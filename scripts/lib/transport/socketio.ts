@@ -237,9 +237,18 @@ export function connectSocketIO(
 }
 
 /**
+ * The first reconnect comes within this long (full jitter), the bound doubling to 5 s: 1 s, as
+ * socket.io-client's own `reconnectionDelay`. A Socket.IO server takes each connection back with
+ * an Engine.IO handshake, a CONNECT and a session restore: 10,000 clients cut at once and back
+ * within 100 ms overflowed its accept queue, and the kernel's dropped handshakes came back only
+ * after 1, 3, 7, 15, 31 s.
+ */
+const RECONNECT_BASE_MS = 1000;
+
+/**
  * The feed over Socket.IO (servers/socketio-feed.ts), the counterpart of subscribeWs: emits
  * `subscribe` for `channel` and feeds `sub` from the server's `feed` events. When the connection
- * drops it reconnects with exponential backoff with full jitter (a random wait up to 100 ms, the bound
+ * drops it reconnects with exponential backoff with full jitter (a random wait up to 1 s, the bound
  * doubling to 5 s; backoff.ts) and resumes through
  * Socket.IO's connection state recovery: the server restores the session, replays the events this
  * client missed and goes on with the subscription, no second `subscribe`. If the server does not
@@ -278,7 +287,7 @@ export function subscribeSocketIo(origin: string, channel: string, sub: Subscrip
       if (closing) return;
       if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
       sub.disconnected(atMs);
-      setTimeout(connect, reconnectDelay(attempt++));
+      setTimeout(connect, reconnectDelay(attempt++, RECONNECT_BASE_MS));
     });
   };
   connect();
