@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ensureK6 } from './k6.mjs';
 import { dist } from './paths.mjs';
 
@@ -161,7 +161,8 @@ export async function runK6(
 ) {
   const bin = await k6Bin();
   signal?.throwIfAborted();
-  const outDir = dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-'));
+  // absolute: k6 runs in this folder, so a relative one would not find itself from there
+  const outDir = resolve(dir ?? mkdtempSync(join(tmpdir(), 'rtbench-k6-')));
   prepare?.(outDir);
   const summaryPath = join(outDir, 'summary.json');
   const k6Args = [
