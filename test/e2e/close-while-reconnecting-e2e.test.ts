@@ -1,5 +1,5 @@
-// End to end: our Socket.IO client (scripts/lib/transport/socketio.ts) closed while a reconnect's
-// WebSocket handshake is still under way. k6's close() on a connecting WebSocket waits for the
+// End to end: our Socket.IO and WebSocket feed clients (scripts/lib/transport/socketio.ts, ws.ts)
+// closed while a reconnect's WebSocket handshake is still under way. k6's close() on a connecting WebSocket waits for the
 // handshake to end, and if the handshake then fails it waits for ever: the VU's event loop stops
 // and k6 never finishes (what hung 7 of 20 VUs after a 10,000-connection storm). Here a TCP proxy
 // in front of the real server cuts every connection once all are open, holds the reconnects'
@@ -61,46 +61,52 @@ after(async () => {
   await servers?.stop();
 });
 
-const socketIoConnections = async () => {
+const connections = async (protocol: string) => {
   const s = (await (await fetch(`${servers.httpUrl}/stats`)).json()) as {
     protocols: Record<string, { connections: number }>;
   };
-  return s.protocols.socketio?.connections ?? 0;
+  return s.protocols[protocol]?.connections ?? 0;
 };
 
-test('socketio-hold: the hold ends while every client is reconnecting, and k6 still finishes', async () => {
-  const CONNS = 20;
-  // once all are open: cut them at the proxy, whose new connections stall (the reconnects)
-  const cut = (async () => {
-    const until = Date.now() + 30_000;
-    while (Date.now() < until && (await socketIoConnections()) < CONNS) await new Promise((r) => setTimeout(r, 100));
-    stalling = true;
-    for (const [client] of links) client.destroy();
-  })();
-  const started = Date.now();
-  const run = await runK6(
-    'socketio-hold.js',
-    {
-      ...servers.env(),
-      SOCKETIO_URL: proxyUrl,
-      CONNS: String(CONNS),
-      PER_VU: '10',
-      CONNECT_RATE: '100',
-      HOLD: '4s',
-      MONITOR: 'off',
-    },
-    // k6's own end (maxDuration + gracefulStop) is 94 s: a VU blocked in close() outlives it, so this kill is the failure
-    { timeoutMs: 60_000 },
-  );
-  await cut;
-  const ms = Date.now() - started;
-  assert.ok(stalling, 'every connection was open before the cut');
-  assert.ok(run.summary, `k6 finished and wrote its summary (exit ${run.code}, ${ms} ms): ${run.stderr.slice(-500)}`);
-  const m = run.summary.metrics;
-  assert.equal(m.rtb_connections.count, CONNS);
-  // every client was still reconnecting when the hold ended: none received to the end
-  assert.deepEqual(checksOf(run.summary)['kept receiving until the end'], { passes: 0, fails: CONNS });
-  // closed at the end of the hold (about 4.2 s in), the stalled handshakes failed STALL_MS after the cut
-  assert.ok(ms < 45_000, `k6 ended ${ms} ms after it started`);
-  assert.equal(await socketIoConnections(), 0, 'nothing left open on the server');
-});
+for (const { script, protocol, address } of [
+  { script: 'socketio-hold.js', protocol: 'socketio', address: () => ({ SOCKETIO_URL: proxyUrl }) },
+  { script: 'ws-hold.js', protocol: 'ws', address: () => ({ WS_URL: proxyUrl.replace(/^http/, 'ws') }) },
+])
+  test(`${script}: the hold ends while every client is reconnecting, and k6 still finishes`, async () => {
+    const CONNS = 20;
+    stalling = false;
+    const open = () => connections(protocol);
+    // once all are open: cut them at the proxy, whose new connections stall (the reconnects)
+    const cut = (async () => {
+      const until = Date.now() + 30_000;
+      while (Date.now() < until && (await open()) < CONNS) await new Promise((r) => setTimeout(r, 100));
+      stalling = true;
+      for (const [client] of links) client.destroy();
+    })();
+    const started = Date.now();
+    const run = await runK6(
+      script,
+      {
+        ...servers.env(),
+        ...address(),
+        CONNS: String(CONNS),
+        PER_VU: '10',
+        CONNECT_RATE: '100',
+        HOLD: '4s',
+        MONITOR: 'off',
+      },
+      // k6's own end (maxDuration + gracefulStop) is 94 s: a VU blocked in close() outlives it, so this kill is the failure
+      { timeoutMs: 60_000 },
+    );
+    await cut;
+    const ms = Date.now() - started;
+    assert.ok(stalling, 'every connection was open before the cut');
+    assert.ok(run.summary, `k6 finished and wrote its summary (exit ${run.code}, ${ms} ms): ${run.stderr.slice(-500)}`);
+    const m = run.summary.metrics;
+    assert.equal(m.rtb_connections.count, CONNS);
+    // every client was still reconnecting when the hold ended: none received to the end
+    assert.deepEqual(checksOf(run.summary)['kept receiving until the end'], { passes: 0, fails: CONNS });
+    // closed at the end of the hold (about 4.2 s in), the stalled handshakes failed STALL_MS after the cut
+    assert.ok(ms < 45_000, `k6 ended ${ms} ms after it started`);
+    assert.equal(await open(), 0, 'nothing left open on the server');
+  });
