@@ -236,8 +236,12 @@ export function encodeFrame(flag: number, body: Uint8Array = new Uint8Array(0)):
  * frame: a prefix announcing more than `maxMessageBytes` throws RESOURCE_EXHAUSTED (1009) before
  * its body is buffered. Returned bodies are views of the input or of the parser's own buffer.
  */
+// Nothing waiting: one empty array shared by every reader (never written), not one each: k6 holds
+// a reader per bridged call, thousands at once.
+const NOTHING = new Uint8Array(0);
+
 export class FrameReader {
-  private rest: Uint8Array = new Uint8Array(0);
+  private rest: Uint8Array = NOTHING;
 
   constructor(private readonly maxMessageBytes: number) {}
 
@@ -268,7 +272,7 @@ export class FrameReader {
       frames.push({ flag: buf[at]!, body: buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + length) });
       at += PREFIX_BYTES + length;
     }
-    this.rest = at === buf.length ? new Uint8Array(0) : buf.slice(at);
+    this.rest = at === buf.length ? NOTHING : buf.slice(at);
     return frames;
   }
 }

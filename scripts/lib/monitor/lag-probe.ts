@@ -18,14 +18,28 @@ let stopProbe: (() => void) | null = null;
 
 /** Holds this VU's probe (starting it if none runs); call the result (idempotent) when the connection closes. */
 export function lagProbe(): () => void {
-  if (holders++ === 0) stopProbe = startLagProbe(INTERVAL_MS);
+  holdLagProbe();
   let held = true;
   return () => {
     if (!held) return;
     held = false;
-    if (--holders === 0) {
-      stopProbe?.();
-      stopProbe = null;
-    }
+    releaseLagProbe();
   };
+}
+
+/**
+ * Holds this VU's probe without a stop function, for a caller that knows itself when it holds it
+ * and calls releaseLagProbe exactly once (held-socket.ts): a stop function per held connection is
+ * one more closure, k6 memory for as long as the connection is held.
+ */
+export function holdLagProbe(): void {
+  if (holders++ === 0) stopProbe = startLagProbe(INTERVAL_MS);
+}
+
+/** Lets go of a hold taken with holdLagProbe; the probe stops when nothing holds it. */
+export function releaseLagProbe(): void {
+  if (--holders === 0) {
+    stopProbe?.();
+    stopProbe = null;
+  }
 }

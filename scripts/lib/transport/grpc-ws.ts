@@ -9,13 +9,14 @@
 // the same way. Each response comes with its WebSocket message event's `timestamp` (when k6 read
 // the frame, sub-millisecond), not the time in the handler.
 import { b64decode, b64encode } from 'k6/encoding';
-import { setTimeout } from 'k6/timers';
+import { clearTimeout, setTimeout } from 'k6/timers';
+import type { WebSocket } from 'k6/websockets';
 import { now } from '../monitor/clock.ts';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
-import { errors } from '../monitor/metrics.ts';
+import { connectTime, errors } from '../monitor/metrics.ts';
 import { CLOSE } from '../../../contracts/close-codes.ts';
-import { deadline, on, openSocket } from './ws.ts';
+import { openHeldSocket, type SocketOwner } from './held-socket.ts';
 import {
   FINISH_SEND,
   FLAG_DATA,
@@ -128,14 +129,18 @@ export interface Call {
   /** Half-closes (the finish-send): no more requests. */
   end(): void;
   /** Resolves when the connection has closed, with the trailer's status (or why there was none). */
-  ended: Promise<CallStatus>;
+  readonly ended: Promise<CallStatus>;
+  /** CallOptions.context: the caller's state for handlers shared by many calls. */
+  readonly context: unknown;
 }
 
 export interface CallHandlers<T> {
   /** The connection is open and the header sent; `atMs` is the open event's timestamp. */
   onOpen(call: Call, atMs: number): void;
   /** A response, with the timestamp of the message event that carried it. */
-  onMessage?(message: T, atMs: number): void;
+  onMessage?(message: T, atMs: number, call: Call): void;
+  /** The call ended (when `ended` resolves, without a promise per call). */
+  onEnd?(status: CallStatus, call: Call): void;
 }
 
 export interface CallOptions {
@@ -146,7 +151,11 @@ export interface CallOptions {
   recordConnect?: boolean;
   /** A lost connection (CallStatus.lost) is left out of rtb_errors: the caller opens the call again. */
   resumable?: boolean;
+  /** Given back as `call.context`, for handlers shared by many calls (the hold's thousands). */
+  context?: unknown;
 }
+
+const NO_METADATA: Record<string, string> = {};
 
 /**
  * Opens one call to the bridge at `wsOrigin` (e.g. ws://127.0.0.1:8080). rtb_connect_time is
@@ -157,71 +166,129 @@ export function openCall<T>(
   wsOrigin: string,
   m: Method,
   handlers: CallHandlers<T>,
-  { timeoutMs = 60_000, metadata = {}, recordConnect = true, resumable = false }: CallOptions = {},
+  { timeoutMs = 60_000, metadata = NO_METADATA, recordConnect = true, resumable = false, context }: CallOptions = {},
 ): Call {
-  let trailer: { code: number; message: string } | undefined;
-  let problem: { code: number; message: string } | undefined;
-  let opened = false;
-  let resolve: (s: CallStatus) => void = () => {};
-  const ended = new Promise<CallStatus>((r) => (resolve = r));
-  const { ws, onClosed } = openSocket(
-    callUrl(wsOrigin, m.path),
-    (_ws, atMs) => {
-      opened = true;
-      ws.send(headers(metadata).buffer as ArrayBuffer);
-      handlers.onOpen(call, atMs);
-    },
-    { protocols: [SUBPROTOCOL], recordConnect, countDrops: !resumable },
-  );
+  return new BridgeCall(wsOrigin, m, handlers, timeoutMs, metadata, recordConnect, resumable, context);
+}
+
+// A held call costs k6 memory for as long as it lives (the hold workload keeps thousands per VU),
+// and in k6's JavaScript runtime every function object and promise is several hundred bytes: a
+// call is one object whose methods take its socket's events (held-socket.ts), its deadline timer
+// calls a shared function, and its `ended` promise is made only if someone asks for it.
+class BridgeCall<T> implements Call, SocketOwner {
+  private trailer: { code: number; message: string } | null = null;
+  private problem: { code: number; message: string } | null = null;
+  private wasOpened = false;
+  private status: CallStatus | null = null;
+  private endedPromise: Promise<CallStatus> | null = null;
+  private settle: ((s: CallStatus) => void) | null = null;
+  // Frames need not align with messages (grpcwebproxy splits a 0x80 frame in two): read a stream.
+  private readonly reader = new FrameReader(Number.MAX_SAFE_INTEGER);
+  private readonly started = now();
+  private readonly ws: WebSocket;
+  private readonly deadline: ReturnType<typeof setTimeout>;
+
+  constructor(
+    wsOrigin: string,
+    private readonly m: Method,
+    private readonly handlers: CallHandlers<T>,
+    private readonly timeoutMs: number,
+    private readonly metadata: Record<string, string>,
+    private readonly recordConnect: boolean,
+    private readonly resumable: boolean,
+    readonly context: unknown,
+  ) {
+    this.ws = openHeldSocket(callUrl(wsOrigin, m.path), this, SUBPROTOCOL);
+    this.deadline = setTimeout(expire, timeoutMs, this);
+  }
+
+  get ended(): Promise<CallStatus> {
+    this.endedPromise ??= this.status
+      ? Promise.resolve(this.status)
+      : new Promise<CallStatus>((resolve) => (this.settle = resolve));
+    return this.endedPromise;
+  }
+
+  send(request: object | Uint8Array): void {
+    this.sendOpen((request instanceof Uint8Array ? request : requestFrame(this.m, request)).buffer as ArrayBuffer);
+  }
+
+  end(): void {
+    this.sendOpen(FINISH_SEND.slice().buffer as ArrayBuffer);
+  }
+
+  /** The deadline passed without a trailer. */
+  expire(): void {
+    this.fail(Status.DEADLINE_EXCEEDED, `no trailer within ${this.timeoutMs} ms`);
+  }
+
   // A message for a connection that is already going is dropped, as the network would drop it (a
   // timer may fire between the connection's loss and its close event): the call ends without a trailer.
-  const sendOpen = (message: ArrayBuffer) => {
-    if (ws.readyState === OPEN) ws.send(message);
-  };
-  const call: Call = {
-    send: (request) =>
-      sendOpen((request instanceof Uint8Array ? request : requestFrame(m, request)).buffer as ArrayBuffer),
-    end: () => sendOpen(FINISH_SEND.slice().buffer as ArrayBuffer),
-    ended,
-  };
-  const fail = (code: number, message: string) => {
-    problem ??= { code, message };
-    ws.close();
-  };
-  const cancelDeadline = deadline(timeoutMs, () => fail(Status.DEADLINE_EXCEEDED, `no trailer within ${timeoutMs} ms`));
+  private sendOpen(message: ArrayBuffer): void {
+    if (this.ws.readyState === OPEN) this.ws.send(message);
+  }
 
-  // Frames need not align with messages (grpcwebproxy splits a 0x80 frame in two): read a stream.
-  const reader = new FrameReader(Number.MAX_SAFE_INTEGER);
-  on(ws, 'message', (e) => {
-    if (trailer || problem) return;
-    if (!(e.data instanceof ArrayBuffer)) return fail(Status.INTERNAL, 'the bridge sent a text message');
+  private fail(code: number, message: string): void {
+    this.problem ??= { code, message };
+    this.ws.close();
+  }
+
+  /** SocketOwner: a lost connection is the caller's to retry when the call is resumable. */
+  get countsDrops(): boolean {
+    return !this.resumable;
+  }
+
+  /** SocketOwner: the connection is open: the header goes out, then the caller's requests. */
+  opened(atMs: number): void {
+    this.wasOpened = true;
+    if (this.recordConnect) connectTime.add(atMs - this.started);
+    this.ws.send(headers(this.metadata).buffer as ArrayBuffer);
+    this.handlers.onOpen(this, atMs);
+  }
+
+  /** SocketOwner: bytes from the bridge. */
+  message(data: string | ArrayBuffer, atMs: number): void {
+    if (this.trailer || this.problem) return;
+    if (!(data instanceof ArrayBuffer)) return this.fail(Status.INTERNAL, 'the bridge sent a text message');
     try {
-      for (const frame of reader.push(new Uint8Array(e.data))) {
+      for (const frame of this.reader.push(new Uint8Array(data))) {
         // A 0x80 frame with grpc-status is the trailer; one without it, the response headers.
-        if (frame.flag === FLAG_TRAILER) trailer = decodeTrailer(frame.body) ?? undefined;
-        else if (frame.flag === FLAG_DATA && !trailer)
-          handlers.onMessage?.(decodeResponse<T>(m, frame.body), e.timestamp);
-        else return fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
+        if (frame.flag === FLAG_TRAILER) this.trailer = decodeTrailer(frame.body);
+        else if (frame.flag === FLAG_DATA && !this.trailer)
+          this.handlers.onMessage?.(decodeResponse<T>(this.m, frame.body), atMs, this);
+        else return this.fail(Status.INTERNAL, `the bridge sent a frame with flag 0x${frame.flag.toString(16)}`);
       }
     } catch (err) {
-      fail(
+      this.fail(
         Status.INTERNAL,
         err instanceof FrameError
           ? `bad frame from the bridge: ${err.message}`
-          : `response is not a valid ${m.responseType.name}: ${String(err)}`,
+          : `response is not a valid ${this.m.responseType.name}: ${String(err)}`,
       );
     }
-  });
-  onClosed((code, reason, atMs) => {
-    cancelDeadline();
-    const end = problem ??
-      trailer ?? { code: statusForClose(code), message: `connection closed before the trailer: ${code} ${reason}` };
-    const lost = !problem && !trailer && (!opened || code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY);
+  }
+
+  /** SocketOwner: the connection closed: the call's status. */
+  closed(code: number, reason: string, atMs: number): void {
+    clearTimeout(this.deadline);
+    const end = this.problem ??
+      this.trailer ?? {
+        code: statusForClose(code),
+        message: `connection closed before the trailer: ${code} ${reason}`,
+      };
+    const lost =
+      !this.problem && !this.trailer && (!this.wasOpened || code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY);
     const status = { ...end, status: statusName(end.code), atMs, lost };
-    if (end.code !== Status.OK && !(lost && resumable)) errors.add(1, { reason: `grpc ${status.status}` });
-    resolve(status);
-  });
-  return call;
+    if (end.code !== Status.OK && !(lost && this.resumable)) errors.add(1, { reason: `grpc ${status.status}` });
+    this.status = status;
+    this.handlers.onEnd?.(status, this);
+    this.settle?.(status);
+  }
+}
+
+/** A call's deadline timer (one shared callback, the call as its argument). */
+function expire(call: BridgeCall<unknown>): void {
+  call.expire();
 }
 
 export interface CallResult<T> {

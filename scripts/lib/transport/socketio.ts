@@ -26,7 +26,7 @@ import { readFeedMessage, type ResetInfo } from '../../../contracts/feed.ts';
 import type { Subscription } from '../workload/feed.ts';
 import { isNormalClose } from '../../../contracts/close-codes.ts';
 import { connectTime, errors, resumes } from '../monitor/metrics.ts';
-import { on, openSocket } from './ws.ts';
+import { openHeldSocket, type SocketOwner } from './held-socket.ts';
 import { reconnectDelay } from './backoff.ts';
 import {
   PacketError,
@@ -37,14 +37,13 @@ import {
   engineUrl,
   parseHandshake,
   socketFrames,
-  type Handshake,
   type SocketPacket,
 } from './socketio-packets.ts';
 
-/** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
 /** WebSocket readyState: open (k6/websockets follows the WHATWG numbering). */
 const OPEN = 1;
 
+/** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
 export type Listener = (args: unknown[], atMs: number) => void;
 
 /** A session to recover, kept across connections: the last pid the server gave and the offset of the last event read. */
@@ -61,57 +60,42 @@ export interface SocketIOOptions {
   recovery?: Recovery;
 }
 
-export class SocketIO {
-  /** The Engine.IO handshake, once the open packet arrived. */
-  handshake: Handshake | null = null;
+// A held connection costs k6 memory for as long as it lives (the capacity scenarios hold
+// thousands per VU), and in k6's JavaScript runtime every function object and every Map is
+// several hundred bytes: a connection has no closure of its own (its socket's listeners are
+// shared, held-socket.ts), the maps and lists below are made when first needed and the ack map
+// is dropped once it is empty, and the handshake is checked, not kept. The feed subclasses it
+// (FeedConnection) rather than passing callbacks.
+export class SocketIO implements SocketOwner {
   /** The namespace socket's id, once connected. */
   sid = '';
   /** The server restored the session given in `recovery` (connection state recovery). */
   recovered = false;
   private readonly ws: WebSocket;
   private readonly decoder = new SocketDecoder();
-  private readonly acks = new Map<number, Listener>();
-  private readonly listeners = new Map<string, Listener>();
-  private readonly closers: Array<(reason: string, atMs: number) => void> = [];
+  private acks: Map<number, Listener> | null = null;
+  private listeners: Map<string, Listener> | null = null;
+  private closers: Array<(reason: string, atMs: number) => void> | null = null;
   private nextAckId = 0;
-  private connected = false;
+  protected connected = false;
   private closing = false;
   private readonly namespace: string;
   private readonly resumes: boolean;
   private readonly recovery: Recovery | undefined;
   /** The pid this connection asked to recover ('' = none). */
   private askedPid = '';
+  /** Before the WebSocket was created: rtb_connect_time runs from here to the CONNECT ack. */
+  private readonly started = now();
 
   constructor(
     origin: string,
-    private readonly onConnect: (sio: SocketIO, atMs: number) => void,
+    private readonly onConnect: ((sio: SocketIO, atMs: number) => void) | null,
     { namespace = '/', resumes = false, recovery }: SocketIOOptions = {},
   ) {
     this.namespace = namespace;
     this.resumes = resumes;
     this.recovery = recovery;
-    const started = now();
-    // closed while its handshake was under way: it goes as soon as it opens (close() waits otherwise)
-    const socket = openSocket(engineUrl(origin), (ws) => this.closing && ws.close(), {
-      recordConnect: false,
-      countDrops: !resumes,
-    });
-    this.ws = socket.ws;
-    on(this.ws, 'message', (e) => {
-      try {
-        this.frame(e.data as string | ArrayBuffer, e.timestamp, started);
-      } catch (err) {
-        if (!(err instanceof PacketError)) throw err;
-        this.fail(`socketio bad packet: ${err.message}`);
-      }
-    });
-    socket.onClosed((code, reason, atMs) => {
-      // openSocket already counts abnormal close codes; a plain close we did not ask for is the
-      // server dropping us (Socket.IO closes without a code on a protocol error).
-      const normal = isNormalClose(code);
-      if (normal && !this.closing && !this.resumes) errors.add(1, { reason: 'socketio closed by server' });
-      for (const fn of this.closers) fn(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
-    });
+    this.ws = openHeldSocket(engineUrl(origin), this);
   }
 
   /** Sends an event; with `ack`, the server's acknowledgement arrives there. */
@@ -119,19 +103,63 @@ export class SocketIO {
     const packet: SocketPacket = { type: SocketType.EVENT, nsp: this.namespace, data: [event, data] };
     if (ack) {
       packet.id = this.nextAckId++;
-      this.acks.set(packet.id, ack);
+      (this.acks ??= new Map()).set(packet.id, ack);
     }
     for (const frame of socketFrames(packet)) this.ws.send(frame);
   }
 
   /** Handles events the server emits to us. */
   on(event: string, listener: Listener): void {
-    this.listeners.set(event, listener);
+    (this.listeners ??= new Map()).set(event, listener);
   }
 
   /** Called once when the connection ends, for any reason ('closed' when it closed normally). */
   onClosed(fn: (reason: string, atMs: number) => void): void {
-    this.closers.push(fn);
+    (this.closers ??= []).push(fn);
+  }
+
+  /** The namespace is joined (the CONNECT ack read at `atMs`). */
+  protected joined(atMs: number): void {
+    this.onConnect?.(this, atMs);
+  }
+
+  /** An event the server emitted to us (`args` without its name). */
+  protected event(name: string, args: unknown[], atMs: number): void {
+    this.listeners?.get(name)?.(args, atMs);
+  }
+
+  /** The connection ended, for any reason ('closed' when it closed normally). */
+  protected ended(reason: string, atMs: number): void {
+    if (this.closers) for (const fn of this.closers) fn(reason, atMs);
+  }
+
+  /** An error event and an abnormal close are errors unless the caller reconnects (held-socket.ts). */
+  get countsDrops(): boolean {
+    return !this.resumes;
+  }
+
+  /** SocketOwner: the WebSocket opened (the server speaks first); closed at once if close() came while it connected. */
+  opened(): void {
+    if (this.closing) this.ws.close();
+  }
+
+  /** SocketOwner: a WebSocket message. */
+  message(data: string | ArrayBuffer, atMs: number): void {
+    try {
+      this.frame(data, atMs);
+    } catch (err) {
+      if (!(err instanceof PacketError)) throw err;
+      this.fail(`socketio bad packet: ${err.message}`);
+    }
+  }
+
+  /** SocketOwner: the WebSocket closed. */
+  closed(code: number, reason: string, atMs: number): void {
+    // held-socket.ts already counts abnormal close codes; a plain close we did not ask for is the
+    // server dropping us (Socket.IO closes without a code on a protocol error).
+    const normal = isNormalClose(code);
+    if (normal && !this.closing && !this.resumes) errors.add(1, { reason: 'socketio closed by server' });
+    this.ended(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
   }
 
   /**
@@ -154,17 +182,17 @@ export class SocketIO {
     this.close();
   }
 
-  private frame(data: string | ArrayBuffer, atMs: number, started: number): void {
-    if (typeof data !== 'string') return this.packet(this.decoder.binary(data), atMs, started);
+  private frame(data: string | ArrayBuffer, atMs: number): void {
+    if (typeof data !== 'string') return this.packet(this.decoder.binary(data), atMs);
     const engine = decodeEngine(data);
     switch (engine.type) {
       case 'open':
-        this.handshake = parseHandshake(engine.data);
+        parseHandshake(engine.data); // checked (it throws on a bad one), not kept: nothing here needs it
         return this.connect();
       case 'ping':
         return this.ws.send(encodeEngine('pong', engine.data));
       case 'message':
-        return this.packet(this.decoder.text(engine.data), atMs, started);
+        return this.packet(this.decoder.text(engine.data), atMs);
       case 'close':
         return this.resumes ? this.close() : this.fail('socketio engine closed by server');
       default:
@@ -183,7 +211,7 @@ export class SocketIO {
     for (const frame of socketFrames(packet)) this.ws.send(frame);
   }
 
-  private packet(packet: SocketPacket | null, atMs: number, started: number): void {
+  private packet(packet: SocketPacket | null, atMs: number): void {
     if (!packet) return; // a binary packet still waiting for attachments
     if (packet.nsp !== this.namespace)
       throw new PacketError(`packet for namespace ${packet.nsp}, connected to ${this.namespace}`);
@@ -199,8 +227,8 @@ export class SocketIO {
           if (!this.recovered) this.recovery.offset = ''; // a new session: offsets start again
           this.recovery.pid = pid;
         }
-        connectTime.add(atMs - started);
-        return this.onConnect(this, atMs);
+        connectTime.add(atMs - this.started);
+        return this.joined(atMs);
       }
       case SocketType.CONNECT_ERROR:
         return this.fail(`socketio connect_error: ${JSON.stringify(packet.data)}`);
@@ -211,13 +239,14 @@ export class SocketIO {
         // With a session (a pid), an event's last argument is its offset, as the official client reads it.
         const last = args[args.length - 1];
         if (this.recovery?.pid && args.length > 1 && typeof last === 'string') this.recovery.offset = last;
-        return this.listeners.get(args[0] as string)?.(args.slice(1), atMs);
+        return this.event(args[0] as string, args.slice(1), atMs);
       }
       case SocketType.ACK:
       case SocketType.BINARY_ACK: {
-        const ack = this.acks.get(packet.id!);
+        const ack = this.acks?.get(packet.id!);
         if (!ack) throw new PacketError(`ack ${packet.id} answers no emit`);
-        this.acks.delete(packet.id!);
+        this.acks!.delete(packet.id!);
+        if (this.acks!.size === 0) this.acks = null; // an emptied Map keeps its table
         return ack(args, atMs);
       }
     }
@@ -257,44 +286,75 @@ const RECONNECT_BASE_MS = 1000;
  * never joined counts in rtb_errors ('connect failed'); a refused subscription too, and is not retried.
  */
 export function subscribeSocketIo(origin: string, channel: string, sub: Subscription): { close(): void } {
-  let sio: SocketIO;
-  let closing = false;
-  let attempt = 0;
-  let connects = 0;
-  const recovery: Recovery = { pid: '', offset: '' };
-  const connect = () => {
-    if (closing) return; // closed while waiting to reconnect
-    let joined = false;
-    sio = new SocketIO(
-      origin,
-      (s) => {
-        joined = true;
-        if (connects++ > 0) resumes.add(1, { via: s.recovered ? 'recovery' : 'resubscribe' });
-        if (s.recovered) return void (attempt = 0);
-        s.emit('subscribe', { channel, after: sub.lastSeq || undefined }, (args) => {
-          const reply = args[0] as { error?: string } | undefined;
-          if (reply?.error === undefined) return void (attempt = 0);
-          errors.add(1, { reason: `socketio subscribe: ${reply.error}`.slice(0, 120) });
-          closing = true;
-          s.close();
-        });
-      },
-      { resumes: true, recovery },
-    );
-    sio.on('feed', (args, atMs) => sub.message(readFeedMessage(args[0] as string), atMs));
-    sio.on('reset', (args) => sub.reset(args[0] as ResetInfo));
-    sio.onClosed((_reason, atMs) => {
-      if (closing) return;
-      if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
-      sub.disconnected(atMs);
-      setTimeout(connect, reconnectDelay(attempt++, RECONNECT_BASE_MS));
+  return new SocketIoFeed(origin, channel, sub);
+}
+
+/** One feed subscription over Socket.IO, across its connections (one FeedConnection at a time). */
+class SocketIoFeed {
+  private sio!: FeedConnection;
+  private closing = false;
+  private attempt = 0;
+  private connects = 0;
+  readonly recovery: Recovery = { pid: '', offset: '' };
+
+  constructor(
+    readonly origin: string,
+    private readonly channel: string,
+    private readonly sub: Subscription,
+  ) {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.closing) return; // closed while waiting to reconnect
+    this.sio = new FeedConnection(this);
+  }
+
+  joined(s: SocketIO): void {
+    if (this.connects++ > 0) resumes.add(1, { via: s.recovered ? 'recovery' : 'resubscribe' });
+    if (s.recovered) return void (this.attempt = 0);
+    s.emit('subscribe', { channel: this.channel, after: this.sub.lastSeq || undefined }, (args) => {
+      const reply = args[0] as { error?: string } | undefined;
+      if (reply?.error === undefined) return void (this.attempt = 0);
+      errors.add(1, { reason: `socketio subscribe: ${reply.error}`.slice(0, 120) });
+      this.closing = true;
+      s.close();
     });
-  };
-  connect();
-  return {
-    close: () => {
-      closing = true;
-      sio.close();
-    },
-  };
+  }
+
+  event(name: string, args: unknown[], atMs: number): void {
+    if (name === 'feed') this.sub.message(readFeedMessage(args[0] as string), atMs);
+    else if (name === 'reset') this.sub.reset(args[0] as ResetInfo);
+  }
+
+  ended(joined: boolean, atMs: number): void {
+    if (this.closing) return;
+    if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
+    this.sub.disconnected(atMs);
+    setTimeout(() => this.connect(), reconnectDelay(this.attempt++, RECONNECT_BASE_MS));
+  }
+
+  close(): void {
+    this.closing = true;
+    this.sio.close();
+  }
+}
+
+/** A connection of a SocketIoFeed: its events go to the feed's methods, not to callbacks made per connection. */
+class FeedConnection extends SocketIO {
+  constructor(private readonly feed: SocketIoFeed) {
+    super(feed.origin, null, { resumes: true, recovery: feed.recovery });
+  }
+
+  protected override joined(): void {
+    this.feed.joined(this);
+  }
+
+  protected override event(name: string, args: unknown[], atMs: number): void {
+    this.feed.event(name, args, atMs);
+  }
+
+  protected override ended(_reason: string, atMs: number): void {
+    this.feed.ended(this.connected, atMs);
+  }
 }

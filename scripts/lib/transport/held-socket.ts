@@ -1,0 +1,71 @@
+// A WebSocket for a client k6 holds by the thousand (Socket.IO, the gRPC-over-WebSocket bridge):
+// openSocket's accounting (ws.ts) without a closure per socket. In k6's JavaScript runtime every
+// function object is several hundred bytes of Go heap, and whatever a closure captures stays
+// with it: openSocket's three listeners, its callbacks and their scope cost a held connection
+// a few KB. Here the listeners are shared by every socket of the VU (module state is per VU) and
+// find the socket's owner from the event's `target`; the owner is an object whose methods take
+// the events, so a connection costs its WebSocket, its owner and one entry in `owners`.
+import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
+import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
+import { errors } from '../monitor/metrics.ts';
+import { holdLagProbe, releaseLagProbe } from '../monitor/lag-probe.ts';
+import { on } from './ws.ts';
+import { authHeaders } from './auth.ts';
+
+/** Takes the events of one socket (the methods live on its class, shared by every instance). */
+export interface SocketOwner {
+  /**
+   * An error event and an abnormal close count in rtb_errors unless this is false: a client that
+   * reconnects (the feed) counts what it could not recover from itself.
+   */
+  readonly countsDrops: boolean;
+  /** The socket is open; `atMs` is the open event's timestamp. */
+  opened(atMs: number): void;
+  /** A message, with the timestamp of its event (when k6 read the frame). */
+  message(data: string | ArrayBuffer, atMs: number): void;
+  /** The socket closed for any reason, a failed open included (k6 closes after the error); once. */
+  closed(code: number, reason: string, atMs: number): void;
+}
+
+const owners = new Map<WebSocket, SocketOwner>();
+const ownerOf = (e: object) => owners.get((e as { target?: unknown }).target as WebSocket);
+
+/**
+ * Opens a binary-capable WebSocket to `url` for `owner`, offering `protocol` as its subprotocol
+ * when given, with the token's Authorization header. The VU's lag probe runs while it is open.
+ * Records no rtb_connect_time: the owner knows when its connection is usable.
+ */
+export function openHeldSocket(url: string, owner: SocketOwner, protocol = ''): WebSocket {
+  // k6/websockets ignores its `protocols` argument; the handshake header offers it instead
+  const headers = authHeaders();
+  if (protocol !== '') headers['Sec-WebSocket-Protocol'] = protocol;
+  const ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  owners.set(ws, owner);
+  holdLagProbe(); // released when the socket closes (owners.delete)
+  on(ws, 'open', onHeldOpen);
+  on(ws, 'message', onHeldMessage);
+  on(ws, 'error', onHeldError);
+  on(ws, 'close', onHeldClose);
+  return ws;
+}
+
+function onHeldOpen(e: { timestamp: number; target?: unknown }): void {
+  ownerOf(e)?.opened(e.timestamp);
+}
+function onHeldMessage(e: MessageEvent): void {
+  ownerOf(e)?.message(e.data as string | ArrayBuffer, e.timestamp);
+}
+function onHeldError(e: ErrorEvent): void {
+  if (ownerOf(e)?.countsDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
+}
+function onHeldClose(e: { code?: number; reason?: string; timestamp: number; target?: unknown }): void {
+  const ws = e.target as WebSocket;
+  const owner = owners.get(ws);
+  if (!owner) return;
+  owners.delete(ws);
+  releaseLagProbe();
+  const code = e.code ?? CLOSE.NO_STATUS;
+  if (!isNormalClose(code) && owner.countsDrops) errors.add(1, { reason: `ws close ${code}` });
+  owner.closed(code, e.reason ?? '', e.timestamp);
+}
