@@ -356,10 +356,10 @@ export async function resumableCall<T>(
   const until = now() + timeoutMs;
   let lastResponse = now();
   for (let opening = 0, attempt = 0; ; opening++, attempt++) {
-    const onMessage = (message: T, atMs: number) => {
+    const onMessage = (message: T, atMs: number, call: Call) => {
       lastResponse = atMs;
       attempt = 0;
-      handlers.onMessage?.(message, atMs);
+      handlers.onMessage?.(message, atMs, call);
     };
     const options = { timeoutMs: Math.max(1, until - now()), metadata, recordConnect: opening === 0, resumable: true };
     const status = await openCall<T>(wsOrigin, m, { onOpen: handlers.onOpen, onMessage }, options).ended;
