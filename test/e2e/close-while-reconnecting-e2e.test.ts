@@ -110,3 +110,27 @@ for (const { script, protocol, address } of [
     assert.ok(ms < 45_000, `k6 ended ${ms} ms after it started`);
     assert.equal(await open(), 0, 'nothing left open on the server');
   });
+
+test('grpc-over-ws: a bridge call whose deadline passes while its handshake stalls ends, and k6 finishes', async () => {
+  stalling = true; // every connection from now on: accepted, never answered, cut after STALL_MS
+  const started = Date.now();
+  const run = await runK6(
+    'grpc-over-ws.js',
+    {
+      ...servers.env(),
+      WS_URL: proxyUrl.replace(/^http/, 'ws'),
+      CALL: 'unary',
+      COUNT: '1',
+      ITERATIONS: '1',
+      TIMEOUT: '2s',
+      MONITOR: 'off',
+    },
+    // without the fix the deadline's close() blocks the VU for ever: this kill is the failure
+    { timeoutMs: 60_000 },
+  );
+  const ms = Date.now() - started;
+  assert.ok(run.summary, `k6 finished and wrote its summary (exit ${run.code}, ${ms} ms): ${run.stderr.slice(-500)}`);
+  // the call failed (its deadline, then the cut handshake) instead of hanging the VU
+  assert.ok(run.summary.metrics.rtb_errors?.count >= 1, 'the call counted as failed');
+  assert.ok(ms < 45_000, `k6 ended ${ms} ms after it started`);
+});

@@ -228,9 +228,14 @@ class BridgeCall<T> implements Call, SocketOwner {
     if (this.ws.readyState === OPEN) this.ws.send(message);
   }
 
+  /**
+   * Ends the call with `code`. A socket still connecting (a deadline before the handshake ended)
+   * is closed when it opens: k6's close() on a connecting socket blocks the VU's event loop until
+   * the handshake ends, and for ever if it fails. One already closing needs nothing.
+   */
   private fail(code: number, message: string): void {
     this.problem ??= { code, message };
-    this.ws.close();
+    if (this.ws.readyState === OPEN) this.ws.close();
   }
 
   /** SocketOwner: a lost connection is the caller's to retry when the call is resumable. */
@@ -240,6 +245,7 @@ class BridgeCall<T> implements Call, SocketOwner {
 
   /** SocketOwner: the connection is open: the header goes out, then the caller's requests. */
   opened(atMs: number): void {
+    if (this.problem) return this.ws.close(); // failed while connecting (see fail())
     this.wasOpened = true;
     if (this.recordConnect) connectTime.add(atMs - this.started);
     this.ws.send(headers(this.metadata).buffer as ArrayBuffer);
