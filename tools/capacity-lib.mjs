@@ -247,9 +247,10 @@ export function verdict({ level, sloMs, maxErrorRate, summary, exitCode, output,
 
 /**
  * The reconnect storm's timing, from the server's open connections polled during a run: the storm
- * starts the first time the server holds every one of `level` connections (not at a fixed time,
- * which a slow ramp makes early or late); then it follows the fewest open and when the server
- * held all of them again.
+ * starts once the server has held every one of `level` connections for two polls in a row (not at
+ * a fixed time, which a slow ramp makes early or late; not at the first full poll, which counts
+ * the last connections before they have subscribed, and the cut reaches only subscribers); then
+ * it follows the fewest open and when the server held all of them again.
  */
 export class StormWatch {
   /** @param {number} level */
@@ -261,6 +262,8 @@ export class StormWatch {
     this.lowest = null;
     /** @type {number | null} from the storm to the first poll with every connection open again, ms */
     this.allBackMs = null;
+    /** @type {number | null} the first poll of the current run of polls with every connection open */
+    this.fullSince = null;
   }
 
   /**
@@ -269,7 +272,10 @@ export class StormWatch {
    */
   sample(tMs, conns) {
     if (this.atMs === null) {
-      if (conns < this.level) return false;
+      const full = conns >= this.level;
+      const twice = full && this.fullSince !== null && tMs > this.fullSince;
+      this.fullSince = full ? (this.fullSince ?? tMs) : null;
+      if (!twice) return false;
       this.atMs = tMs;
       return true;
     }
