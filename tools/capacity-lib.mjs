@@ -167,7 +167,7 @@ export function bottleneck(samples, summary, p99, cores) {
     c ? `${c.mean.toFixed(0)} % of a core (peak ${c.max.toFixed(0)} %)` : 'unknown';
   const ms = (/** @type {number | null} */ x) => (x === null ? 'unknown' : `${x.toFixed(0)} ms`);
   const figures =
-    `k6 ${pct(k6)}, servers ${pct(server)}, machine idle ${idle === null ? 'unknown' : `${idle.toFixed(0)} %`}; ` +
+    `k6 ${pct(k6)}, servers ${pct(server)}, machine idle ${idle === null ? 'unknown' : `${idle.toFixed(0)} % of a core`}; ` +
     `k6's event loops up to ${ms(loopLag)} late (a Go timer ${ms(timerLag)}), the server's ${ms(serverLag)}`;
   const bar = Math.max(50, (p99 ?? 0) / 2);
   if (idle !== null && idle < 15)
