@@ -45,8 +45,8 @@ the largest level that held, what a connection costs (server and k6) and why the
                        One k6 process alone stalls every one of its connections while its Go garbage
                        collector marks a heap that grows with them; with several, a level's
                        latency percentiles are the highest process's (an upper bound)
-  --storm              a reconnect storm instead: as soon as the server holds every connection it
-                       cuts them all at once (POST /feed/drop?all=true); reports the time until every
+  --storm              a reconnect storm instead: once the server has held every connection on two
+                       polls in a row (a second apart) it cuts them all at once (POST /feed/drop?all=true); reports the time until every
                        one is back and receiving (ws, sse, socketio: their clients resume, with
                        jittered backoff); a level holds with 0 lost, every connection
                        recovered and errors within --max-errors (no latency SLO: replayed messages
