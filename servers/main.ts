@@ -54,6 +54,8 @@ async function main(): Promise<void> {
           sse: cfg.only.has('sse'),
           ws: cfg.only.has('ws'),
           maxBufferedBytes: limits.maxBufferedBytes,
+          // a heartbeat at least twice per idle limit, or an SSE stream with nothing to say is cut
+          heartbeatMs: Math.max(1000, Math.min(DEFAULT_FEED_OPTIONS.heartbeatMs, Math.floor(limits.idleMs / 2))),
           handshakeMs: limits.handshakeMs,
           idleMs: limits.idleMs,
           limits: {

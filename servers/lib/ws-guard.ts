@@ -1,6 +1,8 @@
 // What every WebSocket endpoint needs against clients that stall or never read:
-// - a heartbeat: a ping every `pingMs`; a peer that has not answered the previous one (gone, or
-//   stalled halfway through a frame, which also blocks its pong) is terminated;
+// - a heartbeat: a ping every `pingMs` from when the connection opened (so pings to many
+//   connections are spread as their opens were, not sent to all of them in one sweep); a peer that
+//   has not answered the previous one (gone, or stalled halfway through a frame, which also blocks
+//   its pong) is terminated;
 // - an idle limit: no message either way for `idleMs` → close 1008 (endpoints mark long-lived
 //   subscriptions as exempt);
 // - a first-message limit for endpoints that expect a request first (`handshakeMs`);
@@ -20,6 +22,8 @@ export interface GuardOptions {
 
 interface State {
   openedAt: number;
+  /** When it was last pinged (at first: when it opened). */
+  pingedAt: number;
   lastActivity: number;
   gotMessage: boolean;
   awaitingPong: boolean;
@@ -50,6 +54,7 @@ export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats:
     const now = Date.now();
     const state: State = {
       openedAt: now,
+      pingedAt: now,
       lastActivity: now,
       gotMessage: false,
       awaitingPong: false,
@@ -60,11 +65,8 @@ export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats:
     ws.on('message', gotMessage);
     ws.on('pong', gotPong);
   });
-  let lastPing = Date.now();
   const sweeper = setInterval(() => {
     const now = Date.now();
-    const ping = now - lastPing >= pingMs;
-    if (ping) lastPing = now;
     for (const ws of wss.clients) {
       const s = states.get(ws);
       if (!s || ws.readyState !== ws.OPEN) continue;
@@ -78,7 +80,8 @@ export function guardWebSockets(wss: WebSocketServer, opts: GuardOptions, stats:
         ws.close(CLOSE.POLICY, closeReason(`idle for ${opts.idleMs} ms`));
         continue;
       }
-      if (!ping) continue;
+      if (now - s.pingedAt < pingMs) continue;
+      s.pingedAt = now;
       if (s.awaitingPong) {
         stats.errors++;
         ws.terminate(); // no pong for a whole interval: the peer is gone or stalled mid-frame
