@@ -3,6 +3,7 @@
 // and what each needs, a least-squares slope, the cost per connection from samples taken over a
 // run, whether a level held (and if not, why), and the command line.
 import { parseArgs } from 'node:util';
+import { checksOf } from './harness.mjs';
 
 /**
  * Every transport the search steps: its hold scenario, the servers it needs (--only), and the
@@ -515,15 +516,11 @@ export function mergeSummaries(summaries) {
   }
   /** @type {Record<string, { name: string, passes: number, fails: number }>} */
   const checks = {};
-  /** @param {any} group */
-  const walk = (group) => {
-    for (const c of Array.isArray(group.checks) ? group.checks : Object.values(group.checks ?? {})) {
-      const prev = (checks[c.name] ??= { name: c.name, passes: 0, fails: 0 });
-      prev.passes += c.passes;
-      prev.fails += c.fails;
+  for (const summary of present.filter((x) => x.root_group))
+    for (const [name, c] of Object.entries(checksOf(summary))) {
+      const sum = (checks[name] ??= { name, passes: 0, fails: 0 });
+      sum.passes += c.passes;
+      sum.fails += c.fails;
     }
-    for (const sub of Array.isArray(group.groups) ? group.groups : Object.values(group.groups ?? {})) walk(sub);
-  };
-  for (const s of present) if (s.root_group) walk(s.root_group);
   return { metrics, root_group: { name: '', path: '', checks: Object.values(checks), groups: [] } };
 }
