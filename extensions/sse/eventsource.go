@@ -14,6 +14,8 @@ import (
 	"go.k6.io/k6/v2/lib"
 	"go.k6.io/k6/v2/lib/netext"
 	"go.k6.io/k6/v2/metrics"
+
+	"rtbench.test/xk6-sse/loop"
 )
 
 // eventSource is the JS-facing object. Every field below the marker is
@@ -24,7 +26,7 @@ type eventSource struct {
 	obj     *sobek.Object
 	url     string
 	stream  *Stream
-	bridge  *loopBridge
+	bridge  *loop.Bridge
 	ctx     context.Context // VU context, for metric pushes
 	samples chan<- metrics.SampleContainer
 	metrics *sseMetrics
@@ -79,7 +81,7 @@ func (mi *ModuleInstance) newEventSource(call sobek.ConstructorCall) *sobek.Obje
 	}
 	es.must(call.This.DefineDataPropertySymbol(mi.key, rt.ToValue(es), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_FALSE))
 
-	es.bridge = newLoopBridge(mi.vu.RegisterCallback)
+	es.bridge = loop.NewBridge(mi.vu.RegisterCallback)
 	es.stream = NewStream(es.ctx, Config{
 		URL:           u,
 		Header:        opts.header,
@@ -319,7 +321,7 @@ func (s *jsSink) Error(e ErrorInfo) {
 }
 
 func (s *jsSink) Closed() {
-	s.es.bridge.close(func() error {
+	s.es.bridge.Close(func() error {
 		s.es.readyState = stateClosed
 		s.es.closed = true
 		return nil
@@ -329,7 +331,7 @@ func (s *jsSink) Closed() {
 // post queues fn for the event loop unless the script has closed the
 // EventSource by the time it runs.
 func (s *jsSink) post(fn func(*eventSource) error) {
-	s.es.bridge.post(s.es.stream.ctx, func() error {
+	s.es.bridge.Post(s.es.stream.ctx, func() error {
 		if s.es.closed {
 			return nil
 		}

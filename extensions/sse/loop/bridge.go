@@ -1,17 +1,20 @@
-package sse
+// Package loop hands work from goroutines to a k6 VU's event loop, for
+// rtbench's extensions (k6/x/sse, k6/x/ws).
+package loop
 
 import (
 	"context"
 	"sync"
 )
 
-// maxPendingTasks bounds the work queued for the JS event loop per stream.
+// maxPendingTasks bounds the work queued for the JS event loop per stream or
+// socket.
 // When a script handles events slower than they arrive, the reading
 // goroutine waits instead of buffering without limit, and TCP flow control
 // pushes back on the server.
 const maxPendingTasks = 1024
 
-// loopBridge hands work from a stream goroutine to the VU's event loop.
+// Bridge hands work from a stream goroutine to the VU's event loop.
 //
 // k6 keeps an iteration alive while a callback reserved with
 // RegisterCallback has not been used, and reserving must happen on the loop
@@ -20,7 +23,7 @@ const maxPendingTasks = 1024
 // on the loop) reserves the next one before it runs the queued tasks.
 // After close, the last drain does not reserve again, which lets the
 // iteration end.
-type loopBridge struct {
+type Bridge struct {
 	reserve func() func(func() error) // modules.VU.RegisterCallback
 
 	mu      sync.Mutex
@@ -31,15 +34,15 @@ type loopBridge struct {
 	drained chan struct{}
 }
 
-// newLoopBridge must be called on the event loop.
-func newLoopBridge(reserve func() func(func() error)) *loopBridge {
-	return &loopBridge{reserve: reserve, slot: reserve(), drained: make(chan struct{}, 1)}
+// NewBridge must be called on the event loop.
+func NewBridge(reserve func() func(func() error)) *Bridge {
+	return &Bridge{reserve: reserve, slot: reserve(), drained: make(chan struct{}, 1)}
 }
 
-// post queues fn to run on the event loop; safe from any goroutine. It
+// Post queues fn to run on the event loop; safe from any goroutine. It
 // blocks while too many tasks are pending, until the loop catches up or ctx
 // is cancelled (then fn is dropped).
-func (b *loopBridge) post(ctx context.Context, fn func() error) {
+func (b *Bridge) Post(ctx context.Context, fn func() error) {
 	for {
 		b.mu.Lock()
 		if b.closing || b.done {
@@ -61,10 +64,10 @@ func (b *loopBridge) post(ctx context.Context, fn func() error) {
 	}
 }
 
-// close queues last (may be nil) as the final task and releases the
+// Close queues last (may be nil) as the final task and releases the
 // reservation once everything pending has run. Safe from any goroutine;
 // later calls are no-ops.
-func (b *loopBridge) close(last func() error) {
+func (b *Bridge) Close(last func() error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closing || b.done {
@@ -80,7 +83,7 @@ func (b *loopBridge) close(last func() error) {
 // scheduleLocked uses the reservation, if it is not already in use, to run
 // drain on the loop. A drain that is already scheduled picks up whatever
 // is pending when it runs.
-func (b *loopBridge) scheduleLocked() {
+func (b *Bridge) scheduleLocked() {
 	if b.slot == nil {
 		return
 	}
@@ -90,7 +93,7 @@ func (b *loopBridge) scheduleLocked() {
 }
 
 // drain runs on the event loop.
-func (b *loopBridge) drain() error {
+func (b *Bridge) drain() error {
 	b.mu.Lock()
 	tasks := b.pending
 	b.pending = nil
