@@ -28,6 +28,7 @@ export const K6_VERSION = 'v2.2.0';
 export const EXTENSIONS = [
   { module: 'rtbench.test/xk6-sse', dir: 'extensions/sse', js: 'k6/x/sse' },
   { module: 'rtbench.test/xk6-measure', dir: 'extensions/measure', js: 'k6/x/measure' },
+  { module: 'rtbench.test/xk6-ws', dir: 'extensions/ws', js: 'k6/x/ws' },
 ];
 
 export class K6Error extends Error {}
