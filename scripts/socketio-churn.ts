@@ -1,5 +1,5 @@
 // Connection churn over Socket.IO: the churn workload (scripts/lib/workload/churn.ts), CONNECT_RATE
-// new connections a second for WINDOW (our client over k6/websockets), each subscribing to the
+// new connections a second for WINDOW (our client over k6/x/ws), each subscribing to the
 // churn channel from seq 0 and closing once the server has pushed its one message.
 // rtb_connect_time: before the WebSocket → the namespace CONNECT ack; rtb_first_message_time:
 // the same start → the `feed` event's frame `timestamp`.   k6 run -e CONNECT_RATE=200 dist/socketio-churn.js

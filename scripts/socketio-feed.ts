@@ -1,5 +1,5 @@
 // Server push over Socket.IO: the feed workload (scripts/lib/workload/feed.ts), this VU's channel for
-// WINDOW at MSG_RATE messages/s, as `feed` events (our client over k6/websockets). Modes: normal, fanout,
+// WINDOW at MSG_RATE messages/s, as `feed` events (our client over k6/x/ws). Modes: normal, fanout,
 // drop (as ws-feed); after a drop the client resumes through Socket.IO's connection state recovery, or
 // else subscribes again after its last sequence (rtb_resumes{via}). Latency (measure=oneway): server
 // stamp → the frame's `timestamp`, one host's clock. `monitor` is the server-cost scenario beside it.

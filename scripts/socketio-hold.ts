@@ -1,5 +1,5 @@
 // Capacity over Socket.IO: the hold workload (scripts/lib/workload/hold.ts), CONNS connections,
-// PER_VU per VU (our client over k6/websockets), opened at CONNECT_RATE/s, each subscribed to a
+// PER_VU per VU (our client over k6/x/ws), opened at CONNECT_RATE/s, each subscribed to a
 // feed channel of its own at MSG_RATE for HOLD after the last one opened. Latency
 // (measure=oneway): server stamp → the frame's `timestamp`, one host's clock.
 //   k6 run -e CONNS=2000 -e PER_VU=200 -e CONNECT_RATE=500 -e HOLD=30s dist/socketio-hold.js

@@ -5,7 +5,7 @@
 //   k6 run -e CONNECT_RATE=200 -e WINDOW=10s dist/ws-churn.js
 import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
-import { on, openSocket } from './lib/transport/ws.ts';
+import { openSocket } from './lib/transport/ws.ts';
 import { httpOrigin, type FeedMessage } from './lib/workload/feed.ts';
 import { CHURN_CHANNEL, churnChannel, churnOnce, churnScenario } from './lib/workload/churn.ts';
 import type { SubscribeRequest } from '../contracts/feed.ts';
@@ -22,13 +22,13 @@ const SUBSCRIBE: SubscribeRequest = { op: 'subscribe', channel: CHURN_CHANNEL, a
 export default function () {
   return churnOnce((conn) => {
     const { ws, onClosed } = openSocket(`${WS_URL}/feed`, (socket) => socket.send(JSON.stringify(SUBSCRIBE)));
-    on(ws, 'message', (e) => {
+    ws.addEventListener('message', (e) => {
       const m = JSON.parse(e.data as string) as FeedMessage & { op?: string };
       if (m.op !== undefined) return; // the subscribe ack
       conn.feedMessage(m, e.timestamp);
       ws.close();
     });
-    on(ws, 'error', () => conn.closed()); // a failed open has no close event (openSocket counted it)
+    ws.addEventListener('error', () => conn.closed()); // a failed open has no close event (openSocket counted it)
     onClosed(() => conn.closed());
     return { close: () => ws.close() };
   });

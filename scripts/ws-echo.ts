@@ -5,7 +5,7 @@
 // The `monitor` export is the server-cost scenario that runs beside it.   k6 run -e ITERATIONS=1 dist/ws-echo.js
 import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
-import { on, openSocket } from './lib/transport/ws.ts';
+import { openSocket } from './lib/transport/ws.ts';
 import { EchoWindow, echoScenario } from './lib/workload/echo.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
@@ -17,6 +17,6 @@ export default function () {
     (payload) => ws.send(payload),
     () => ws.close(),
   );
-  on(ws, 'message', (e) => echoes.echoed(e.data, e.timestamp));
+  ws.addEventListener('message', (e) => echoes.echoed(e.data, e.timestamp));
   onClosed((code, reason) => echoes.finish(`ws closed early: ${code} ${reason}`.slice(0, 120)));
 }

@@ -1,5 +1,5 @@
 // Server push over WebSocket: the feed workload (scripts/lib/workload/feed.ts), this VU's
-// channel for WINDOW at MSG_RATE messages/s, on /feed with k6/websockets.
+// channel for WINDOW at MSG_RATE messages/s, on /feed with our k6/x/ws.
 // Modes: MODE=normal (one socket per VU), fanout (SUBSCRIBERS per VU on one channel) or drop (cut at
 // DROP_AFTER; the client reconnects with backoff and resumes). Latency (measure=oneway): server stamp → the
 // event's `timestamp`, one host's clock. The `monitor` export is the server-cost scenario beside it.

@@ -5,12 +5,12 @@
 // The `monitor` export is the server-cost scenario that runs beside it.
 //   k6 run -e IMAGES=50 -e MODE=concurrent dist/ws-image.js
 import { check } from 'k6';
-import type { WebSocket } from 'k6/websockets';
+import type { WebSocket } from 'k6/x/ws';
 import { now } from './lib/monitor/clock.ts';
 import { isNormalClose } from '../contracts/close-codes.ts';
 import { scenarioOptions } from './lib/load/options.ts';
 import { WS_URL } from './lib/transport/addresses.ts';
-import { deadline, on, openSocket } from './lib/transport/ws.ts';
+import { deadline, openSocket } from './lib/transport/ws.ts';
 import { IMAGE, ImageBatch, claim, imageScenario, images, type ImageAck } from './lib/workload/image.ts';
 export { monitor } from './lib/monitor/monitor.ts';
 
@@ -33,7 +33,7 @@ export default function () {
   });
 
   let expectedId = 1;
-  on(ws, 'message', (e) => {
+  ws.addEventListener('message', (e) => {
     const ack = JSON.parse(e.data as string) as ImageAck;
     check(ack, { 'acks arrive in order': (a) => a.id === expectedId++ });
     const last = batch.acknowledged(ack, e.timestamp);

@@ -1,5 +1,5 @@
 // The servers' optional token (`npm run servers -- --token …`), passed to every scenario with
-// `-e TOKEN=…`: as `Authorization: Bearer` on HTTP requests, k6/websockets upgrades (WebSocket,
+// `-e TOKEN=…`: as `Authorization: Bearer` on HTTP requests, WebSocket upgrades (WebSocket,
 // Socket.IO, gRPC over WebSocket) and gRPC calls (metadata), and as a `token` query parameter on
 // SSE URLs (as a browser EventSource would carry it). Without TOKEN nothing is added.
 import { envString } from '../load/env.ts';

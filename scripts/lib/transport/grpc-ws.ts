@@ -1,5 +1,5 @@
-// gRPC over WebSocket from k6: calls through rtbench's bridge (servers/bridge.ts) on
-// k6/websockets, with protobuf encoded and decoded in the script by protobufjs (light build; the
+// gRPC over WebSocket from k6: calls through rtbench's bridge (servers/bridge.ts) on our
+// k6/x/ws, with protobuf encoded and decoded in the script by protobufjs (light build; the
 // message types come from proto/ as a JSON descriptor made at build time, tools/proto-json.mjs).
 // Wire format: improbable-eng's grpc-websockets (contracts/grpc-websockets.ts), the protocol of
 // `@improbable-eng/grpc-web`'s WebsocketTransport and grpcwebproxy. One call per connection.
@@ -10,7 +10,7 @@
 // the frame, sub-millisecond), not the time in the handler.
 import { b64decode, b64encode } from 'k6/encoding';
 import { clearTimeout, setTimeout } from 'k6/timers';
-import type { WebSocket } from 'k6/websockets';
+import type { WebSocket } from 'k6/x/ws';
 import { now } from '../monitor/clock.ts';
 import { Root, Type } from 'protobufjs/light';
 import protos from 'rtbench:protos';
@@ -228,14 +228,10 @@ class BridgeCall<T> implements Call, SocketOwner {
     if (this.ws.readyState === OPEN) this.ws.send(message);
   }
 
-  /**
-   * Ends the call with `code`. A socket still connecting (a deadline before the handshake ended)
-   * is closed when it opens: k6's close() on a connecting socket blocks the VU's event loop until
-   * the handshake ends, and for ever if it fails. One already closing needs nothing.
-   */
+  /** Ends the call with `code`; a handshake under way (a deadline before it ended) is abandoned. */
   private fail(code: number, message: string): void {
     this.problem ??= { code, message };
-    if (this.ws.readyState === OPEN) this.ws.close();
+    this.ws.close();
   }
 
   /** SocketOwner: a lost connection is the caller's to retry when the call is resumable. */
@@ -245,7 +241,6 @@ class BridgeCall<T> implements Call, SocketOwner {
 
   /** SocketOwner: the connection is open: the header goes out, then the caller's requests. */
   opened(atMs: number): void {
-    if (this.problem) return this.ws.close(); // failed while connecting (see fail())
     this.wasOpened = true;
     if (this.recordConnect) connectTime.add(atMs - this.started);
     this.ws.send(headers(this.metadata).buffer as ArrayBuffer);

@@ -5,11 +5,10 @@
 // a few KB. Here the listeners are shared by every socket of the VU (module state is per VU) and
 // find the socket's owner from the event's `target`; the owner is an object whose methods take
 // the events, so a connection costs its WebSocket, its owner and one entry in `owners`.
-import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
+import { WebSocket, type EventMap } from 'k6/x/ws';
 import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
 import { errors } from '../monitor/metrics.ts';
 import { holdLagProbe, releaseLagProbe } from '../monitor/lag-probe.ts';
-import { on } from './ws.ts';
 import { authHeaders } from './auth.ts';
 
 /** Takes the events of one socket (the methods live on its class, shared by every instance). */
@@ -36,31 +35,28 @@ const ownerOf = (e: object) => owners.get((e as { target?: unknown }).target as 
  * Records no rtb_connect_time: the owner knows when its connection is usable.
  */
 export function openHeldSocket(url: string, owner: SocketOwner, protocol = ''): WebSocket {
-  // k6/websockets ignores its `protocols` argument; the handshake header offers it instead
-  const headers = authHeaders();
-  if (protocol !== '') headers['Sec-WebSocket-Protocol'] = protocol;
-  const ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
+  const ws = new WebSocket(url, protocol === '' ? null : protocol, { headers: authHeaders() });
   ws.binaryType = 'arraybuffer';
   owners.set(ws, owner);
   holdLagProbe(); // released when the socket closes (owners.delete)
-  on(ws, 'open', onHeldOpen);
-  on(ws, 'message', onHeldMessage);
-  on(ws, 'error', onHeldError);
-  on(ws, 'close', onHeldClose);
+  ws.addEventListener('open', onHeldOpen);
+  ws.addEventListener('message', onHeldMessage);
+  ws.addEventListener('error', onHeldError);
+  ws.addEventListener('close', onHeldClose);
   return ws;
 }
 
-function onHeldOpen(e: { timestamp: number; target?: unknown }): void {
+function onHeldOpen(e: EventMap['open']): void {
   ownerOf(e)?.opened(e.timestamp);
 }
-function onHeldMessage(e: MessageEvent): void {
-  ownerOf(e)?.message(e.data as string | ArrayBuffer, e.timestamp);
+function onHeldMessage(e: EventMap['message']): void {
+  ownerOf(e)?.message(e.data, e.timestamp);
 }
-function onHeldError(e: ErrorEvent): void {
+function onHeldError(e: EventMap['error']): void {
   if (ownerOf(e)?.countsDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
 }
-function onHeldClose(e: { code?: number; reason?: string; timestamp: number; target?: unknown }): void {
-  const ws = e.target as WebSocket;
+function onHeldClose(e: EventMap['close']): void {
+  const ws = e.target;
   const owner = owners.get(ws);
   if (!owner) return;
   owners.delete(ws);

@@ -1,4 +1,4 @@
-// A Socket.IO client for k6 (k6 has none): Engine.IO v4 + Socket.IO v5 over k6/websockets,
+// A Socket.IO client for k6 (k6 has none): Engine.IO v4 + Socket.IO v5 over our k6/x/ws,
 // WebSocket transport only, one namespace per connection. Packet formats: socketio-packets.ts.
 //
 //   const sio = connectSocketIO('http://127.0.0.1:8080', (sio, atMs) => {
@@ -19,7 +19,7 @@
 // auth. The server then replays the events it sent after that offset (they may arrive before the
 // CONNECT ack) and acks with the same pid: `recovered` is true, the session (id, rooms, data) is
 // the old one. Otherwise the ack brings a new pid and the caller starts over.
-import type { WebSocket } from 'k6/websockets';
+import type { WebSocket } from 'k6/x/ws';
 import { now } from '../monitor/clock.ts';
 import { setTimeout } from 'k6/timers';
 import { readFeedMessage, type ResetInfo } from '../../../contracts/feed.ts';
@@ -40,7 +40,7 @@ import {
   type SocketPacket,
 } from './socketio-packets.ts';
 
-/** WebSocket readyState: open (k6/websockets follows the WHATWG numbering). */
+/** WebSocket readyState: open (the WHATWG numbering, as k6/x/ws follows it). */
 const OPEN = 1;
 
 /** Called with an ack's (or a server event's) arguments and the timestamp of the frame that completed it. */
@@ -138,10 +138,8 @@ export class SocketIO implements SocketOwner {
     return !this.resumes;
   }
 
-  /** SocketOwner: the WebSocket opened (the server speaks first); closed at once if close() came while it connected. */
-  opened(): void {
-    if (this.closing) this.ws.close();
-  }
+  /** SocketOwner: the WebSocket opened (the server speaks first). */
+  opened(): void {}
 
   /** SocketOwner: a WebSocket message. */
   message(data: string | ArrayBuffer, atMs: number): void {
@@ -162,17 +160,11 @@ export class SocketIO implements SocketOwner {
     this.ended(normal ? 'closed' : `ws close ${code}: ${reason}`.slice(0, 120), atMs);
   }
 
-  /**
-   * Leaves the namespace (DISCONNECT) and closes the WebSocket. A WebSocket still connecting is
-   * closed when it opens: k6's close() on a connecting socket blocks the VU's event loop until the
-   * handshake ends, and for ever if the handshake fails (nothing then takes the close frame).
-   */
+  /** Leaves the namespace (DISCONNECT) and closes the WebSocket; a handshake under way is abandoned. */
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    const state = this.ws.readyState as number;
-    if (state !== OPEN) return; // connecting: closed on open; closing or closed: nothing to do
-    if (this.connected)
+    if (this.connected && this.ws.readyState === OPEN)
       for (const frame of socketFrames({ type: SocketType.DISCONNECT, nsp: this.namespace })) this.ws.send(frame);
     this.ws.close();
   }

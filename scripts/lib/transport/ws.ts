@@ -1,7 +1,7 @@
-// WebSocket mechanics on k6/websockets: open with connect time and close/error accounting, a
+// WebSocket mechanics on our k6/x/ws (extensions/ws; lean per held socket, frames timestamped in Go): open with connect time and close/error accounting, a
 // deadline that closes the socket if the workload does not finish in time, and the feed's
 // WebSocket subscriber (subscribeWs, the counterpart of subscribeSse in sse.ts).
-import { WebSocket, type ErrorEvent, type MessageEvent } from 'k6/websockets';
+import { WebSocket, type CloseEvent, type EventMap } from 'k6/x/ws';
 import { setTimeout, clearTimeout } from 'k6/timers';
 import { now } from '../monitor/clock.ts';
 import { CLOSE, isNormalClose } from '../../../contracts/close-codes.ts';
@@ -11,26 +11,6 @@ import type { Subscription } from '../workload/feed.ts';
 import { lagProbe } from '../monitor/lag-probe.ts';
 import { authHeaders } from './auth.ts';
 import { reconnectDelay } from './backoff.ts';
-
-interface CloseEvent {
-  code?: number;
-  reason?: string;
-  timestamp: number;
-  /** The socket the event is for (k6 sets it on every event). */
-  target?: unknown;
-}
-
-interface Events {
-  open: { timestamp: number; target?: unknown };
-  message: MessageEvent;
-  error: ErrorEvent;
-  close: CloseEvent;
-}
-
-/** addEventListener with the event type each event really has (k6's typings use one union). */
-export function on<K extends keyof Events>(ws: WebSocket, event: K, listener: (e: Events[K]) => void): void {
-  ws.addEventListener(event, listener as unknown as (e: MessageEvent | ErrorEvent) => void);
-}
 
 export interface Socket {
   ws: WebSocket;
@@ -51,23 +31,20 @@ export function openSocket(
   { recordConnect = true, protocols = [] as string[], countDrops = true } = {},
 ): Socket {
   const started = now();
-  // k6/websockets ignores its `protocols` argument; the handshake header offers them instead. The
-  // token (-e TOKEN) goes as an Authorization header.
-  const headers: Record<string, string> = { ...authHeaders() };
-  if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(', ');
-  const ws = Object.keys(headers).length > 0 ? new WebSocket(url, null, { headers }) : new WebSocket(url);
+  // the token (-e TOKEN) goes as an Authorization header
+  const ws = new WebSocket(url, protocols, { headers: authHeaders() });
   const stopProbe = lagProbe(); // for as long as the socket is open
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
-  on(ws, 'open', (e) => {
+  ws.addEventListener('open', (e) => {
     if (recordConnect) connectTime.add(e.timestamp - started);
     onOpen(ws, e.timestamp);
   });
-  on(ws, 'error', (e) => {
+  ws.addEventListener('error', (e) => {
     if (countDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
     stopProbe(); // a failed open has no close event
   });
-  on(ws, 'close', (e) => {
+  ws.addEventListener('close', (e) => {
     stopProbe();
     const code = e.code ?? CLOSE.NO_STATUS;
     if (!isNormalClose(code) && countDrops) errors.add(1, { reason: `ws close ${code}` });
@@ -120,17 +97,15 @@ class WsFeedSubscription {
     if (this.closing) return; // closed while a reconnect was waiting: open nothing more
     this.opened = false;
     this.started = now();
-    const headers = authHeaders();
-    const ws = Object.keys(headers).length > 0 ? new WebSocket(this.url, null, { headers }) : new WebSocket(this.url);
+    const ws = new WebSocket(this.url, null, { headers: authHeaders() });
     this.ws = ws;
     feedSockets.set(ws, this);
-    on(ws, 'open', onFeedOpen);
-    on(ws, 'message', onFeedMessage);
-    on(ws, 'close', onFeedClose);
+    ws.addEventListener('open', onFeedOpen);
+    ws.addEventListener('message', onFeedMessage);
+    ws.addEventListener('close', onFeedClose);
   }
 
   open(atMs: number): void {
-    if (this.closing) return this.ws.close(); // closed while its handshake was under way (see close())
     if (this.first) connectTime.add(atMs - this.started);
     this.first = false;
     this.opened = true;
@@ -158,27 +133,20 @@ class WsFeedSubscription {
     setTimeout(() => this.connect(), reconnectDelay(this.attempt++));
   }
 
-  /**
-   * Ends the subscription. A socket still connecting (a reconnect under way) is closed when it
-   * opens: k6's close() on a connecting socket blocks the VU's event loop until the handshake
-   * ends, and for ever if the handshake fails. A socket already closing or closed needs nothing.
-   */
+  /** Ends the subscription; a handshake under way (a reconnect) is abandoned. */
   close(): void {
     this.closing = true;
     this.stopProbe();
-    if ((this.ws.readyState as number) === WS_OPEN) this.ws.close();
+    this.ws.close();
   }
 }
 
-/** WebSocket readyState: open (k6/websockets numbers them as the WHATWG standard does). */
-const WS_OPEN = 1;
-
-function onFeedOpen(e: Events['open']): void {
+function onFeedOpen(e: EventMap['open']): void {
   subscriptionOf(e)?.open(e.timestamp);
 }
-function onFeedMessage(e: Events['message']): void {
+function onFeedMessage(e: EventMap['message']): void {
   subscriptionOf(e)?.message(e.data as string, e.timestamp);
 }
-function onFeedClose(e: Events['close']): void {
+function onFeedClose(e: EventMap['close']): void {
   subscriptionOf(e)?.closed(e.target as WebSocket, e);
 }
