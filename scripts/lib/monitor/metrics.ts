@@ -66,8 +66,25 @@ export const recoveryTime = new Trend('rtb_recovery_time', true);
  */
 export const resumes = new Counter('rtb_resumes');
 
-/** Protocol-level failures, tagged with `reason` (close code, gRPC status, timeout). */
-export const errors = new Counter('rtb_errors');
+const errorCount = new Counter('rtb_errors');
+/** Reasons this VU has logged (module state is per VU). */
+const loggedReasons = new Set<string>();
+/** Distinct reasons a VU logs; later new ones are only counted. */
+const LOGGED_REASONS = 20;
+
+/**
+ * Protocol-level failures, tagged with `reason` (close code, gRPC status, timeout). k6's summary
+ * shows only the total, so the first of each reason in a VU is also logged (k6's log, the
+ * capacity harness's k6.log): a count in a summary can be traced to its causes.
+ */
+export const errors = {
+  add(value: number, tags: { reason: string } & Record<string, string>): void {
+    errorCount.add(value, tags);
+    if (loggedReasons.has(tags.reason) || loggedReasons.size >= LOGGED_REASONS) return;
+    loggedReasons.add(tags.reason);
+    console.warn(`rtb_errors: ${tags.reason}`);
+  },
+};
 
 // Server-side cost, sampled from the servers' GET /stats by the monitor scenario
 // (scripts/lib/monitor.ts), never by a workload. Process-wide values carry the workload's

@@ -319,9 +319,9 @@ class SocketIoFeed {
     else if (name === 'reset') this.sub.reset(args[0] as ResetInfo);
   }
 
-  ended(joined: boolean, atMs: number): void {
+  ended(joined: boolean, why: string, atMs: number): void {
     if (this.closing) return;
-    if (!joined) errors.add(1, { reason: 'connect failed: socketio' });
+    if (!joined) errors.add(1, { reason: `connect failed: socketio ${why}`.slice(0, 120) });
     this.sub.disconnected(atMs);
     setTimeout(() => this.connect(), reconnectDelay(this.attempt++, RECONNECT_BASE_MS));
   }
@@ -346,7 +346,7 @@ class FeedConnection extends SocketIO {
     this.feed.event(name, args, atMs);
   }
 
-  protected override ended(_reason: string, atMs: number): void {
-    this.feed.ended(this.connected, atMs);
+  protected override ended(reason: string, atMs: number): void {
+    this.feed.ended(this.connected, reason, atMs);
   }
 }
