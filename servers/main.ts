@@ -65,6 +65,7 @@ async function main(): Promise<void> {
             feedBytesPerSec: limits.feedBytesPerSec,
             replayBytes: limits.replayBytes,
             resumeGraceMs: limits.resumeGraceMs,
+            idleMs: limits.channelIdleMs,
           },
         })
       : null;

@@ -155,8 +155,14 @@ async function runLevel(transport, level, o, dir, files) {
   const t = TRANSPORTS[transport];
   const servers = await startServers(['--only', t.only], 20_000, {
     raiseFileLimit: true,
-    // bounds of the hardened servers, where they exist: room for the level
-    env: { RTBENCH_MAX_CONNECTIONS: '100000', RTBENCH_MAX_CHANNELS: '25000', RTBENCH_GRPC_MAX_STREAMS: '10000' },
+    // bounds of the hardened servers, where they exist: room for the level; the channels, all
+    // declared before the first connection opens, outlive a ramp that runs late
+    env: {
+      RTBENCH_MAX_CONNECTIONS: '100000',
+      RTBENCH_MAX_CHANNELS: '25000',
+      RTBENCH_GRPC_MAX_STREAMS: '10000',
+      RTBENCH_CHANNEL_IDLE_MS: '600000',
+    },
   });
   running.stopServers = servers.stop;
   const loadBefore = load();

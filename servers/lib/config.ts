@@ -36,6 +36,7 @@ export interface Limits {
   replayBytes: number;
   /** Feed: how long a channel keeps publishing after its last subscriber left (so a reconnect can resume). */
   resumeGraceMs: number;
+  channelIdleMs: number;
 }
 
 export interface ServerConfig {
@@ -200,6 +201,13 @@ const SETTINGS = {
     [0, 3_600_000],
     'a feed channel keeps publishing this long after its last subscriber left',
   ),
+  channelIdleMs: num(
+    'channel-idle-ms',
+    'RTBENCH_CHANNEL_IDLE_MS',
+    60_000,
+    [1000, 86_400_000],
+    'a feed channel with no subscriber for this long is removed',
+  ),
 } satisfies Record<string, Setting>;
 
 type Key = keyof typeof SETTINGS;
@@ -297,6 +305,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     feedBytesPerSec: number('feedBytesPerSec'),
     replayBytes: number('replayBytes'),
     resumeGraceMs: number('resumeGraceMs'),
+    channelIdleMs: number('channelIdleMs'),
   };
   return {
     host: raw.host,
