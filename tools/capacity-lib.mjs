@@ -183,6 +183,26 @@ export function bottleneck(samples, summary, p99, cores) {
   return { side: 'unclear', text: `neither side's event loop ran late by half the p99 (${figures})` };
 }
 
+/**
+ * The error reasons k6 logged (scripts/lib/monitor/metrics.ts logs the first of each reason in a
+ * VU as `rtb_errors: <reason>`), most widespread first, with how many VUs logged each; ports and
+ * numbered names (a connection's channel) are folded to N so one cause counts once.
+ * @param {string} output k6's stderr @param {number} [top]
+ * @returns {Array<{ reason: string, vus: number }>}
+ */
+export function errorReasons(output, top = 3) {
+  /** @type {Map<string, number>} */
+  const counts = new Map();
+  for (const m of output.matchAll(/rtb_errors: (.*?)"? source=console/g)) {
+    const reason = m[1].replace(/(\d+\.\d+\.\d+\.\d+):\d+/g, '$1:N').replace(/-\d+\b/g, '-N');
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([reason, vus]) => ({ reason, vus }));
+}
+
 /** Lines in k6's or the servers' output that say a resource, not the transport, ran out. */
 const LIMITS = [
   { re: /too many open files|EMFILE|ENFILE/i, name: 'open-file limit' },
@@ -390,6 +410,7 @@ export function parseOptions(argv) {
       bytes: { type: 'string', default: '64' },
       'keep-going': { type: 'boolean', default: false },
       generators: { type: 'string', default: 'auto' },
+      'generator-nice': { type: 'string', default: '0' },
       storm: { type: 'boolean', default: false },
       results: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -442,6 +463,8 @@ export function parseOptions(argv) {
     keepGoing: values['keep-going'],
     /** k6 processes per level: a number, or null for one per PER_GENERATOR connections */
     generators: values.generators === 'auto' ? null : whole('--generators', values.generators, 1, 16),
+    /** k6's niceness: > 0 gives the servers under test the CPU first on a machine they share */
+    generatorNice: whole('--generator-nice', values['generator-nice'], 0, 19),
     storm,
     churn,
     rates,

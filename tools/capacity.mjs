@@ -17,6 +17,7 @@ import {
   StormWatch,
   TRANSPORTS,
   bottleneck,
+  errorReasons,
   churnVerdict,
   costPerConnection,
   PER_GENERATOR,
@@ -45,6 +46,8 @@ the largest level that held, what a connection costs (server and k6) and why the
                        One k6 process alone stalls every one of its connections while its Go garbage
                        collector marks a heap that grows with them; with several, a level's
                        latency percentiles are the highest process's (an upper bound)
+  --generator-nice N   run k6 at this niceness (0-19, default 0): on a machine k6 shares with the
+                       servers, the servers then get the CPU first and k6 what is left
   --storm              a reconnect storm instead: once the server has held every connection on two
                        polls in a row (a second apart) it cuts them all at once (POST /feed/drop?all=true); reports the time until every
                        one is back and receiving (ws, sse, socketio: their clients resume, with
@@ -249,6 +252,7 @@ async function runLevel(transport, level, o, dir, files) {
             args: segmentArgs(i, generators),
             timeoutMs: rampMs + o.holdMs + 180_000,
             raiseFileLimit: true,
+            niceness: o.generatorNice,
             onStart: (p) => {
               running.k6.push(p);
               if (p.pid) k6Pids.push(p.pid);
@@ -294,6 +298,12 @@ async function runLevel(transport, level, o, dir, files) {
   // what the latency waited on: named when a level fails on it, and kept for every level
   const busy = bottleneck(samples, res.summary, p99, cpus().length);
   if (!v.held && !v.limit && v.reason.startsWith('delivery p99')) v.reason += `; ${busy.text}`;
+  // errors: what they were (k6 logs the first of each reason in a VU) and what was busy meanwhile
+  const reasons = errorReasons(res.stderr);
+  if (!v.held && !v.limit && v.reason.startsWith('errors')) {
+    if (reasons.length > 0) v.reason += ` (${reasons.map((r) => `'${r.reason}' in ${r.vus} VUs`).join(', ')})`;
+    v.reason += `; ${busy.text}`;
+  }
   // how long opening every connection really took, as the server saw them arrive
   const first = samples.find((x) => x.conns > 0);
   const full = samples.find((x) => x.conns >= 0.98 * level);
@@ -307,6 +317,7 @@ async function runLevel(transport, level, o, dir, files) {
     /** delivery p99 while every connection was held (phase=hold), and over the whole run */
     p99,
     bottleneck: busy,
+    errorReasons: reasons,
     p99All: m.rtb_latency?.['p(99)'] ?? null,
     p50: m.rtb_latency?.med ?? null,
     connectP95: m.rtb_connect_time?.['p(95)'] ?? null,
@@ -388,6 +399,7 @@ async function runChurn(transport, rate, o, dir, files) {
       dir,
       timeoutMs: o.windowMs + 180_000,
       raiseFileLimit: true,
+      niceness: o.generatorNice,
       onStart: (p) => ((running.k6 = [p]), (k6Pid = p.pid)),
     });
     // every connection closed on the client side: the server should let go of each within a few seconds

@@ -54,13 +54,17 @@ export const howItEnded = (code, signal) => (signal ? signal : `code ${code}`);
 
 /**
  * `cmd args`, or with `raise` the same run by /bin/sh after raising its soft open-file limit to
- * the hard limit (a child inherits it; exec keeps the process id).
- * @param {string} cmd @param {string[]} args @param {boolean} raise @returns {[string, string[]]}
+ * the hard limit (a child inherits it; exec keeps the process id), and with `niceness` > 0 at
+ * that lower CPU priority (coreutils' nice, before the process starts a thread: every thread
+ * inherits it).
+ * @param {string} cmd @param {string[]} args @param {boolean} raise @param {number} [niceness]
+ * @returns {[string, string[]]}
  */
-function command(cmd, args, raise) {
+function command(cmd, args, raise, niceness = 0) {
+  const niced = niceness > 0 ? ['nice', '-n', String(niceness), cmd, ...args] : [cmd, ...args];
   return raise
-    ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', cmd, ...args]]
-    : [cmd, args];
+    ? ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', ...niced]]
+    : [niced[0], niced.slice(1)];
 }
 
 /**
@@ -150,14 +154,15 @@ export function k6Bin() {
  * abort when a server or influxd they depend on dies).
  * @param {string} script e.g. 'ws-image.js'
  * @param {Record<string, string>} env
- * `onStart` gets the k6 process once it runs; `raiseFileLimit` raises k6's open-file limit to the hard limit.
- * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void, signal?: AbortSignal, onStart?: (proc: import('node:child_process').ChildProcess) => void, raiseFileLimit?: boolean }} [opts]
+ * `onStart` gets the k6 process once it runs; `raiseFileLimit` raises k6's open-file limit to the hard limit;
+ * `niceness` > 0 runs k6 at that lower CPU priority.
+ * @param {{ args?: string[], timeoutMs?: number, dir?: string, onLine?: (line: string) => void, prepare?: (dir: string) => void, signal?: AbortSignal, onStart?: (proc: import('node:child_process').ChildProcess) => void, raiseFileLimit?: boolean, niceness?: number }} [opts]
  * @returns {Promise<K6Run>}
  */
 export async function runK6(
   script,
   env,
-  { args = [], timeoutMs = 600_000, dir, onLine, prepare, signal, onStart, raiseFileLimit = false } = {},
+  { args = [], timeoutMs = 600_000, dir, onLine, prepare, signal, onStart, raiseFileLimit = false, niceness = 0 } = {},
 ) {
   const bin = await k6Bin();
   signal?.throwIfAborted();
@@ -174,7 +179,7 @@ export async function runK6(
     ...args,
     join(dist, script),
   ];
-  const [cmd, argv] = command(bin, k6Args, raiseFileLimit);
+  const [cmd, argv] = command(bin, k6Args, raiseFileLimit, niceness);
   const proc = killOnExit(
     spawn(cmd, argv, {
       cwd: outDir,

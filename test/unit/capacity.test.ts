@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   StormWatch,
   bottleneck,
+  errorReasons,
   generatorsFor,
   mergeSummaries,
   segmentArgs,
@@ -108,6 +109,9 @@ test('npm run capacity names the bad option value', () => {
   assert.throws(() => parseOptions(['--levels', '1k']), /--levels: '1k' is not a whole number/);
   assert.throws(() => parseOptions(['--slo', 'soon']), /--slo: 'soon' is not a duration/);
   assert.throws(() => parseOptions(['--max-errors', 'lots']), /--max-errors: 'lots'/);
+  assert.throws(() => parseOptions(['--generator-nice', '20']), /--generator-nice: '20'/);
+  assert.equal(parseOptions(['--generator-nice', '10']).generatorNice, 10);
+  assert.equal(parseOptions([]).generatorNice, 0);
   assert.throws(
     () => parseOptions(['--storm', '--transports', 'ws,grpc']),
     /--storm: grpc streams have no resume point/,
@@ -349,4 +353,25 @@ test('several k6 processes split a level by execution segment, and their summari
   assert.equal(mergeSummaries([null, null]), null);
   const one = part(1, 1, 1, 0, 0);
   assert.equal(mergeSummaries([one]), one);
+});
+
+test("a level's errors are traced to the reasons k6 logged, most widespread first, numbers folded", () => {
+  const line = (reason: string) =>
+    `time="2026-11-22T10:23:10Z" level=warning msg="rtb_errors: ${reason}" source=console`;
+  const output = [
+    line('connect failed: socketio ws close 1006: '),
+    'some other line',
+    line("socketio subscribe: unknown channel 'hold-r1-b64-10489'"),
+    line("socketio subscribe: unknown channel 'hold-r1-b64-10475'"),
+    line('ws error: read tcp 127.0.0.1:43120->127.0.0.1:8080: read: connection reset by peer'),
+    line('ws error: read tcp 127.0.0.1:51234->127.0.0.1:8080: read: connection reset by peer'),
+    line('ws error: read tcp 127.0.0.1:40002->127.0.0.1:8080: read: connection reset by peer'),
+  ].join('\n');
+  assert.deepEqual(errorReasons(output), [
+    { reason: 'ws error: read tcp 127.0.0.1:N->127.0.0.1:N: read: connection reset by peer', vus: 3 },
+    { reason: "socketio subscribe: unknown channel 'hold-r1-b64-N'", vus: 2 },
+    { reason: 'connect failed: socketio ws close 1006: ', vus: 1 },
+  ]);
+  assert.deepEqual(errorReasons(output, 1).length, 1);
+  assert.deepEqual(errorReasons('no errors logged'), []);
 });
