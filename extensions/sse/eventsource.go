@@ -15,7 +15,7 @@ import (
 	"go.k6.io/k6/v2/lib/netext"
 	"go.k6.io/k6/v2/metrics"
 
-	"rtbench.test/xk6-sse/loop"
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // eventSource is the JS-facing object. Every field below the marker is
@@ -26,7 +26,7 @@ type eventSource struct {
 	obj     *sobek.Object
 	url     string
 	stream  *Stream
-	bridge  *loop.Bridge
+	bridge  *vujs.Bridge
 	ctx     context.Context // VU context, for metric pushes
 	samples chan<- metrics.SampleContainer
 	metrics *sseMetrics
@@ -71,17 +71,10 @@ func (mi *ModuleInstance) newEventSource(call sobek.ConstructorCall) *sobek.Obje
 		on:          map[string]sobek.Value{},
 		listeners:   map[string][]sobek.Value{},
 	}
-	// Like k6/websockets: `url` and `name` carry the URL unless the script
-	// named the stream through its tags.
-	if name, ok := es.tags.Tags.Get(metrics.TagName.String()); ok {
-		es.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagURL, name)
-	} else {
-		es.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagURL, es.url)
-		es.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagName, es.url)
-	}
+	vujs.URLTags(&es.tags, state, es.url)
 	es.must(call.This.DefineDataPropertySymbol(mi.key, rt.ToValue(es), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_FALSE))
 
-	es.bridge = loop.NewBridge(mi.vu.RegisterCallback)
+	es.bridge = vujs.NewBridge(mi.vu.RegisterCallback)
 	es.stream = NewStream(es.ctx, Config{
 		URL:           u,
 		Header:        opts.header,
@@ -119,14 +112,7 @@ func isBlockedByK6(err error) bool {
 // cost each stream 13 wrapped functions and their property slots (~16 KB of
 // k6 memory per held stream). An instance carries its Go side under key.
 func defineProto(rt *sobek.Runtime, proto *sobek.Object, key *sobek.Symbol) {
-	self := func(this sobek.Value) *eventSource {
-		if o, ok := this.(*sobek.Object); ok {
-			if es, ok := o.GetSymbol(key).Export().(*eventSource); ok {
-				return es
-			}
-		}
-		panic(rt.NewTypeError("not an EventSource"))
-	}
+	self := func(this sobek.Value) *eventSource { return vujs.Self[*eventSource](rt, this, key, "an EventSource") }
 	must := func(err error) {
 		if err != nil {
 			common.Throw(rt, err)

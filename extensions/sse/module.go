@@ -10,6 +10,8 @@ import (
 	"go.k6.io/k6/v2/js/common"
 	"go.k6.io/k6/v2/js/modules"
 	"go.k6.io/k6/v2/metrics"
+
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // ImportPath is the name scripts import the module by.
@@ -96,29 +98,17 @@ type ModuleInstance struct {
 
 var _ modules.Instance = (*ModuleInstance)(nil)
 
-// Exports exposes the EventSource constructor, with the ready-state
-// constants on both the constructor and its prototype (as in browsers,
-// where es.OPEN works as well as EventSource.OPEN).
-//
-// k6 asks for the exports each time a script reads the imported binding (every
-// `new EventSource`), so they are made once per VU: building them afresh cost
-// every stream its own constructor, prototype and methods.
+// Exports exposes the EventSource constructor with the ready-state constants
+// (vujs.Class), made once per VU.
 func (mi *ModuleInstance) Exports() modules.Exports {
 	if mi.exports != nil {
 		return *mi.exports
 	}
 	rt := mi.vu.Runtime()
-	ctor := rt.ToValue(mi.newEventSource).ToObject(rt)
-	proto := ctor.Get("prototype").ToObject(rt)
-	mi.key = sobek.NewSymbol("EventSource internals")
-	defineProto(rt, proto, mi.key)
-	for name, v := range map[string]int{"CONNECTING": stateConnecting, "OPEN": stateOpen, "CLOSED": stateClosed} {
-		for _, o := range []*sobek.Object{ctor, proto} {
-			if err := o.DefineDataProperty(name, rt.ToValue(v), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_TRUE); err != nil {
-				common.Throw(rt, err)
-			}
-		}
-	}
+	ctor, key := vujs.Class(rt, "EventSource", mi.newEventSource,
+		map[string]int{"CONNECTING": stateConnecting, "OPEN": stateOpen, "CLOSED": stateClosed},
+		func(proto *sobek.Object, key *sobek.Symbol) { defineProto(rt, proto, key) })
+	mi.key = key
 	mi.exports = &modules.Exports{Named: map[string]any{"EventSource": ctor}}
 	return *mi.exports
 }

@@ -2,7 +2,6 @@ package sse
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,86 +10,20 @@ import (
 	"time"
 
 	"go.k6.io/k6/v2/js/modulestest"
-	"go.k6.io/k6/v2/lib"
-	"go.k6.io/k6/v2/lib/netext"
-	"go.k6.io/k6/v2/metrics"
+
+	"rtbench.test/xk6-sse/vujs/vujstest"
 )
 
-// jsEnv is a VU with the module loaded and a sample collector.
-type jsEnv struct {
-	rt      *modulestest.Runtime
-	ch      chan metrics.SampleContainer
-	samples []metrics.Sample
-	dialer  *netext.Dialer
-}
+func newJSEnv(t *testing.T) *vujstest.Env { return vujstest.New(t, New(), "EventSource") }
 
-func newJSEnv(t *testing.T) *jsEnv {
-	t.Helper()
-	rt := modulestest.NewRuntime(t)
-	mi := New().NewModuleInstance(rt.VU)
-	if err := rt.VU.RuntimeField.Set("EventSource", mi.Exports().Named["EventSource"]); err != nil {
-		t.Fatal(err)
-	}
-	env := &jsEnv{rt: rt}
-
-	// Big enough for every test; samples are drained synchronously by
-	// metricSum. The stream pushes a sample before it posts the matching JS
-	// task, so whatever a script observed is already in the channel.
-	ch := make(chan metrics.SampleContainer, 100_000)
-	env.ch = ch
-
-	env.dialer = netext.NewDialer(net.Dialer{}, nil)
-	tr := &http.Transport{DialContext: env.dialer.DialContext}
-	t.Cleanup(tr.CloseIdleConnections)
-	registry := rt.VU.InitEnvField.Registry
-	rt.MoveToVUContext(&lib.State{
-		Options:        lib.Options{SystemTags: &metrics.DefaultSystemTagSet},
-		BuiltinMetrics: rt.BuiltinMetrics,
-		Dialer:         env.dialer,
-		Transport:      tr,
-		Samples:        ch,
-		Tags:           lib.NewVUStateTags(registry.RootTagSet().With("vutag", "yes")),
-	})
-	return env
-}
-
-// run executes code on the event loop like one iteration would, and fails
-// the test if the iteration does not finish within the timeout.
-func (e *jsEnv) run(t *testing.T, code string) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.rt.RunOnEventLoop(code)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		e.rt.CancelContext()
-		<-done
-		t.Fatal("the iteration did not end")
-		return nil
-	}
-}
-
-func (e *jsEnv) get(name string) any { return e.rt.VU.Runtime().Get(name).Export() }
-
-func (e *jsEnv) metricSum(name string) (sum float64, n int, tags map[string]string) {
-	for drained := false; !drained; {
-		select {
-		case c := <-e.ch:
-			e.samples = append(e.samples, c.GetSamples()...)
-		default:
-			drained = true
-		}
-	}
-	for _, s := range e.samples {
-		if s.Metric.Name == name {
-			sum += s.Value
-			n++
-			tags = s.Tags.Map()
-		}
+// metricSum sums a metric's samples so far and counts them, with the last one's tags. The
+// stream pushes a sample before it posts the matching JS task, so whatever a script observed is
+// already there.
+func metricSum(env *vujstest.Env, name string) (sum float64, n int, tags map[string]string) {
+	for _, s := range env.Samples(name) {
+		sum += s.Value
+		n++
+		tags = s.Tags.Map()
 	}
 	return sum, n, tags
 }
@@ -118,7 +51,7 @@ func TestJSEventsListenersAndTimestamps(t *testing.T) {
 		<-r.Context().Done()
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var es = new EventSource(%q, { tags: { protocol: 'sse' } });
 		var states = [es.readyState];
@@ -149,29 +82,29 @@ func TestJSEventsListenersAndTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLog := "open:number|message:first:7:true:true|tick:second:7|message:third:7:true:true"
-	if got := strings.Join(toStrings(env.get("log")), "|"); got != wantLog {
+	if got := env.Joined("log"); got != wantLog {
 		t.Fatalf("log = %s\nwant  %s", got, wantLog)
 	}
-	if got := fmt.Sprint(env.get("states")); got != "[0 1 2]" {
+	if got := fmt.Sprint(env.Get("states")); got != "[0 1 2]" {
 		t.Errorf("readyState sequence %s", got)
 	}
-	if env.get("consts") != "0,1,2,0,1,2" || env.get("isInstance") != true || env.get("url") != url {
-		t.Errorf("consts %v, instanceof %v, url %v", env.get("consts"), env.get("isInstance"), env.get("url"))
+	if env.Get("consts") != "0,1,2,0,1,2" || env.Get("isInstance") != true || env.Get("url") != url {
+		t.Errorf("consts %v, instanceof %v, url %v", env.Get("consts"), env.Get("isInstance"), env.Get("url"))
 	}
-	if lag, gap := toFloat(env.get("lag")), toFloat(env.get("gap")); lag < 100 || gap > 50 {
+	if lag, gap := vujstest.Number(env.Get("lag")), vujstest.Number(env.Get("gap")); lag < 100 || gap > 50 {
 		t.Errorf("tick callback ran %vms after its timestamp (want >= 100) and %vms after the first event (want ~0)", lag, gap)
 	}
 
-	if sum, _, tags := env.metricSum(metricEvents); sum != 3 || tags["protocol"] != "sse" || tags["url"] != url || tags["vutag"] != "yes" {
+	if sum, _, tags := metricSum(env, metricEvents); sum != 3 || tags["protocol"] != "sse" || tags["url"] != url || tags["vutag"] != "yes" {
 		t.Errorf("sse_events_received = %v, tags %v", sum, tags)
 	}
-	if _, n, tags := env.metricSum(metricConnecting); n != 1 || tags["status"] != "200" {
+	if _, n, tags := metricSum(env, metricConnecting); n != 1 || tags["status"] != "200" {
 		t.Errorf("sse_connecting samples = %d, tags %v", n, tags)
 	}
-	if sum, _, _ := env.metricSum(metricBytes); sum != float64(len(payload)) {
+	if sum, _, _ := metricSum(env, metricBytes); sum != float64(len(payload)) {
 		t.Errorf("sse_bytes_received = %v", sum)
 	}
-	if atomic.LoadInt64(&env.dialer.BytesRead) == 0 {
+	if atomic.LoadInt64(&env.Dialer.BytesRead) == 0 {
 		t.Errorf("the VU dialer did not count bytes (data_received would be 0)")
 	}
 }
@@ -189,7 +122,7 @@ func TestJSReconnect(t *testing.T) {
 		<-r.Context().Done()
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var es = new EventSource(%q, { retry: 60000, lastEventId: '0' });
 		es.onopen = function () { log.push('open'); };
@@ -203,16 +136,16 @@ func TestJSReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "open|a:1|error:0:1:0:true|open|b:2"
-	if got := strings.Join(toStrings(env.get("log")), "|"); got != want {
+	if got := env.Joined("log"); got != want {
 		t.Fatalf("log = %s, want %s", got, want)
 	}
 	if a, b := <-lastIDs, <-lastIDs; a != "0" || b != "1" {
 		t.Fatalf("Last-Event-ID headers %q, %q", a, b)
 	}
-	if sum, _, _ := env.metricSum(metricReconnects); sum != 1 {
+	if sum, _, _ := metricSum(env, metricReconnects); sum != 1 {
 		t.Errorf("sse_reconnects = %v", sum)
 	}
-	if _, n, _ := env.metricSum(metricConnecting); n != 2 {
+	if _, n, _ := metricSum(env, metricConnecting); n != 2 {
 		t.Errorf("sse_connecting samples = %d", n)
 	}
 }
@@ -225,7 +158,7 @@ func TestJSFatalErrorEndsIteration(t *testing.T) {
 	t.Cleanup(srv.Close)
 	env := newJSEnv(t)
 	// No close() call: the iteration must end by itself once the stream failed.
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var es = new EventSource(%q, { reconnect: true, retry: 0 });
 		es.addEventListener('error', function (e) { log.push(e.type + ':' + e.status + ':' + es.readyState + ':' + e.error); });
@@ -233,7 +166,7 @@ func TestJSFatalErrorEndsIteration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(toStrings(env.get("log")), "|"); got != "error:503:2:unexpected HTTP status 503 Service Unavailable" {
+	if got := env.Joined("log"); got != "error:503:2:unexpected HTTP status 503 Service Unavailable" {
 		t.Fatalf("log = %s", got)
 	}
 }
@@ -251,7 +184,7 @@ func TestJSSeveralStreamsAndTimers(t *testing.T) {
 		}
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var counts = [0, 0];
 		var ticks = 0;
 		var streams = [new EventSource(%q), new EventSource(%q)];
@@ -265,9 +198,9 @@ func TestJSSeveralStreamsAndTimers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts := toStrings(env.get("counts"))
-	if counts[0] == "0" || counts[1] == "0" || toFloat(env.get("ticks")) < 5 {
-		t.Fatalf("counts %v, ticks %v", counts, env.get("ticks"))
+	counts := strings.Split(env.Joined("counts"), "|")
+	if len(counts) != 2 || counts[0] == "0" || counts[1] == "0" || vujstest.Number(env.Get("ticks")) < 5 {
+		t.Fatalf("counts %v, ticks %v", counts, env.Get("ticks"))
 	}
 }
 
@@ -280,10 +213,10 @@ func TestJSContextCancelEndsIteration(t *testing.T) {
 	env := newJSEnv(t)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		env.rt.CancelContext() // what k6 does at the end of the test
+		env.RT.CancelContext() // what k6 does at the end of the test
 	}()
 	start := time.Now()
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var got = 0, errors = 0;
 		var es = new EventSource(%q);
 		es.onmessage = function () { got++; };
@@ -295,8 +228,8 @@ func TestJSContextCancelEndsIteration(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("took %v", time.Since(start))
 	}
-	if toFloat(env.get("got")) != 1 || toFloat(env.get("errors")) != 0 {
-		t.Fatalf("got %v messages, %v errors", env.get("got"), env.get("errors"))
+	if vujstest.Number(env.Get("got")) != 1 || vujstest.Number(env.Get("errors")) != 0 {
+		t.Fatalf("got %v messages, %v errors", env.Get("got"), env.Get("errors"))
 	}
 }
 
@@ -309,7 +242,7 @@ func TestJSThrowingListenerAbortsAndCloses(t *testing.T) {
 		close(closed)
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var es = new EventSource(%q);
 		es.onmessage = function () { throw new Error('listener failed'); };
 	`, url))
@@ -330,7 +263,7 @@ func TestJSMalformedStream(t *testing.T) {
 		<-r.Context().Done()
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var reason = '', state = -1;
 		var es = new EventSource(%q, { maxEventBytes: 100, reconnect: false });
 		es.onerror = function (e) { reason = e.error; state = es.readyState; };
@@ -338,8 +271,8 @@ func TestJSMalformedStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := env.get("reason").(string); !strings.Contains(r, "line longer than 100 bytes") || toFloat(env.get("state")) != 2 {
-		t.Fatalf("reason %q, state %v", r, env.get("state"))
+	if r := env.Get("reason").(string); !strings.Contains(r, "line longer than 100 bytes") || vujstest.Number(env.Get("state")) != 2 {
+		t.Fatalf("reason %q, state %v", r, env.Get("state"))
 	}
 }
 
@@ -350,7 +283,7 @@ func TestJSCloseBeforeOpen(t *testing.T) {
 		<-r.Context().Done()
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var calls = 0;
 		var es = new EventSource(%q);
 		es.onopen = es.onmessage = es.onerror = function () { calls++; };
@@ -360,8 +293,8 @@ func TestJSCloseBeforeOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if toFloat(env.get("calls")) != 0 || toFloat(env.get("state")) != 2 {
-		t.Fatalf("calls %v, readyState %v", env.get("calls"), env.get("state"))
+	if vujstest.Number(env.Get("calls")) != 0 || vujstest.Number(env.Get("state")) != 2 {
+		t.Fatalf("calls %v, readyState %v", env.Get("calls"), env.Get("state"))
 	}
 }
 
@@ -377,7 +310,7 @@ func TestJSConstructorValidation(t *testing.T) {
 		{`var es = new EventSource('http://127.0.0.1:1/', { reconnect: false }); es.addEventListener('message', 5)`, "not a function"},
 	} {
 		env := newJSEnv(t)
-		err := env.run(t, tc.code)
+		err := env.Run(t, tc.code)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.code, err, tc.want)
 		}
@@ -395,23 +328,4 @@ func TestJSInitContextRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "init context") {
 		t.Fatalf("error = %v", err)
 	}
-}
-
-func toStrings(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, len(list))
-	for i, x := range list {
-		out[i] = fmt.Sprint(x)
-	}
-	return out
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case float64:
-		return n
-	}
-	return -1
 }

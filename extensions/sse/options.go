@@ -12,6 +12,8 @@ import (
 	"go.k6.io/k6/v2/js/common"
 	"go.k6.io/k6/v2/lib"
 	"go.k6.io/k6/v2/metrics"
+
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // options is the parsed second argument of the constructor.
@@ -47,57 +49,41 @@ func parseURL(v sobek.Value) (*url.URL, error) {
 
 func parseOptions(rt *sobek.Runtime, state *lib.State, v sobek.Value) (*options, error) {
 	o := &options{
-		header:        make(http.Header),
 		reconnect:     true,
 		retry:         DefaultRetry,
 		maxEventBytes: DefaultMaxEventBytes,
-		tags:          state.Tags.GetCurrentValues(),
 	}
-	if ua := state.Options.UserAgent; ua.Valid && ua.String != "" {
-		o.header.Set("User-Agent", ua.String)
+	p, err := vujs.ParseParams(rt, state, v, "EventSource option",
+		"headers, tags, lastEventId, reconnect, retry, maxEventBytes, withCredentials",
+		func(key string, val sobek.Value) (bool, error) {
+			switch key {
+			case "lastEventId":
+				o.lastEventID = val.String()
+			case "reconnect":
+				o.reconnect = val.ToBoolean()
+			case "retry":
+				ms := val.ToFloat()
+				if math.IsNaN(ms) || ms < 0 || ms > float64(math.MaxInt64/int64(time.Millisecond)) {
+					return true, fmt.Errorf("EventSource option retry must be a number of milliseconds >= 0, got %v", val)
+				}
+				o.retry = time.Duration(ms * float64(time.Millisecond))
+			case "maxEventBytes":
+				n := val.ToFloat()
+				if math.IsNaN(n) || n < 1 || n > math.MaxInt32 {
+					return true, fmt.Errorf("EventSource option maxEventBytes must be a positive number of bytes, got %v", val)
+				}
+				o.maxEventBytes = int(n)
+			case "withCredentials":
+				// Browser EventSourceInit field; cookies from the VU's jar are
+				// always sent, so it is accepted and has no effect.
+			default:
+				return false, nil
+			}
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	if common.IsNullish(v) {
-		return o, nil
-	}
-
-	obj := v.ToObject(rt)
-	for _, key := range obj.Keys() {
-		val := obj.Get(key)
-		if common.IsNullish(val) {
-			continue
-		}
-		switch key {
-		case "headers":
-			h := val.ToObject(rt)
-			for _, name := range h.Keys() {
-				o.header.Set(name, h.Get(name).String())
-			}
-		case "lastEventId":
-			o.lastEventID = val.String()
-		case "reconnect":
-			o.reconnect = val.ToBoolean()
-		case "retry":
-			ms := val.ToFloat()
-			if math.IsNaN(ms) || ms < 0 || ms > float64(math.MaxInt64/int64(time.Millisecond)) {
-				return nil, fmt.Errorf("EventSource option retry must be a number of milliseconds >= 0, got %v", val)
-			}
-			o.retry = time.Duration(ms * float64(time.Millisecond))
-		case "maxEventBytes":
-			n := val.ToFloat()
-			if math.IsNaN(n) || n < 1 || n > math.MaxInt32 {
-				return nil, fmt.Errorf("EventSource option maxEventBytes must be a positive number of bytes, got %v", val)
-			}
-			o.maxEventBytes = int(n)
-		case "tags":
-			if err := common.ApplyCustomUserTags(rt, &o.tags, val); err != nil {
-				return nil, fmt.Errorf("invalid EventSource tags option: %w", err)
-			}
-		case "withCredentials":
-			// Browser EventSourceInit field; cookies from the VU's jar are
-			// always sent, so it is accepted and has no effect.
-		default:
-			return nil, fmt.Errorf("unknown EventSource option %q", key)
-		}
-	}
+	o.header, o.tags = p.Header, p.Tags
 	return o, nil
 }

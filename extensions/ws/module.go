@@ -19,7 +19,7 @@ import (
 	"go.k6.io/k6/v2/lib"
 	"go.k6.io/k6/v2/metrics"
 
-	"rtbench.test/xk6-sse/loop"
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // ImportPath is the name scripts import the module by.
@@ -101,26 +101,17 @@ type ModuleInstance struct {
 
 var _ modules.Instance = (*ModuleInstance)(nil)
 
-// Exports exposes the WebSocket constructor with the ready-state constants on
-// the constructor and its prototype. As in k6/x/sse, the exports are made once
-// per VU and every socket shares the prototype's methods.
+// Exports exposes the WebSocket constructor with the ready-state constants
+// (vujs.Class), made once per VU.
 func (mi *ModuleInstance) Exports() modules.Exports {
 	if mi.exports != nil {
 		return *mi.exports
 	}
 	rt := mi.vu.Runtime()
-	ctor := rt.ToValue(mi.newSocket).ToObject(rt)
-	proto := ctor.Get("prototype").ToObject(rt)
-	mi.key = sobek.NewSymbol("WebSocket internals")
-	defineProto(rt, proto, mi.key)
-	states := map[string]int{"CONNECTING": stateConnecting, "OPEN": stateOpen, "CLOSING": stateClosing, "CLOSED": stateClosed}
-	for name, v := range states {
-		for _, o := range []*sobek.Object{ctor, proto} {
-			if err := o.DefineDataProperty(name, rt.ToValue(v), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_TRUE); err != nil {
-				common.Throw(rt, err)
-			}
-		}
-	}
+	ctor, key := vujs.Class(rt, "WebSocket", mi.newSocket,
+		map[string]int{"CONNECTING": stateConnecting, "OPEN": stateOpen, "CLOSING": stateClosing, "CLOSED": stateClosed},
+		func(proto *sobek.Object, key *sobek.Symbol) { defineProto(rt, proto, key) })
+	mi.key = key
 	mi.exports = &modules.Exports{Named: map[string]any{"WebSocket": ctor}}
 	return *mi.exports
 }
@@ -151,12 +142,7 @@ func (mi *ModuleInstance) newSocket(call sobek.ConstructorCall) *sobek.Object {
 	if err != nil {
 		common.Throw(rt, err)
 	}
-	if name, ok := p.tags.Tags.Get(metrics.TagName.String()); ok {
-		p.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagURL, name)
-	} else {
-		p.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagURL, u.String())
-		p.tags.SetSystemTagOrMetaIfEnabled(state.Options.SystemTags, metrics.TagName, u.String())
-	}
+	vujs.URLTags(&p.tags, state, u.String())
 
 	ctx, cancel := context.WithCancel(mi.vu.Context())
 	s := &socket{
@@ -173,7 +159,7 @@ func (mi *ModuleInstance) newSocket(call sobek.ConstructorCall) *sobek.Object {
 		cancel()
 		common.Throw(rt, err)
 	}
-	s.bridge = loop.NewBridge(mi.vu.RegisterCallback)
+	s.bridge = vujs.NewBridge(mi.vu.RegisterCallback)
 	dialer := &websocket.Dialer{
 		HandshakeTimeout: handshakeTimeout,
 		ReadBufferSize:   readBufferBytes,
@@ -239,39 +225,23 @@ func parseProtocols(rt *sobek.Runtime, v sobek.Value) ([]string, error) {
 }
 
 func parseParams(rt *sobek.Runtime, state *lib.State, v sobek.Value) (*params, error) {
-	p := &params{header: make(http.Header), tags: state.Tags.GetCurrentValues(), maxMessageBytes: DefaultMaxMessageBytes}
-	if ua := state.Options.UserAgent; ua.Valid && ua.String != "" {
-		p.header.Set("User-Agent", ua.String)
-	}
-	if common.IsNullish(v) {
-		return p, nil
-	}
-	obj := v.ToObject(rt)
-	for _, key := range obj.Keys() {
-		val := obj.Get(key)
-		if common.IsNullish(val) {
-			continue
-		}
-		switch key {
-		case "headers":
-			h := val.ToObject(rt)
-			for _, name := range h.Keys() {
-				p.header.Set(name, h.Get(name).String())
+	p := &params{maxMessageBytes: DefaultMaxMessageBytes}
+	shared, err := vujs.ParseParams(rt, state, v, "WebSocket param", "headers, tags, maxMessageBytes",
+		func(key string, val sobek.Value) (bool, error) {
+			if key != "maxMessageBytes" {
+				return false, nil
 			}
-		case "tags":
-			if err := common.ApplyCustomUserTags(rt, &p.tags, val); err != nil {
-				return nil, fmt.Errorf("invalid WebSocket tags param: %w", err)
-			}
-		case "maxMessageBytes":
 			n := val.ToFloat()
 			if math.IsNaN(n) || n < 1 || n > math.MaxInt32 {
-				return nil, fmt.Errorf("WebSocket param maxMessageBytes must be a positive number of bytes, got %v", val)
+				return true, fmt.Errorf("WebSocket param maxMessageBytes must be a positive number of bytes, got %v", val)
 			}
 			p.maxMessageBytes = int64(n)
-		default:
-			return nil, fmt.Errorf("unknown WebSocket param %q (headers, tags, maxMessageBytes)", key)
-		}
+			return true, nil
+		})
+	if err != nil {
+		return nil, err
 	}
+	p.header, p.tags = shared.Header, shared.Tags
 	// the handshake sets these itself; a script's own would break it
 	for _, h := range []string{"Upgrade", "Connection", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"} {
 		if p.header.Get(h) != "" {

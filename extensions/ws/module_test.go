@@ -12,88 +12,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"go.k6.io/k6/v2/js/modulestest"
-	"go.k6.io/k6/v2/lib"
-	"go.k6.io/k6/v2/lib/netext"
-	"go.k6.io/k6/v2/metrics"
+	"rtbench.test/xk6-sse/vujs/vujstest"
 )
 
-// jsEnv is a VU with the module loaded and a sample collector.
-type jsEnv struct {
-	rt      *modulestest.Runtime
-	ch      chan metrics.SampleContainer
-	samples []metrics.Sample
-	dialer  *netext.Dialer
-}
-
-func newJSEnv(t *testing.T) *jsEnv {
-	t.Helper()
-	rt := modulestest.NewRuntime(t)
-	mi := New().NewModuleInstance(rt.VU)
-	if err := rt.VU.RuntimeField.Set("WebSocket", mi.Exports().Named["WebSocket"]); err != nil {
-		t.Fatal(err)
-	}
-	env := &jsEnv{rt: rt, ch: make(chan metrics.SampleContainer, 10_000)}
-	env.dialer = netext.NewDialer(net.Dialer{}, nil)
-	registry := rt.VU.InitEnvField.Registry
-	rt.MoveToVUContext(&lib.State{
-		Options:        lib.Options{SystemTags: &metrics.DefaultSystemTagSet},
-		BuiltinMetrics: rt.BuiltinMetrics,
-		Dialer:         env.dialer,
-		Samples:        env.ch,
-		Tags:           lib.NewVUStateTags(registry.RootTagSet().With("vutag", "yes")),
-	})
-	return env
-}
-
-// run executes code on the event loop like one iteration would, and fails
-// the test if the iteration does not end within 10 s.
-func (e *jsEnv) run(t *testing.T, code string) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.rt.RunOnEventLoop(code)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(10 * time.Second):
-		e.rt.CancelContext()
-		<-done
-		t.Fatal("the iteration did not end")
-		return nil
-	}
-}
-
-func (e *jsEnv) get(name string) any { return e.rt.VU.Runtime().Get(name).Export() }
-
-func (e *jsEnv) log() string {
-	var parts []string
-	for _, v := range e.get("log").([]any) {
-		parts = append(parts, fmt.Sprint(v))
-	}
-	return strings.Join(parts, "|")
-}
-
-// samplesOf returns the samples of one metric pushed so far.
-func (e *jsEnv) samplesOf(name string) []metrics.Sample {
-	for drained := false; !drained; {
-		select {
-		case c := <-e.ch:
-			e.samples = append(e.samples, c.GetSamples()...)
-		default:
-			drained = true
-		}
-	}
-	var out []metrics.Sample
-	for _, s := range e.samples {
-		if s.Metric.Name == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func newJSEnv(t *testing.T) *vujstest.Env { return vujstest.New(t, New(), "WebSocket") }
 
 // wsServer upgrades every request and hands the connection to handler; the
 // server closes the connection when handler returns.
@@ -132,7 +54,7 @@ func TestOpenSendReceiveClose(t *testing.T) {
 		}
 	})
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var ws = new WebSocket(%q, ['rtb.v1', 'other'], { headers: { Authorization: 'Bearer t' }, tags: { protocol: 'ws' } });
 		ws.binaryType = 'arraybuffer';
@@ -162,23 +84,23 @@ func TestOpenSendReceiveClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "open:rtb.v1:true:number|text:text|binary:1,2,3|binary:4,5|text:slow|text:quick|close:1000:true"
-	if got := env.log(); got != want {
+	if got := env.Joined("log"); got != want {
 		t.Fatalf("log = %s\nwant  %s", got, want)
 	}
-	if got := fmt.Sprint(env.get("states")); got != "[0 1 2 3]" {
+	if got := fmt.Sprint(env.Get("states")); got != "[0 1 2 3]" {
 		t.Errorf("readyState sequence %s", got)
 	}
-	if got := env.get("consts"); got != "0,1,2,3,1" {
+	if got := env.Get("consts"); got != "0,1,2,3,1" {
 		t.Errorf("constants %v", got)
 	}
 	if auth.Load() != "Bearer t" {
 		t.Errorf("the server saw Authorization %q", auth.Load())
 	}
 	// the frame's timestamp is taken as it is read, not when its listener runs
-	if lag, gap := toFloat(env.get("lag")), toFloat(env.get("gap")); lag < 100 || gap > 50 {
+	if lag, gap := vujstest.Number(env.Get("lag")), vujstest.Number(env.Get("gap")); lag < 100 || gap > 50 {
 		t.Errorf("'quick' ran %.1f ms after its timestamp (want >= 100), %.1f ms after 'slow's (want ~0)", lag, gap)
 	}
-	connecting := env.samplesOf("ws_connecting")
+	connecting := env.Samples("ws_connecting")
 	if len(connecting) != 1 {
 		t.Fatalf("ws_connecting samples: %d", len(connecting))
 	}
@@ -186,10 +108,10 @@ func TestOpenSendReceiveClose(t *testing.T) {
 	if tags["status"] != "101" || tags["subproto"] != "rtb.v1" || tags["protocol"] != "ws" || tags["vutag"] != "yes" || tags["url"] != url {
 		t.Errorf("ws_connecting tags %v", tags)
 	}
-	if n := len(env.samplesOf("ws_sessions")) + len(env.samplesOf("ws_session_duration")); n != 2 {
+	if n := len(env.Samples("ws_sessions")) + len(env.Samples("ws_session_duration")); n != 2 {
 		t.Errorf("ws_sessions + ws_session_duration samples: %d, want 2", n)
 	}
-	if atomic.LoadInt64(&env.dialer.BytesRead) == 0 {
+	if atomic.LoadInt64(&env.Dialer.BytesRead) == 0 {
 		t.Errorf("the VU's dialer did not count bytes (data_received would be 0)")
 	}
 }
@@ -215,7 +137,7 @@ func TestServerEnds(t *testing.T) {
 			t.Parallel()
 			url := wsServer(t, func(c *websocket.Conn, _ *http.Request) { tc.serve(c) })
 			env := newJSEnv(t)
-			err := env.run(t, fmt.Sprintf(`
+			err := env.Run(t, fmt.Sprintf(`
 				var log = [];
 				var ws = new WebSocket(%q, null, %s);
 				ws.addEventListener('message', function (e) { log.push('message'); });
@@ -225,7 +147,7 @@ func TestServerEnds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := env.log(); got != tc.want {
+			if got := env.Joined("log"); got != tc.want {
 				t.Errorf("log = %s, want %s", got, tc.want)
 			}
 		})
@@ -239,7 +161,7 @@ func TestRefusedHandshake(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	env := newJSEnv(t)
-	err := env.run(t, fmt.Sprintf(`
+	err := env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var ws = new WebSocket(%q);
 		ws.addEventListener('open', function () { log.push('open'); });
@@ -249,10 +171,10 @@ func TestRefusedHandshake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := env.log(); got != "error:websocket: bad handshake: HTTP 401|close:1006" {
+	if got := env.Joined("log"); got != "error:websocket: bad handshake: HTTP 401|close:1006" {
 		t.Errorf("log = %s", got)
 	}
-	if s := env.samplesOf("ws_connecting"); len(s) != 1 || s[0].Tags.Map()["status"] != "401" {
+	if s := env.Samples("ws_connecting"); len(s) != 1 || s[0].Tags.Map()["status"] != "401" {
 		t.Errorf("ws_connecting samples %v", s)
 	}
 }
@@ -283,7 +205,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 	})
 	env := newJSEnv(t)
 	start := time.Now()
-	err = env.run(t, fmt.Sprintf(`
+	err = env.Run(t, fmt.Sprintf(`
 		var log = [];
 		var ws = new WebSocket('ws://%s/');
 		ws.addEventListener('open', function () { log.push('open'); });
@@ -300,7 +222,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := env.log(); got != "send threw:true|closing:2|close:4000:gave up:3" {
+	if got := env.Joined("log"); got != "send threw:true|closing:2|close:4000:gave up:3" {
 		t.Errorf("log = %s", got)
 	}
 	if took := time.Since(start); took > 2*time.Second {
@@ -320,7 +242,7 @@ func TestVUEndDropsSockets(t *testing.T) {
 	env := newJSEnv(t)
 	done := make(chan error, 1)
 	go func() {
-		_, err := env.rt.RunOnEventLoop(fmt.Sprintf(`new WebSocket(%q);`, url))
+		_, err := env.RT.RunOnEventLoop(fmt.Sprintf(`new WebSocket(%q);`, url))
 		done <- err
 	}()
 	select {
@@ -328,7 +250,7 @@ func TestVUEndDropsSockets(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the socket did not open")
 	}
-	env.rt.CancelContext()
+	env.RT.CancelContext()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -354,21 +276,11 @@ func TestBadArguments(t *testing.T) {
 		{fmt.Sprintf(`var w = new WebSocket(%q); w.addEventListener('open', function () { w.send({}); })`, url), "takes a string, an ArrayBuffer"},
 	} {
 		env := newJSEnv(t)
-		err := env.run(t, tc.code)
+		err := env.Run(t, tc.code)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.code, err, tc.want)
 		}
 	}
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case float64:
-		return n
-	}
-	return -1
 }
 
 // onSocket runs code on a socket w to url, then closes w however code ends.

@@ -6,19 +6,14 @@ import (
 	"github.com/grafana/sobek"
 
 	"go.k6.io/k6/v2/js/common"
+
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // defineProto installs what every WebSocket of the VU shares, once, on the
 // constructor's prototype; an instance carries its Go side under key.
 func defineProto(rt *sobek.Runtime, proto *sobek.Object, key *sobek.Symbol) {
-	self := func(this sobek.Value) *socket {
-		if o, ok := this.(*sobek.Object); ok {
-			if s, ok := o.GetSymbol(key).Export().(*socket); ok {
-				return s
-			}
-		}
-		panic(rt.NewTypeError("not a WebSocket"))
-	}
+	self := func(this sobek.Value) *socket { return vujs.Self[*socket](rt, this, key, "a WebSocket") }
 	must := func(err error) {
 		if err != nil {
 			common.Throw(rt, err)

@@ -18,7 +18,7 @@ import (
 	"go.k6.io/k6/v2/lib"
 	"go.k6.io/k6/v2/metrics"
 
-	"rtbench.test/xk6-sse/loop"
+	"rtbench.test/xk6-sse/vujs"
 )
 
 // socket is the Go side of one WebSocket object. The fields below the marker
@@ -28,7 +28,7 @@ type socket struct {
 	rt     *sobek.Runtime
 	obj    *sobek.Object
 	url    string
-	bridge *loop.Bridge
+	bridge *vujs.Bridge
 	ctx    context.Context // the socket's life: cancelled when it ends, or by the VU's end
 	cancel context.CancelFunc
 	state  *lib.State

@@ -1,6 +1,4 @@
-// Package loop hands work from goroutines to a k6 VU's event loop, for
-// rtbench's extensions (k6/x/sse, k6/x/ws).
-package loop
+package vujs
 
 import (
 	"context"
