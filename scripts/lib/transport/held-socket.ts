@@ -22,7 +22,10 @@ export interface SocketOwner {
   opened(atMs: number): void;
   /** A message, with the timestamp of its event (when k6 read the frame). */
   message(data: string | ArrayBuffer, atMs: number): void;
-  /** The socket closed for any reason, a failed open included (k6 closes after the error); once. */
+  /**
+   * The socket closed for any reason, a failed open included (k6/x/ws closes after the error); once.
+   * `reason` is the close frame's, or for a connection that failed (1006) the error that ended it.
+   */
   closed(code: number, reason: string, atMs: number): void;
 }
 
@@ -52,16 +55,25 @@ function onHeldOpen(e: EventMap['open']): void {
 function onHeldMessage(e: EventMap['message']): void {
   ownerOf(e)?.message(e.data, e.timestamp);
 }
+/** Why a socket failed (its error event), until its close event passes it on. */
+const failures = new Map<WebSocket, string>();
+
 function onHeldError(e: EventMap['error']): void {
-  if (ownerOf(e)?.countsDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
+  const owner = ownerOf(e);
+  if (!owner) return;
+  failures.set(e.target, e.error);
+  if (owner.countsDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
 }
 function onHeldClose(e: EventMap['close']): void {
   const ws = e.target;
   const owner = owners.get(ws);
   if (!owner) return;
   owners.delete(ws);
+  const failure = failures.get(ws);
+  failures.delete(ws);
   releaseLagProbe();
   const code = e.code ?? CLOSE.NO_STATUS;
   if (!isNormalClose(code) && owner.countsDrops) errors.add(1, { reason: `ws close ${code}` });
-  owner.closed(code, e.reason ?? '', e.timestamp);
+  // a connection that failed (1006) has no close reason: the error that ended it stands in
+  owner.closed(code, e.reason || failure || '', e.timestamp);
 }
