@@ -185,10 +185,11 @@ export function bottleneck(samples, summary, p99, cores) {
 
 /**
  * The error reasons k6 logged (scripts/lib/monitor/metrics.ts logs the first of each reason in a
- * VU as `rtb_errors: <reason>`), most widespread first, with how many VUs logged each; ports and
- * numbered names (a connection's channel) are folded to N so one cause counts once.
+ * VU as `rtb_errors: <reason>`), most often logged first, with how often each was; ports and
+ * numbered names (a connection's channel) are folded to N so one cause is one entry (its count is
+ * then of distinct connections' reasons, each VU logging a reason at most once).
  * @param {string} output k6's stderr @param {number} [top]
- * @returns {Array<{ reason: string, vus: number }>}
+ * @returns {Array<{ reason: string, logged: number }>}
  */
 export function errorReasons(output, top = 3) {
   /** @type {Map<string, number>} */
@@ -200,7 +201,7 @@ export function errorReasons(output, top = 3) {
   return [...counts]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([reason, vus]) => ({ reason, vus }));
+    .map(([reason, logged]) => ({ reason, logged }));
 }
 
 /** Lines in k6's or the servers' output that say a resource, not the transport, ran out. */

@@ -355,7 +355,7 @@ test('several k6 processes split a level by execution segment, and their summari
   assert.equal(mergeSummaries([one]), one);
 });
 
-test("a level's errors are traced to the reasons k6 logged, most widespread first, numbers folded", () => {
+test("a level's errors are traced to the reasons k6 logged, most often logged first, numbers folded", () => {
   const line = (reason: string) =>
     `time="2026-11-22T10:23:10Z" level=warning msg="rtb_errors: ${reason}" source=console`;
   const output = [
@@ -368,9 +368,9 @@ test("a level's errors are traced to the reasons k6 logged, most widespread firs
     line('ws error: read tcp 127.0.0.1:40002->127.0.0.1:8080: read: connection reset by peer'),
   ].join('\n');
   assert.deepEqual(errorReasons(output), [
-    { reason: 'ws error: read tcp 127.0.0.1:N->127.0.0.1:N: read: connection reset by peer', vus: 3 },
-    { reason: "socketio subscribe: unknown channel 'hold-r1-b64-N'", vus: 2 },
-    { reason: 'connect failed: socketio ws close 1006: ', vus: 1 },
+    { reason: 'ws error: read tcp 127.0.0.1:N->127.0.0.1:N: read: connection reset by peer', logged: 3 },
+    { reason: "socketio subscribe: unknown channel 'hold-r1-b64-N'", logged: 2 },
+    { reason: 'connect failed: socketio ws close 1006: ', logged: 1 },
   ]);
   assert.deepEqual(errorReasons(output, 1).length, 1);
   assert.deepEqual(errorReasons('no errors logged'), []);
