@@ -151,6 +151,7 @@ func (mi *ModuleInstance) newSocket(call sobek.ConstructorCall) *sobek.Object {
 		url:        u.String(),
 		ctx:        ctx,
 		cancel:     cancel,
+		vuCtx:      mi.vu.Context(),
 		state:      state,
 		tags:       p.tags,
 		readyState: stateConnecting,

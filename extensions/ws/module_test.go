@@ -228,6 +228,10 @@ func TestCloseWhileConnecting(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("the iteration took %v", took)
 	}
+	// the abandoned handshake is still a session with a connecting time: samples outlive the socket
+	if n := len(env.Samples("ws_connecting")) + len(env.Samples("ws_sessions")); n != 2 {
+		t.Errorf("ws_connecting + ws_sessions samples: %d, want 2", n)
+	}
 }
 
 // The VU's end drops its open sockets; TestMain's goleak check then finds no

@@ -31,6 +31,7 @@ type socket struct {
 	bridge *vujs.Bridge
 	ctx    context.Context // the socket's life: cancelled when it ends, or by the VU's end
 	cancel context.CancelFunc
+	vuCtx  context.Context // the VU's: samples go out until it ends, after the socket's end too
 	state  *lib.State
 	tags   metrics.TagsAndMeta
 
@@ -135,7 +136,7 @@ func (s *socket) read(conn *websocket.Conn) (int, string, error) {
 }
 
 func (s *socket) push(tags *metrics.TagSet, at time.Time, m *metrics.Metric, value float64) {
-	metrics.PushIfNotDone(s.ctx, s.state.Samples, metrics.Sample{
+	metrics.PushIfNotDone(s.vuCtx, s.state.Samples, metrics.Sample{
 		TimeSeries: metrics.TimeSeries{Metric: m, Tags: tags},
 		Time:       at,
 		Metadata:   s.tags.Metadata,
