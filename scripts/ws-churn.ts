@@ -28,7 +28,6 @@ export default function () {
       conn.feedMessage(m, e.timestamp);
       ws.close();
     });
-    ws.addEventListener('error', () => conn.closed()); // a failed open has no close event (openSocket counted it)
     onClosed(() => conn.closed());
     return { close: () => ws.close() };
   });

@@ -73,7 +73,8 @@ function onHeldClose(e: EventMap['close']): void {
   failures.delete(ws);
   releaseLagProbe();
   const code = e.code ?? CLOSE.NO_STATUS;
-  if (!isNormalClose(code) && owner.countsDrops) errors.add(1, { reason: `ws close ${code}` });
+  // a failed connection counted its error event: its close (1006) is not counted again
+  if (!isNormalClose(code) && owner.countsDrops && failure === undefined) errors.add(1, { reason: `ws close ${code}` });
   // a connection that failed (1006) has no close reason: the error that ended it stands in
   owner.closed(code, e.reason || failure || '', e.timestamp);
 }

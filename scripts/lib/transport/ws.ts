@@ -1,5 +1,5 @@
-// WebSocket mechanics on our k6/x/ws (extensions/ws; lean per held socket, frames timestamped in Go): open with connect time and close/error accounting, a
-// deadline that closes the socket if the workload does not finish in time, and the feed's
+// WebSocket mechanics on our k6/x/ws (extensions/ws: lean per held socket, frames timestamped in
+// Go as they are read): open with connect time and close/error accounting, a deadline that closes the socket if the workload does not finish in time, and the feed's
 // WebSocket subscriber (subscribeWs, the counterpart of subscribeSse in sse.ts).
 import { WebSocket, type CloseEvent, type EventMap } from 'k6/x/ws';
 import { setTimeout, clearTimeout } from 'k6/timers';
@@ -21,8 +21,8 @@ export interface Socket {
 /**
  * Opens a binary-capable WebSocket, offering `protocols` as subprotocols; records
  * rtb_connect_time (constructor → open event) unless `recordConnect` is false: a protocol on top
- * (Socket.IO) whose connection is usable later records its own. An error event and an abnormal
- * close count in rtb_errors unless `countDrops` is false: a client that reconnects and resumes
+ * (Socket.IO) whose connection is usable later records its own. A failed connection (its error
+ * event, or else an abnormal close) counts once in rtb_errors unless `countDrops` is false: a client that reconnects and resumes
  * (the feed) takes a dropped connection in its stride and counts what it could not recover from.
  */
 export function openSocket(
@@ -36,18 +36,19 @@ export function openSocket(
   const stopProbe = lagProbe(); // for as long as the socket is open
   ws.binaryType = 'arraybuffer';
   const closers: Array<(code: number, reason: string, atMs: number) => void> = [];
+  let failed = false; // an error event came: its close (1006) follows and is not counted again
   ws.addEventListener('open', (e) => {
     if (recordConnect) connectTime.add(e.timestamp - started);
     onOpen(ws, e.timestamp);
   });
   ws.addEventListener('error', (e) => {
+    failed = true;
     if (countDrops) errors.add(1, { reason: `ws error: ${e.error}`.slice(0, 120) });
-    stopProbe(); // a failed open has no close event
   });
   ws.addEventListener('close', (e) => {
     stopProbe();
     const code = e.code ?? CLOSE.NO_STATUS;
-    if (!isNormalClose(code) && countDrops) errors.add(1, { reason: `ws close ${code}` });
+    if (!isNormalClose(code) && countDrops && !failed) errors.add(1, { reason: `ws close ${code}` });
     for (const fn of closers) fn(code, e.reason ?? '', e.timestamp);
   });
   return { ws, onClosed: (fn) => closers.push(fn) };
