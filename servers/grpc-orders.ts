@@ -18,15 +18,36 @@ import { statsFor } from './lib/stats.ts';
  */
 const streams = statsFor('grpc-stream');
 
-/** Counts `call` in `streams` until it finishes, is cancelled or fails. */
-function countStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) {
+/** SubscribeOrders calls under way: what a reconnect storm (dropOrderStreams) cuts. */
+const subscriptions = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+
+/** Counts `call` in `streams` (and a SubscribeOrders call in `subscriptions`) until it finishes, is cancelled or fails. */
+function countStream(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  subscription = false,
+) {
   streams.opened();
+  if (subscription) subscriptions.add(call as grpc.ServerWritableStream<unknown, unknown>);
   let open = true;
   const closed = () => {
     if (open) streams.closed();
     open = false;
+    subscriptions.delete(call as grpc.ServerWritableStream<unknown, unknown>);
   };
   for (const event of ['finish', 'cancelled', 'error']) call.once(event, closed);
+}
+
+/**
+ * A reconnect storm for the order streams (POST /grpc/drop): ends every SubscribeOrders call under
+ * way at once with UNAVAILABLE, as a server going away would; a client resumes with a new call
+ * whose `after_seq` is the last order it read. Returns how many it cut.
+ */
+export function dropOrderStreams(): number {
+  const cut = [...subscriptions];
+  subscriptions.clear();
+  for (const call of cut)
+    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream cut by the server (POST /grpc/drop)' });
+  return cut.length;
 }
 
 /** Most orders one SubscribeOrders call may ask for. */
@@ -133,7 +154,7 @@ export function orderService(opts: { maxMessageBytes: number }): grpc.UntypedSer
       const note = pattern(f.noteBytes);
       const statuses = f.statuses.length > 0 ? f.statuses : ['CONFIRMED'];
       const items = [{ productId: 'sku-1', quantity: 1, price: 9.5 }];
-      countStream(call);
+      countStream(call, true);
       paceStream(
         call,
         f.count,

@@ -8,6 +8,7 @@ import { setLimits, snapshot } from './lib/stats.ts';
 import { isLoopback, tokenMatches } from './lib/auth.ts';
 import { mountWebSockets } from './ws.ts';
 import { startGrpc } from './grpc.ts';
+import { dropOrderStreams } from './grpc-orders.ts';
 import { mountSocketIo, SOCKETIO_PATH } from './socketio.ts';
 import { DEFAULT_FEED_OPTIONS, mountFeed } from './feed.ts';
 import { localTarget, mountBridge } from './bridge.ts';
@@ -73,6 +74,11 @@ async function main(): Promise<void> {
     ? mountSocketIo(http, { ...limits, tokenMatches: matches, feed: feed?.feed })
     : null;
   const page = mountPage(http);
+  // the order streams' reconnect storm (npm run capacity -- --storm): every SubscribeOrders call cut at once
+  if (cfg.only.has('grpc'))
+    http.route('POST', '/grpc/drop', (_req, res) => sendJson(res, 200, { dropped: dropOrderStreams() }), {
+      control: true,
+    });
   const httpAddr = await http.listen(cfg.host, cfg.httpPort);
   stops.push(async () => {
     feed?.stop(); // ends the long-lived SSE responses and /feed sockets cleanly (1001)

@@ -438,4 +438,47 @@ describe('server streaming flow control', () => {
     assert.equal(await stats(), settled, 'no orders are sent after the cancel');
     await createStillWorks();
   });
+
+  test('POST /grpc/drop cuts every SubscribeOrders stream at once (UNAVAILABLE); one opened again with after_seq goes on', async () => {
+    const c = orders();
+    const streams = [0, 1, 2].map(() => {
+      const call: grpc.ClientReadableStream<Order> = c.SubscribeOrders({ count: 1000, intervalMs: 20 });
+      const s = { last: 0, err: null as grpc.ServiceError | null, done: Promise.resolve() };
+      call.on('data', (o: Order) => (s.last = o.seq));
+      s.done = new Promise((resolve) =>
+        call.on('error', (e: grpc.ServiceError) => {
+          s.err = e;
+          resolve();
+        }),
+      );
+      return s;
+    });
+    await waitFor('every stream to deliver two orders', () => streams.every((s) => s.last >= 2));
+    const res = await fetch(`${suite.servers.httpUrl}/grpc/drop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { dropped: 3 });
+    await Promise.all(streams.map((s) => s.done));
+    for (const s of streams) assertStatus(s.err, grpc.status.UNAVAILABLE, /cut by the server \(POST \/grpc\/drop\)/);
+    const last = streams[0]!.last;
+    const resumed = await collect<Order>(c.SubscribeOrders({ count: last + 3, intervalMs: 5, afterSeq: last }), () =>
+      c.close(),
+    );
+    assert.equal(resumed.err, null);
+    assert.deepEqual(
+      resumed.msgs.map((o) => o.seq),
+      [last + 1, last + 2, last + 3],
+      'the resumed stream goes on after the last order read',
+    );
+    const again = await fetch(`${suite.servers.httpUrl}/grpc/drop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.deepEqual(await again.json(), { dropped: 0 }, 'ended streams are not cut again');
+    await createStillWorks();
+  });
 });
