@@ -8,6 +8,7 @@ import { SOCKETIO_URL } from './lib/transport/addresses.ts';
 import { subscribeSocketIo } from './lib/transport/socketio.ts';
 import {
   declareHoldChannels,
+  feedDropUrl,
   holdScenario,
   holdWindow,
   onFeedChannel,
@@ -17,7 +18,7 @@ export { monitor } from './lib/monitor/monitor.ts';
 
 // setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
 export const options = {
-  ...scenarioOptions('socketio-hold', holdScenario('socketio', { resumes: true })),
+  ...scenarioOptions('socketio-hold', holdScenario('socketio')),
   setupTimeout: '5m',
 };
 
@@ -28,5 +29,5 @@ export function setup() {
 const subscribe: SubscribeHeld = (channel, sub) => subscribeSocketIo(SOCKETIO_URL, channel, sub);
 
 export default function () {
-  return holdWindow((conn) => onFeedChannel(conn, subscribe), SOCKETIO_URL);
+  return holdWindow((conn) => onFeedChannel(conn, subscribe), feedDropUrl(SOCKETIO_URL));
 }

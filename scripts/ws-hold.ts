@@ -9,6 +9,7 @@ import { subscribeWs } from './lib/transport/ws.ts';
 import { httpOrigin } from './lib/workload/feed.ts';
 import {
   declareHoldChannels,
+  feedDropUrl,
   holdScenario,
   holdWindow,
   onFeedChannel,
@@ -17,7 +18,7 @@ import {
 export { monitor } from './lib/monitor/monitor.ts';
 
 // setup declares every connection's feed channel before the first opens: 10,000 take a while on a busy machine
-export const options = { ...scenarioOptions('ws-hold', holdScenario('ws', { resumes: true })), setupTimeout: '5m' };
+export const options = { ...scenarioOptions('ws-hold', holdScenario('ws')), setupTimeout: '5m' };
 const origin = httpOrigin(WS_URL);
 
 export function setup() {
@@ -27,5 +28,5 @@ export function setup() {
 const subscribe: SubscribeHeld = (channel, sub) => subscribeWs(`${WS_URL}/feed`, channel, sub);
 
 export default function () {
-  return holdWindow((conn) => onFeedChannel(conn, subscribe), origin);
+  return holdWindow((conn) => onFeedChannel(conn, subscribe), feedDropUrl(origin));
 }

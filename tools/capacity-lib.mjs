@@ -5,33 +5,45 @@
 import { parseArgs } from 'node:util';
 import { checksOf } from './harness.mjs';
 
+const FEED_DROP = '/feed/drop?all=true';
+const GRPC_DROP = '/grpc/drop';
+
 /**
- * Every transport the search steps: its hold scenario, the servers it needs (--only), and the
- * /stats protocol whose `connections` are the held connections (gRPC: SubscribeOrders streams).
+ * Every transport the search steps: its hold scenario, the servers it needs (--only), the /stats
+ * protocol whose `connections` are the held connections (gRPC: SubscribeOrders streams), the churn
+ * scenario and its stat, and `drop`, the control route with which the server cuts every held
+ * connection at once (--storm; every client resumes after the last message it read).
  */
 export const TRANSPORTS = {
-  ws: { script: 'ws-hold.js', only: 'ws', stat: 'ws', churn: 'ws-churn.js', churnStat: 'ws' },
-  sse: { script: 'sse-hold.js', only: 'sse', stat: 'sse', churn: 'sse-churn.js', churnStat: 'sse' },
+  ws: { script: 'ws-hold.js', only: 'ws', stat: 'ws', churn: 'ws-churn.js', churnStat: 'ws', drop: FEED_DROP },
+  sse: { script: 'sse-hold.js', only: 'sse', stat: 'sse', churn: 'sse-churn.js', churnStat: 'sse', drop: FEED_DROP },
   socketio: {
     script: 'socketio-hold.js',
     only: 'socketio',
     stat: 'socketio',
     churn: 'socketio-churn.js',
     churnStat: 'socketio',
+    drop: FEED_DROP,
   },
   // churn: a new HTTP/2 connection each time, which /stats counts as a 'grpc' connection
-  grpc: { script: 'grpc-hold.js', only: 'grpc', stat: 'grpc-stream', churn: 'grpc-churn.js', churnStat: 'grpc' },
+  grpc: {
+    script: 'grpc-hold.js',
+    only: 'grpc',
+    stat: 'grpc-stream',
+    churn: 'grpc-churn.js',
+    churnStat: 'grpc',
+    drop: GRPC_DROP,
+  },
+  // the storm cuts the gRPC calls behind the bridge; each client opens its call again on a new WebSocket
   'grpc-ws': {
     script: 'grpc-ws-hold.js',
     only: 'grpc,grpc-ws',
     stat: 'grpc-ws',
     churn: 'grpc-ws-churn.js',
     churnStat: 'grpc-ws',
+    drop: GRPC_DROP,
   },
 };
-
-/** The transports whose clients reconnect and resume (the feed), so a reconnect storm can lose nothing. */
-export const STORM_TRANSPORTS = ['ws', 'sse', 'socketio'];
 
 /**
  * Least-squares slope and intercept of y over x; null with fewer than 3 points or no spread in x.
@@ -424,7 +436,6 @@ export function parseOptions(argv) {
   if (churn && values.levels !== undefined) throw new Error('--levels: churn steps --rates (connections/s) instead');
   if (!churn && values.rates !== undefined) throw new Error('--rates: only with --churn (a hold steps --levels)');
   if (!churn && values.vus !== undefined) throw new Error('--vus: only with --churn');
-  if (storm && values.transports === Object.keys(TRANSPORTS).join(',')) values.transports = STORM_TRANSPORTS.join(',');
   const transports = values.transports
     .split(',')
     .map((t) => t.trim())
@@ -433,11 +444,6 @@ export function parseOptions(argv) {
     if (!(t in TRANSPORTS))
       throw new Error(`--transports: unknown transport '${t}' (known: ${Object.keys(TRANSPORTS).join(', ')})`);
   if (transports.length === 0) throw new Error('--transports: names no transport');
-  const noResume = transports.filter((t) => storm && !STORM_TRANSPORTS.includes(t));
-  if (noResume.length)
-    throw new Error(
-      `--storm: ${noResume.join(', ')} streams have no resume point (storms run on ${STORM_TRANSPORTS.join(', ')})`,
-    );
   const rising = (/** @type {string} */ name, /** @type {string} */ raw) => {
     const list = raw.split(',').map((l) => whole(name, l, 1, 100_000));
     if (list.some((l, i) => i > 0 && l <= list[i - 1])) throw new Error(`${name}: '${raw}' must rise`);

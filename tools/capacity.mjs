@@ -49,9 +49,10 @@ the largest level that held, what a connection costs (server and k6) and why the
   --generator-nice N   run k6 at this niceness (0-19, default 0): on a machine k6 shares with the
                        servers, the servers then get the CPU first and k6 what is left
   --storm              a reconnect storm instead: once the server has held every connection on two
-                       polls in a row (a second apart) it cuts them all at once (POST /feed/drop?all=true); reports the time until every
-                       one is back and receiving (ws, sse, socketio: their clients resume, with
-                       jittered backoff); a level holds with 0 lost, every connection
+                       polls in a row (a second apart) it cuts them all at once (POST /feed/drop?all=true;
+                       gRPC and the bridge: POST /grpc/drop, every order stream ends UNAVAILABLE);
+                       reports the time until every one is back and receiving (every client resumes
+                       after the last message it read, with jittered backoff); a level holds with 0 lost, every connection
                        recovered and errors within --max-errors (no latency SLO: replayed messages
                        carry their first send time)
   --churn              connection churn instead: for each rate in --rates, new connections at that
@@ -184,7 +185,7 @@ async function runLevel(transport, level, o, dir, files) {
   const cutEverything = async () => {
     console.log(`    storm: every one of ${level} connections open; cutting them all at once`);
     try {
-      const res = await fetch(`${servers.httpUrl}/feed/drop?all=true`, {
+      const res = await fetch(`${servers.httpUrl}${t.drop}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',

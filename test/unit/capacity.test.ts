@@ -112,14 +112,10 @@ test('npm run capacity names the bad option value', () => {
   assert.throws(() => parseOptions(['--generator-nice', '20']), /--generator-nice: '20'/);
   assert.equal(parseOptions(['--generator-nice', '10']).generatorNice, 10);
   assert.equal(parseOptions([]).generatorNice, 0);
-  assert.throws(
-    () => parseOptions(['--storm', '--transports', 'ws,grpc']),
-    /--storm: grpc streams have no resume point/,
-  );
   assert.deepEqual(
     parseOptions(['--storm']).transports,
-    ['ws', 'sse', 'socketio'],
-    'a storm runs where clients resume',
+    ['ws', 'sse', 'socketio', 'grpc', 'grpc-ws'],
+    'every hold transport resumes after a storm',
   );
   const o = parseOptions(['--levels', '10,20', '--slo', '1s']);
   assert.deepEqual(o.levels, [10, 20]);

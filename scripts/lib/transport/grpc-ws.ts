@@ -118,7 +118,8 @@ export interface CallStatus {
   /**
    * The connection went before the trailer without either side refusing a message: it never
    * opened (refused, unreachable), was cut (close 1006, no close frame), or the bridge went away
-   * (1001). Opening the call again may succeed.
+   * (1001); or the trailer said UNAVAILABLE (the server cut the call: POST /grpc/drop). Opening
+   * the call again may succeed.
    */
   lost: boolean;
 }
@@ -278,7 +279,10 @@ class BridgeCall<T> implements Call, SocketOwner {
         message: `connection closed before the trailer: ${code} ${reason}`,
       };
     const lost =
-      !this.problem && !this.trailer && (!this.wasOpened || code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY);
+      !this.problem &&
+      (this.trailer
+        ? this.trailer.code === Status.UNAVAILABLE
+        : !this.wasOpened || code === CLOSE.ABNORMAL || code === CLOSE.GOING_AWAY);
     const status = { ...end, status: statusName(end.code), atMs, lost };
     if (end.code !== Status.OK && !(lost && this.resumable)) errors.add(1, { reason: `grpc ${status.status}` });
     this.status = status;
@@ -341,7 +345,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * A call that outlives its connection: opens `m` at `wsOrigin` and, whenever the connection is
- * lost before the trailer (CallStatus.lost: cut, or refused while the network is down), tells
+ * lost (CallStatus.lost: cut, refused while the network is down, or ended UNAVAILABLE), tells
  * `onLost` and opens the call again after a backoff of 100 ms doubling to 2 s (back to 100 ms once
  * an opening has delivered a response); it gives up 30 s after the last response. `onOpen` runs for
  * every opening, with that opening's Call: the caller sends again whatever must be resumed. A lost

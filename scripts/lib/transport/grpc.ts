@@ -62,13 +62,16 @@ export interface OpenStream {
 /**
  * Opens a streaming call of any kind on a connected client. `onData` gets every response message
  * with now() at the moment its event reached the script. A non-OK end is recorded in
- * rtb_errors tagged with the status name. `timeoutMs` bounds the whole call (DEADLINE_EXCEEDED).
+ * rtb_errors tagged with the status name, but for UNAVAILABLE with `resumes` (the caller opens
+ * the call again after the last message it read: a cut it recovers from is no error).
+ * `timeoutMs` bounds the whole call (DEADLINE_EXCEEDED).
  */
 export function openStream<T>(
   client: grpc.Client,
   method: string,
   timeoutMs: number,
   onData: (message: T, atMs: number) => void,
+  { resumes = false } = {},
 ): OpenStream {
   const stream = new grpc.Stream(client, method, { timeout: `${timeoutMs}ms`, ...grpcAuth() });
   let error: StreamEnd['error'];
@@ -78,7 +81,7 @@ export function openStream<T>(
     stopProbe();
     const err = e as grpc.GrpcError;
     error = { code: err.code, status: statusName(err.code), message: err.message };
-    errors.add(1, { reason: `grpc ${error.status}` });
+    if (!resumes || err.code !== grpc.StatusUnavailable) errors.add(1, { reason: `grpc ${error.status}` });
   });
   const ended = new Promise<StreamEnd>((resolve) =>
     stream.on('end', () => {

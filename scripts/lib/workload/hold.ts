@@ -23,6 +23,7 @@ import { b64encode } from 'k6/encoding';
 import { patternBytes } from '../../../contracts/payload.ts';
 import { authHeaders } from '../transport/auth.ts';
 import { recordGenerator } from '../monitor/generator.ts';
+import { reconnectDelay } from '../transport/backoff.ts';
 
 export const hold = {
   conns: envCount('CONNS', 200, { min: 1, max: 100_000 }),
@@ -34,8 +35,8 @@ export const hold = {
   /** The delivery SLO: p(99) of rtb_latency must stay under it. */
   sloMs: envDuration('SLO', '250ms'),
   /**
-   * A reconnect storm: this long after the last connection is due, the server cuts every feed
-   * connection at once (POST /feed/drop?all=true); each reconnects and resumes. `external`: the
+   * A reconnect storm: this long after the last connection is due, the server cuts every
+   * connection at once (POST /feed/drop?all=true, gRPC's /grpc/drop); each reconnects and resumes. `external`: the
    * storm comes from outside (npm run capacity -- --storm cuts them once the server holds every
    * one), the scenario only expects it. Unset: no storm.
    */
@@ -43,7 +44,7 @@ export const hold = {
   stormExternal: __ENV.STORM_AT === 'external',
 };
 /** Whether every connection is cut once during the hold (by the scenario or from outside). */
-const stormExpected = hold.stormAtMs !== null || hold.stormExternal;
+export const stormExpected = hold.stormAtMs !== null || hold.stormExternal;
 
 /** VUs the connections are spread over. */
 export const holdVus = Math.ceil(hold.conns / hold.perVu);
@@ -53,14 +54,11 @@ export const rampMs = Math.ceil((hold.conns * 1000) / hold.connectRate);
 const CLOSE_GRACE_MS = 15_000;
 
 /**
- * One iteration per VU; tags say `pattern: hold` (`storm` with STORM_AT). Only transports that
- * resume (`resumes`: the feed's ws, sse and socketio) can take a storm.
+ * One iteration per VU; tags say `pattern: hold` (`storm` with STORM_AT). Every hold transport
+ * resumes after a storm: the feed's ws, sse and socketio after their last sequence number, gRPC
+ * and the bridge with SubscribeOrders' after_seq.
  */
-export function holdScenario(protocol: string, { resumes = false } = {}): ScenarioDefaults {
-  if (stormExpected && !resumes)
-    throw new Error(
-      `STORM_AT: ${protocol} streams have no resume point, so a storm would lose messages by design (storms run on ws, sse and socketio)`,
-    );
+export function holdScenario(protocol: string): ScenarioDefaults {
   if (hold.stormAtMs !== null && hold.stormAtMs >= hold.holdMs)
     throw new Error(`STORM_AT: '${__ENV.STORM_AT}' must be shorter than HOLD ('${__ENV.HOLD ?? '20s'}')`);
   const storm = stormExpected;
@@ -161,19 +159,61 @@ export interface StreamedOrder {
 // The order stream's note is PAYLOAD_BYTES of the shared pattern, compared as base64.
 const NOTE_B64 = b64encode(patternBytes(hold.bytes));
 
-/** The SubscribeOrders request for `conn`: one order now, then one every 1/MSG_RATE s until closeAt. */
-export function ordersFilter(conn: Held) {
-  return { count: conn.messagesDue(), intervalMs: Math.floor(1000 / hold.rate), noteBytes: hold.bytes };
+/**
+ * A hold connection on a SubscribeOrders stream (grpc-hold, grpc-ws-hold): one order now, then
+ * one every 1/MSG_RATE s until closeAt (the count is fixed at the first opening). The transport
+ * wiring `open`s a call with `request()`, passes each order to `arrived` and the call's end to
+ * `ended`. In a storm the server cuts every call (POST /grpc/drop: UNAVAILABLE); a cut call is
+ * opened again after a backoff with jitter (backoff.ts), its request resuming after the last
+ * order read (`after_seq`), so nothing is lost. One object per connection and one `open` per
+ * scenario: no closure per connection.
+ */
+export class OrderStream {
+  private readonly filter: { count: number; intervalMs: number; noteBytes: number };
+  /** The last order read when the current call was opened. */
+  private from = 0;
+  /** Calls in a row cut before an order came. */
+  private attempt = 0;
+  /** The current call is the first (rtb_connect_time is the first opening's). */
+  first = true;
+
+  constructor(
+    readonly conn: Held,
+    private readonly open: (s: OrderStream) => void,
+  ) {
+    this.filter = { count: conn.messagesDue(), intervalMs: Math.floor(1000 / hold.rate), noteBytes: hold.bytes };
+    open(this);
+  }
+
+  /** The SubscribeOrders request for the call being opened. */
+  request() {
+    this.from = this.conn.sub.lastSeq;
+    return { ...this.filter, afterSeq: this.from };
+  }
+
+  /**
+   * One order read at `atMs`. gRPC hands the script only Date.now() (whole ms, `wholeMs`): the
+   * stamp is floored to the same grid, as in grpc-server-stream.
+   */
+  arrived(order: StreamedOrder, atMs: number, wholeMs: boolean): void {
+    const sent = wholeMs ? Math.floor(order.serverSendMs) : order.serverSendMs;
+    this.conn.sub.arrived(Number(order.seq), sent, atMs, order.note === NOTE_B64, hold.bytes);
+  }
+
+  /** The call ended at `atMs`; `cut`: the server cut it (UNAVAILABLE). */
+  ended(cut: boolean, atMs: number): void {
+    // a cut after the last order, before the stream's end, leaves nothing to resume
+    if (!stormExpected || !cut || this.conn.isEnded || this.conn.sub.lastSeq >= this.filter.count)
+      return this.conn.ended();
+    this.conn.sub.disconnected(atMs);
+    this.attempt = this.conn.sub.lastSeq > this.from ? 0 : this.attempt + 1;
+    this.first = false;
+    setTimeout(this.open, reconnectDelay(this.attempt), this);
+  }
 }
 
-/**
- * Accounts for one streamed order read at `atMs`. gRPC hands the script only Date.now() (whole
- * ms): the stamp is floored to the same grid, as in grpc-server-stream.
- */
-export function orderArrived(conn: Held, order: StreamedOrder, atMs: number, wholeMs: boolean): void {
-  const sent = wholeMs ? Math.floor(order.serverSendMs) : order.serverSendMs;
-  conn.sub.arrived(Number(order.seq), sent, atMs, order.note === NOTE_B64, hold.bytes);
-}
+/** gRPC's reconnect storm, on the servers' HTTP port beside `statsUrl`: every SubscribeOrders call cut at once. */
+export const grpcDropUrl = (statsUrl: string) => statsUrl.replace(/\/stats$/, '/grpc/drop');
 
 /** The feed channel of connection `index`. */
 const holdChannel = (index: number) => `hold-r${hold.rate}-b${hold.bytes}-${index}`;
@@ -223,19 +263,22 @@ export function onFeedChannel(conn: Held, subscribe: SubscribeHeld): { close(): 
   return subscribe(holdChannel(conn.index), conn.sub);
 }
 
+/** The feed's reconnect storm at `origin`: every subscriber of every channel cut at once. */
+export const feedDropUrl = (origin: string) => `${origin}/feed/drop?all=true`;
+
 /**
  * One iteration of the hold: this VU opens its share of the connections at its share of
  * CONNECT_RATE (VU i opens connections i-1, i-1+VUs, …, so the whole test opens them evenly),
  * and closes every one HOLD after the last is due; the promise resolves when all are closed.
- * With STORM_AT, the first VU has the server at `feedOrigin` cut every connection at that time.
+ * With STORM_AT, the first VU has the server cut every connection at that time (POST `dropUrl`).
  * One timer opens the connections as they fall due and one closes them all (not two timers and
  * closures per connection).
  */
-export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
+export function holdWindow(open: OpenHeld, dropUrl?: string): Promise<void> {
   const vu = exec.vu.idInTest - 1;
   const started = Date.now();
   const closeAt = started + rampMs + hold.holdMs;
-  if (vu === 0 && hold.stormAtMs !== null && feedOrigin) setTimeout(() => storm(feedOrigin), rampMs + hold.stormAtMs);
+  if (vu === 0 && hold.stormAtMs !== null && dropUrl) setTimeout(() => storm(dropUrl), rampMs + hold.stormAtMs);
   const count = vu < hold.conns ? Math.ceil((hold.conns - vu) / holdVus) : 0;
   const dueAt = (i: number) => started + ((vu + i * holdVus) * 1000) / hold.connectRate;
   return new Promise((resolve) => {
@@ -299,10 +342,10 @@ export function holdWindow(open: OpenHeld, feedOrigin?: string): Promise<void> {
   });
 }
 
-/** The reconnect storm: the server cuts every feed connection at once; checks it cut them all. */
-function storm(origin: string): void {
+/** The reconnect storm: the server cuts every connection at once (POST `dropUrl`); checks it cut them all. */
+function storm(dropUrl: string): void {
   http
-    .asyncRequest('POST', `${origin}/feed/drop?all=true`, '{}', {
+    .asyncRequest('POST', dropUrl, '{}', {
       headers: { 'content-type': 'application/json', ...authHeaders() },
       tags: { control: 'feed' },
     })
